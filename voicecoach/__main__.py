@@ -1,0 +1,7 @@
+"""`python -m voicecoach` runs the same command line as the `voicecoach` script."""
+
+import sys
+
+from voicecoach.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the `voicecoach` command line, one module per area."""

@@ -1,0 +1,29 @@
+"""Where things live: the project's data, the model directory, the user's config and data dirs.
+
+VOICECOACH_CONFIG_DIR and VOICECOACH_DATA_DIR override the user directories (tests use them).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_config_path, user_data_path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+PACKAGE_DATA = PACKAGE_DIR / "data"
+GRAMMAR_FILE = PROJECT_ROOT / "grammars" / "en.yaml"
+MODELS_DIR = PROJECT_ROOT / "models"
+
+
+def config_dir() -> Path:
+    """The user's voicecoach config directory (config.toml, routines/)."""
+    override = os.environ.get("VOICECOACH_CONFIG_DIR")
+    return Path(override) if override else user_config_path("voicecoach")
+
+
+def data_dir() -> Path:
+    """The user's voicecoach data directory (history database)."""
+    override = os.environ.get("VOICECOACH_DATA_DIR")
+    return Path(override) if override else user_data_path("voicecoach")
