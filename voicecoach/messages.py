@@ -111,3 +111,28 @@ class SessionEvent:
     data: dict[str, object] = field(default_factory=dict)
     """Kind-specific values, e.g. {"achieved_s": 30.0} for hold_ended, {"seconds": 300} for
     extended."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the history knows at the start of a session, for the spoken summary."""
+
+    sessions_today: int
+    """Sessions completed today, counting this one if it completes."""
+    streak_days: int
+    """Consecutive days with at least one session, counting today if this one completes."""
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where an interrupted session stopped, so "resume" in idle can continue it."""
+
+    routine: str
+    """Routine id, e.g. "release"."""
+    step_index: int
+    """Index of the step (one exercise on one side) that was under way."""
+    exercise: str
+    """Spoken name of that step's exercise."""
+    side: str | None = None
+    session_id: int | None = None
+    """The history's id of the interrupted session, if it came from the history."""
