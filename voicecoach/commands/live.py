@@ -1,0 +1,70 @@
+"""`voicecoach start`, `voicecoach demo` and `voicecoach devices`: the live loop and its demo.
+
+Heavy imports (numpy, sounddevice, vosk, pyttsx3) happen inside the command functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    start = subparsers.add_parser(
+        "start",
+        help="start a hands-free session with the microphone",
+        description="Listen on the microphone and coach a session hands-free. "
+        "Say a routine's name to begin (e.g. 'start hip routine'), or pass --routine.",
+    )
+    start.add_argument("--routine", metavar="NAME", help="start this routine at once")
+    start.add_argument(
+        "--device", metavar="D", help="input device: index or part of its name (see `devices`)"
+    )
+    start.add_argument("--model", metavar="DIR", type=Path, help="Vosk model directory")
+    start.add_argument(
+        "--no-checkins", action="store_true", help="do not ask how the stretch feels"
+    )
+    start.set_defaults(func=_start)
+
+    demo = subparsers.add_parser(
+        "demo",
+        help="run a whole scripted session without microphone or speakers",
+        description="Run a real session through the real code path with no microphone or "
+        "speakers: the coach's cues are synthesized, the person's commands are synthesized with "
+        "espeak-ng at scripted moments, and the clock jumps over silent stretches. Writes "
+        "DIR/session.wav and DIR/transcript.txt and prints the summary.",
+    )
+    demo.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=Path("out/demo"),
+        help="where to write session.wav and transcript.txt (default: ./out/demo)",
+    )
+    demo.add_argument("--model", metavar="DIR", type=Path, help="Vosk model directory")
+    demo.set_defaults(func=_demo)
+
+    devices = subparsers.add_parser("devices", help="list audio input and output devices")
+    devices.set_defaults(func=_devices)
+
+
+def _start(args: argparse.Namespace) -> int:
+    from voicecoach.app import run_live
+
+    return run_live(
+        routine=args.routine, device=args.device, model=args.model, checkins=not args.no_checkins
+    )
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from voicecoach.demo import run_demo
+
+    return run_demo(out_dir=args.out, model=args.model)
+
+
+def _devices(_args: argparse.Namespace) -> int:
+    from voicecoach.audio import format_devices
+
+    print(format_devices())
+    return 0
