@@ -1,0 +1,395 @@
+"""The history store against a real SQLite file in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from voicecoach.errors import VoicecoachError
+from voicecoach.history import (
+    COMPLETED,
+    INTERRUPTED,
+    MIGRATIONS,
+    RUNNING,
+    SCHEMA_VERSION,
+    STOPPED,
+    HistoryStore,
+    lock_path,
+    streak_ending,
+)
+from voicecoach.messages import Progress, ResumePoint, SessionEvent
+
+TZ = timezone(timedelta(hours=2))
+
+
+class FakeWall:
+    """A wall clock the test moves by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+def whole_session(routine: str = "release", start: float = 100.0) -> list[SessionEvent]:
+    """A plausible session: check-in, two sides with a skip, an extend, a pause, the check-out."""
+    t = start
+
+    def ev(kind: str, dt: float = 0.0, **kw: object) -> SessionEvent:
+        nonlocal t
+        t += dt
+        return SessionEvent(kind=kind, at=t, routine=routine, **kw)  # type: ignore[arg-type]
+
+    kneel = "kneeling hip flexor stretch"
+    return [
+        ev("rating", data={"phase": "before", "value": 6}),
+        ev("session_started", 1.5),
+        ev("step_started", 0.5, exercise=kneel, side="left", data={"step": 0}),
+        ev("hold_started", 3.0, exercise=kneel, side="left"),
+        ev("extended", 10.0, exercise=kneel, side="left", data={"seconds": 15, "capped": False}),
+        ev("paused", 5.0, exercise=kneel, side="left"),
+        ev("resumed", 7.25, exercise=kneel, side="left"),
+        ev("hold_ended", 30.0, exercise=kneel, side="left", data={"achieved_s": 45.0}),
+        ev("step_started", 1.0, exercise=kneel, side="right", data={"step": 1}),
+        ev("hold_started", 2.0, exercise=kneel, side="right"),
+        ev("hold_ended", 30.125, exercise=kneel, side="right", data={"achieved_s": 30.125}),
+        ev("step_started", 1.0, exercise="supine psoas release", data={"step": 2}),
+        ev("skipped", 2.0, exercise="supine psoas release"),
+        ev("finished", 0.5),
+        ev("rating", 4.0, data={"phase": "after", "value": 3}),
+    ]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "history.sqlite3"
+
+
+@pytest.fixture
+def wall() -> FakeWall:
+    return FakeWall(datetime(2026, 11, 20, 8, 0, tzinfo=TZ))
+
+
+def record_all(store: HistoryStore, events: list[SessionEvent]) -> None:
+    on_event: Callable[[SessionEvent], None] = store.recorder()
+    for event in events:
+        on_event(event)
+
+
+def test_whole_session_round_trips(db: Path, wall: FakeWall) -> None:
+    events = whole_session()
+    with HistoryStore.open(db, wall=wall) as store:
+        record_all(store, events)
+        [record] = store.sessions()
+        assert store.events(record.id) == events
+    with HistoryStore.open(db, read_only=True) as reader:
+        [record] = reader.sessions()
+        assert reader.events(record.id) == events
+    assert record.status == COMPLETED
+    assert record.routine == "release"
+    assert record.started == wall.now
+    assert record.holds == {"left": 1, "right": 1}
+    assert record.held_s == {"left": 45.0, "right": 30.125}
+    assert record.skips == 1
+    assert record.seconds_added == 15
+    assert (record.stiffness_before, record.stiffness_after) == (6, 3)
+    assert record.duration_s == pytest.approx(events[-1].at - events[0].at)
+    assert record.events == len(events)
+
+
+def test_each_event_is_committed_before_the_callback_returns(db: Path, wall: FakeWall) -> None:
+    events = whole_session()
+    with HistoryStore.open(db, wall=wall) as store:
+        on_event = store.recorder()
+        for n, event in enumerate(events, start=1):
+            on_event(event)
+            # A separate connection sees it at once: nothing waits in a buffer.
+            other = sqlite3.connect(db)
+            assert other.execute("SELECT count(*) FROM events").fetchone()[0] == n
+            other.close()
+
+
+def test_statuses_follow_the_events(db: Path, wall: FakeWall) -> None:
+    with HistoryStore.open(db, wall=wall) as store:
+        on_event = store.recorder()
+        on_event(SessionEvent("session_started", 0.0, routine="release"))
+        sid = store.current_session_id
+        assert sid is not None
+
+        def status() -> str:
+            return next(r.status for r in store.sessions() if r.id == sid)
+
+        assert status() == RUNNING
+        on_event(SessionEvent("stopped", 1.0, routine="release"))
+        assert status() == STOPPED
+        on_event(SessionEvent("resumed_after_stop", 2.0, routine="release"))
+        assert status() == RUNNING
+        on_event(SessionEvent("finished", 3.0, routine="release"))
+        assert status() == COMPLETED
+        # The next session_started opens a second row.
+        on_event(SessionEvent("session_started", 4.0, routine="morning"))
+        assert [r.routine for r in store.sessions()] == ["release", "morning"]
+
+
+def test_running_session_is_interrupted_when_the_store_closes(db: Path, wall: FakeWall) -> None:
+    with HistoryStore.open(db, wall=wall) as store:
+        record_all(store, whole_session()[:5])
+    with HistoryStore.open(db, read_only=True) as reader:
+        assert [r.status for r in reader.sessions()] == [INTERRUPTED]
+
+
+def test_progress_counts_today_and_the_streak(db: Path, wall: FakeWall) -> None:
+    with HistoryStore.open(db, wall=wall) as store:
+        assert store.progress() == Progress(sessions_today=1, streak_days=1)
+        # Three days in a row with a completed session, then a gap, then today.
+        for day_offset in (-5, -3, -2, -1):
+            wall.now = datetime(2026, 11, 20, 9, 0, tzinfo=TZ) + timedelta(days=day_offset)
+            record_all(store, whole_session())
+        wall.now = datetime(2026, 11, 20, 7, 0, tzinfo=TZ)
+        assert store.progress() == Progress(sessions_today=1, streak_days=4)
+        record_all(store, whole_session()[:6])
+        # While a session runs it is "the one about to complete": counted once.
+        assert store.progress() == Progress(sessions_today=1, streak_days=4)
+        record_all(store, whole_session()[6:])
+        # Once it has completed, the +1 is for the next session.
+        assert store.progress() == Progress(sessions_today=2, streak_days=4)
+        # A stopped session does not count; the next day continues the streak.
+        record_all(store, [*whole_session()[:4], SessionEvent("stopped", 200.0)])
+        assert store.progress() == Progress(sessions_today=2, streak_days=4)
+        assert store.progress(today=date(2026, 11, 21)) == Progress(1, 5)
+        assert store.progress(today=date(2026, 11, 22)) == Progress(1, 1)
+
+
+def test_streak_ending() -> None:
+    days = {date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 4)}
+    assert streak_ending(days, date(2026, 1, 2)) == 2
+    assert streak_ending(days, date(2026, 1, 3)) == 0
+    assert streak_ending(days, date(2026, 1, 4)) == 1
+
+
+def test_interrupted_session_offers_resume_at_its_step(db: Path, wall: FakeWall) -> None:
+    events = whole_session()
+    cut = events[:10]  # killed during the right-side hold
+    # Simulate the crash: record without closing the store cleanly (the lock goes with the fd).
+    store = HistoryStore.open(db, wall=wall)
+    record_all(store, cut)
+    sid = store.current_session_id
+    store._conn.close()  # no close(): status stays "running", as after kill -9
+    os.close(store._lock_fd)  # type: ignore[arg-type]
+
+    with HistoryStore.open(db, wall=wall) as store2:
+        point = store2.interrupted()
+        assert point == ResumePoint(
+            routine="release",
+            step_index=1,
+            exercise="kneeling hip flexor stretch",
+            side="right",
+            session_id=sid,
+        )
+        assert [r.status for r in store2.sessions()] == [INTERRUPTED]
+        # Asking again (or in the next process) gives the same answer until a new session starts.
+        assert store2.interrupted() == point
+    with HistoryStore.open(db, wall=wall) as store3:
+        assert store3.interrupted() == point
+        store3.mark_resumed(sid)  # type: ignore[arg-type]
+        on_event = store3.recorder()
+        on_event(SessionEvent("session_started", 0.0, routine="release"))
+        on_event(SessionEvent("step_started", 0.1, "release", point.exercise, "right", {"step": 1}))
+        assert store3.interrupted() is None  # the one being recorded is not offered
+        resumed = store3.sessions()[-1]
+        assert resumed.resumes == sid
+        for event in events[10:]:
+            on_event(event)
+    with HistoryStore.open(db, wall=wall) as store4:
+        assert store4.interrupted() is None
+        assert [r.status for r in store4.sessions()] == [INTERRUPTED, COMPLETED]
+
+
+def test_no_resume_for_a_session_without_a_step_or_a_finished_one(db: Path, wall: FakeWall) -> None:
+    with HistoryStore.open(db, wall=wall) as store:
+        assert store.interrupted() is None
+        record_all(store, whole_session())
+        assert store.interrupted() is None
+    with HistoryStore.open(db, wall=wall) as store:
+        record_all(store, whole_session()[:2])  # started, no step yet
+    with HistoryStore.open(db, wall=wall) as store:
+        assert store.interrupted() is None
+
+
+def test_corrupt_file_is_moved_aside_and_a_fresh_one_works(
+    db: Path, wall: FakeWall, caplog: pytest.LogCaptureFixture
+) -> None:
+    db.parent.mkdir(parents=True)
+    garbage = b"this is not a database, it is a shopping list\n" * 100
+    db.write_bytes(garbage)
+    with HistoryStore.open(db, wall=wall) as store:
+        assert store.set_aside is not None
+        assert store.set_aside.name == "history.sqlite3.corrupt-20261120T080000"
+        assert store.set_aside.read_bytes() == garbage
+        record_all(store, whole_session())
+        assert len(store.sessions()) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "\n" not in warnings[0]
+    assert "damaged" in warnings[0] and "corrupt-20261120T080000" in warnings[0]
+
+
+def test_malformed_sqlite_file_is_moved_aside(db: Path, wall: FakeWall) -> None:
+    with HistoryStore.open(db, wall=wall) as store:
+        for _ in range(30):
+            record_all(store, whole_session())
+    size = db.stat().st_size
+    assert size > 8192
+    data = bytearray(db.read_bytes())
+    # Overwrite the middle pages (keep the valid header): the b-trees no longer add up.
+    data[4096 : size - 4096] = b"\xa5" * (size - 8192)
+    db.write_bytes(bytes(data))
+    with HistoryStore.open(db, wall=wall) as store:
+        assert store.set_aside is not None and store.set_aside.exists()
+        assert store.sessions() == []
+        record_all(store, whole_session())
+        assert len(store.sessions()) == 1
+
+
+def test_damaged_file_read_only_is_a_clear_error(db: Path) -> None:
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"not sqlite at all" * 64)
+    with pytest.raises(VoicecoachError, match="damaged"):
+        HistoryStore.open(db, read_only=True)
+    assert db.exists()
+
+
+def test_second_instance_is_refused_and_nothing_is_written_twice(db: Path, wall: FakeWall) -> None:
+    events = whole_session()
+    with HistoryStore.open(db, wall=wall) as first:
+        record_all(first, events[:5])
+        with pytest.raises(VoicecoachError) as caught:
+            HistoryStore.open(db, wall=wall)
+        message = str(caught.value)
+        assert message == f"another voicecoach session is running (pid {os.getpid()})"
+        # Reading works while the session runs, and shows it as running.
+        with HistoryStore.open(db, read_only=True) as reader:
+            assert [r.status for r in reader.sessions()] == [RUNNING]
+            assert reader.events(reader.sessions()[0].id) == events[:5]
+        record_all(first, events[5:])
+    with HistoryStore.open(db, read_only=True) as reader:
+        [record] = reader.sessions()
+        assert reader.events(record.id) == events
+    # After the first closes, a new writer may open.
+    HistoryStore.open(db, wall=wall).close()
+
+
+def test_file_and_directory_are_private(db: Path, wall: FakeWall) -> None:
+    with HistoryStore.open(db, wall=wall) as store:
+        record_all(store, whole_session()[:3])
+        for path in (db, db.with_name(db.name + "-wal"), lock_path(db)):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+
+
+def test_existing_lax_file_is_tightened(db: Path, wall: FakeWall) -> None:
+    HistoryStore.open(db, wall=wall).close()
+    os.chmod(db, 0o644)
+    HistoryStore.open(db, wall=wall).close()
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def make_v1_file(path: Path, wall: datetime) -> None:
+    """A database exactly as the first schema made it, with one recorded session."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    for statement in MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO sessions (started, routine, status) VALUES (?, 'release', 'completed')",
+        (wall.isoformat(),),
+    )
+    for event in whole_session():
+        conn.execute(
+            "INSERT INTO events (session_id, kind, at, wall, routine, exercise, side, data)"
+            " VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.kind,
+                event.at,
+                wall.isoformat(),
+                event.routine,
+                event.exercise,
+                event.side,
+                __import__("json").dumps(event.data),
+            ),
+        )
+    conn.commit()
+    conn.close()
+
+
+def test_v1_database_reads_and_migrates(db: Path, wall: FakeWall) -> None:
+    make_v1_file(db, wall.now)
+    # Read-only first (no upgrade possible), then writable (upgrades in place).
+    with HistoryStore.open(db, read_only=True) as reader:
+        [old] = reader.sessions()
+        assert old.resumes is None and old.holds == {"left": 1, "right": 1}
+    with HistoryStore.open(db, wall=wall) as store:
+        [record] = store.sessions()
+        assert record == old
+        assert store.events(record.id) == whole_session()
+        record_all(store, whole_session())
+        assert len(store.sessions()) == 2
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(sessions)")]
+    assert "resumes" in columns
+    conn.close()
+
+
+def test_newer_schema_is_refused(db: Path, wall: FakeWall) -> None:
+    HistoryStore.open(db, wall=wall).close()
+    conn = sqlite3.connect(db)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    with pytest.raises(VoicecoachError, match="newer than this voicecoach"):
+        HistoryStore.open(db, wall=wall)
+    with pytest.raises(VoicecoachError, match="newer than this voicecoach"):
+        HistoryStore.open(db, read_only=True)
+
+
+def test_sessions_days_filter(db: Path, wall: FakeWall) -> None:
+    with HistoryStore.open(db, wall=wall) as store:
+        for days_ago in (10, 2, 0):
+            wall.now = datetime(2026, 11, 20, 12, tzinfo=TZ) - timedelta(days=days_ago)
+            record_all(store, whole_session())
+        assert len(store.sessions()) == 3
+        assert len(store.sessions(days=3)) == 2
+        assert len(store.sessions(days=1)) == 1
+
+
+def test_forget_deletes_everything(db: Path, wall: FakeWall) -> None:
+    with HistoryStore.open(db, wall=wall) as store:
+        record_all(store, whole_session())
+        record_all(store, whole_session())
+        assert store.forget() == 2
+        assert store.sessions() == []
+    assert b"kneeling hip flexor" not in db.read_bytes()
+    wal = db.with_name(db.name + "-wal")
+    assert not wal.exists() or b"kneeling hip flexor" not in wal.read_bytes()
+
+
+def test_read_only_store_refuses_writes(db: Path, wall: FakeWall) -> None:
+    HistoryStore.open(db, wall=wall).close()
+    with HistoryStore.open(db, read_only=True) as reader, pytest.raises(VoicecoachError):
+        reader.recorder()
+
+
+def test_no_history_read_only(db: Path) -> None:
+    with pytest.raises(VoicecoachError, match="no history yet"):
+        HistoryStore.open(db, read_only=True)

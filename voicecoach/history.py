@@ -1,0 +1,773 @@
+"""The session history: every SessionEvent committed to a SQLite file as it happens (adapter).
+
+One writer at a time, guarded by an OS lock; readers (`voicecoach history`) open read-only and
+need no lock. Wall-clock time is taken here, at the edge, through an injected `wall` function.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from voicecoach import paths
+from voicecoach.errors import VoicecoachError
+from voicecoach.messages import Progress, ResumePoint, SessionEvent
+
+if TYPE_CHECKING:
+    from voicecoach.summary import SessionSummary
+
+_LOGGER = logging.getLogger(__name__)
+
+DB_NAME = "history.sqlite3"
+Wall = Callable[[], datetime]
+
+# Session statuses.
+RUNNING = "running"
+COMPLETED = "completed"
+STOPPED = "stopped"
+INTERRUPTED = "interrupted"
+
+# MIGRATIONS[i] takes a database from schema version i to i + 1. Never edit a released entry:
+# append a new one. Version 1 is the first schema; files made by it must keep opening.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            started TEXT NOT NULL,
+            routine TEXT,
+            status TEXT NOT NULL
+        )""",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            at REAL NOT NULL,
+            wall TEXT NOT NULL,
+            routine TEXT,
+            exercise TEXT,
+            side TEXT,
+            data TEXT NOT NULL DEFAULT '{}'
+        )""",
+    ),
+    (
+        # v2: a resumed session points at the interrupted one it continues.
+        "ALTER TABLE sessions ADD COLUMN resumes INTEGER REFERENCES sessions(id)",
+        "CREATE INDEX events_by_session ON events(session_id, id)",
+        "CREATE INDEX sessions_by_start ON sessions(started)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_wall() -> datetime:
+    """The local wall-clock time, with its UTC offset."""
+    return datetime.now().astimezone()
+
+
+def default_path() -> Path:
+    """Where the history lives: `history.sqlite3` in the user's data directory."""
+    return paths.data_dir() / DB_NAME
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One session as the history table shows it, computed from its stored events."""
+
+    id: int
+    started: datetime
+    """Wall-clock time of the session's first event (local time with offset)."""
+    routine: str | None
+    status: str
+    """running, completed, stopped or interrupted."""
+    duration_s: float
+    """Session-clock seconds from its first to its last event (pauses included)."""
+    holds: dict[str, int] = field(default_factory=dict)
+    """Holds completed (hold_ended) per side; exercises without a side count under "none"."""
+    held_s: dict[str, float] = field(default_factory=dict)
+    """Seconds actually held per side."""
+    skips: int = 0
+    seconds_added: int = 0
+    """Sum of the seconds added by "extend"."""
+    stiffness_before: int | None = None
+    stiffness_after: int | None = None
+    resumes: int | None = None
+    """Id of the interrupted session this one continues, if any."""
+    events: int = 0
+    """Number of stored events."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (started as ISO 8601)."""
+        return {
+            "id": self.id,
+            "started": self.started.isoformat(),
+            "routine": self.routine,
+            "status": self.status,
+            "duration_s": round(self.duration_s, 3),
+            "holds": dict(self.holds),
+            "held_s": {side: round(s, 3) for side, s in self.held_s.items()},
+            "skips": self.skips,
+            "seconds_added": self.seconds_added,
+            "stiffness_before": self.stiffness_before,
+            "stiffness_after": self.stiffness_after,
+            "resumes": self.resumes,
+            "events": self.events,
+        }
+
+
+def streak_ending(days: Iterable[date], end: date) -> int:
+    """How many consecutive days, ending with `end`, are in `days` (0 if `end` is not)."""
+    have = set(days)
+    count = 0
+    day = end
+    while day in have:
+        count += 1
+        day -= timedelta(days=1)
+    return count
+
+
+def record_from_events(
+    session_id: int,
+    started: datetime,
+    status: str,
+    events: Sequence[SessionEvent],
+    resumes: int | None = None,
+) -> SessionRecord:
+    """Summarize one session's events into a table row."""
+    holds: dict[str, int] = {}
+    held: dict[str, float] = {}
+    skips = 0
+    added = 0
+    before: int | None = None
+    after: int | None = None
+    routine: str | None = None
+    for event in events:
+        routine = routine or event.routine
+        side = event.side or "none"
+        if event.kind == "hold_ended":
+            holds[side] = holds.get(side, 0) + 1
+            held[side] = held.get(side, 0.0) + float(_number(event.data.get("achieved_s")))
+        elif event.kind == "skipped":
+            skips += 1
+        elif event.kind == "extended":
+            added += int(_number(event.data.get("seconds")))
+        elif event.kind == "rating":
+            value = event.data.get("value")
+            if isinstance(value, int) and not isinstance(value, bool):
+                if event.data.get("phase") == "after":
+                    after = value
+                else:
+                    before = value
+    duration = events[-1].at - events[0].at if events else 0.0
+    return SessionRecord(
+        id=session_id,
+        started=started,
+        routine=routine,
+        status=status,
+        duration_s=max(0.0, duration),
+        holds=holds,
+        held_s=held,
+        skips=skips,
+        seconds_added=added,
+        stiffness_before=before,
+        stiffness_after=after,
+        resumes=resumes,
+        events=len(events),
+    )
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value)
+
+
+class HistoryStore:
+    """The history database. Open with `HistoryStore.open()`; use as a context manager.
+
+    A writable store holds an exclusive lock on `<db>.lock` for as long as it is open, so a second
+    voicecoach session is refused instead of interleaving its writes.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        *,
+        wall: Wall,
+        read_only: bool,
+        lock_fd: int | None,
+        version: int,
+        set_aside: Path | None = None,
+    ) -> None:
+        self._conn = conn
+        self.path = path
+        self._wall = wall
+        self.read_only = read_only
+        self._lock_fd = lock_fd
+        self._version = version
+        self.set_aside = set_aside
+        """Where a damaged database was moved on open, if one was."""
+        self._mutex = threading.Lock()
+        self._current: int | None = None
+        self._current_has_start = False
+        self._current_finished = False
+        self._current_steps = 0
+        self._pending_resume: int | None = None
+        self._closed = False
+
+    # --- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | None = None,
+        *,
+        wall: Wall = default_wall,
+        read_only: bool = False,
+    ) -> HistoryStore:
+        """Open (creating or upgrading) the history at `path` (default: the user's data dir).
+
+        Writable: takes the single-writer lock (VoicecoachError if another session holds it),
+        sets a damaged file aside as `<name>.corrupt-<timestamp>` and starts a fresh one.
+        Read-only: never writes or locks; VoicecoachError if there is no readable history.
+        """
+        path = Path(path) if path is not None else default_path()
+        if read_only:
+            return cls._open_read_only(path, wall)
+        _ensure_private_dir(path.parent)
+        lock_fd = _acquire_lock(lock_path(path))
+        try:
+            set_aside = None
+            if path.exists() and not _is_healthy(path):
+                set_aside = _move_aside(path, wall())
+            _touch_private(path)
+            conn = _connect(path)
+            try:
+                version = _migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
+        except BaseException:
+            _release_lock(lock_fd)
+            raise
+        _private_sidecars(path)
+        return cls(
+            conn,
+            path,
+            wall=wall,
+            read_only=False,
+            lock_fd=lock_fd,
+            version=version,
+            set_aside=set_aside,
+        )
+
+    @classmethod
+    def _open_read_only(cls, path: Path, wall: Wall) -> HistoryStore:
+        if not path.exists():
+            raise VoicecoachError(f"no history yet (no sessions recorded in {path})")
+        try:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+            )
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise VoicecoachError(
+                f"history file {path} is damaged ({exc}); the next session sets it aside and "
+                "starts a fresh one"
+            ) from None
+        if version == 0:
+            conn.close()
+            raise VoicecoachError(f"no history yet (no sessions recorded in {path})")
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise _too_new(path, version)
+        return cls(conn, path, wall=wall, read_only=True, lock_fd=None, version=version)
+
+    def close(self) -> None:
+        """Close the database and release the lock. A session still running is interrupted."""
+        if self._closed:
+            return
+        with self._mutex:
+            if self._current is not None and not self.read_only:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute(
+                        "UPDATE sessions SET status = ? WHERE id = ? AND status = ?",
+                        (INTERRUPTED, self._current, RUNNING),
+                    )
+            self._conn.close()
+            self._closed = True
+            if self._lock_fd is not None:
+                _release_lock(self._lock_fd)
+                self._lock_fd = None
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- recording -----------------------------------------------------------------------------
+
+    def recorder(self) -> Callable[[SessionEvent], None]:
+        """The session's `on_event`: commits each event (and its session row) as it happens.
+
+        A session row ("running") opens with the first event of a session: session_started, or
+        the "before" rating that precedes it (session_started then joins that row, so the stored
+        order is the order of arrival). finished → "completed", stopped → "stopped",
+        resumed_after_stop → "running" again. A rating after finished stays with that session;
+        any other event after finished opens the next one. A database error is logged, never
+        raised into the session.
+        """
+        self._require_writable()
+
+        def record(event: SessionEvent) -> None:
+            try:
+                self.record(event)
+            except sqlite3.Error as exc:
+                _LOGGER.error("history: could not record %s event: %s", event.kind, exc)
+
+        return record
+
+    def record(self, event: SessionEvent) -> int:
+        """Commit one event; returns the id of the session it was stored under."""
+        self._require_writable()
+        wall = self._wall().isoformat()
+        data = json.dumps(event.data, separators=(",", ":"))
+        with self._mutex:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if self._starts_new_session(event):
+                    if self._current is not None:
+                        # A new session began without the previous one finishing or stopping.
+                        conn.execute(
+                            "UPDATE sessions SET status = ? WHERE id = ? AND status = ?",
+                            (INTERRUPTED, self._current, RUNNING),
+                        )
+                    cursor = conn.execute(
+                        "INSERT INTO sessions (started, routine, status, resumes) "
+                        "VALUES (?, ?, ?, ?)",
+                        (wall, event.routine, RUNNING, self._pending_resume),
+                    )
+                    self._current = int(cursor.lastrowid or 0)
+                    self._current_has_start = False
+                    self._current_finished = False
+                    self._current_steps = 0
+                    self._pending_resume = None
+                session_id = self._current
+                assert session_id is not None
+                conn.execute(
+                    "INSERT INTO events (session_id, kind, at, wall, routine, exercise, side, data)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        session_id,
+                        event.kind,
+                        float(event.at),
+                        wall,
+                        event.routine,
+                        event.exercise,
+                        event.side,
+                        data,
+                    ),
+                )
+                status = {
+                    "finished": COMPLETED,
+                    "stopped": STOPPED,
+                    "resumed_after_stop": RUNNING,
+                }.get(event.kind)
+                if event.kind == "session_started":
+                    self._current_has_start = True
+                    conn.execute(
+                        "UPDATE sessions SET routine = coalesce(?, routine) WHERE id = ?",
+                        (event.routine, session_id),
+                    )
+                elif event.kind == "step_started":
+                    self._current_steps += 1
+                elif event.kind == "finished":
+                    self._current_finished = True
+                if status is not None:
+                    conn.execute(
+                        "UPDATE sessions SET status = ? WHERE id = ?", (status, session_id)
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return session_id
+
+    def _starts_new_session(self, event: SessionEvent) -> bool:
+        if self._current is None:
+            return True
+        if event.kind == "session_started" or (
+            event.kind == "rating" and event.data.get("phase") == "before"
+        ):
+            return self._current_has_start
+        # After "finished" only the closing check-in still belongs to the session.
+        return self._current_finished and event.kind != "rating"
+
+    def mark_resumed(self, interrupted_id: int) -> None:
+        """Link the session being recorded (or the next one) to the interrupted one it continues.
+
+        Applies to the current session if it has not started a step yet, else to the next.
+        """
+        self._require_writable()
+        with self._mutex:
+            if self._current is not None and self._current_steps == 0:
+                self._conn.execute(
+                    "UPDATE sessions SET resumes = ? WHERE id = ?", (interrupted_id, self._current)
+                )
+            else:
+                self._pending_resume = interrupted_id
+
+    @property
+    def current_session_id(self) -> int | None:
+        """The id of the session this store is recording, if any."""
+        return self._current
+
+    # --- what the next session needs ----------------------------------------------------------
+
+    def progress(self, today: date | None = None) -> Progress:
+        """Counts for the spoken summary, as if the session about to start (or running) completes.
+
+        sessions_today = sessions with status "completed" whose first event fell on `today`
+        (local date of the wall clock when it started), plus one for the session about to start.
+        streak_days = consecutive days ending today that have a completed session, counting
+        today as one of them (so at least 1). Call it before the session starts (or while it
+        runs): once a session has completed it counts as done, and the +1 is for the next one.
+        """
+        today = today or self._wall().date()
+        days: dict[date, int] = {}
+        rows = self._conn.execute(
+            "SELECT started FROM sessions WHERE status = ?", (COMPLETED,)
+        ).fetchall()
+        for (started,) in rows:
+            day = datetime.fromisoformat(started).date()
+            days[day] = days.get(day, 0) + 1
+        sessions_today = days.get(today, 0) + 1
+        streak = streak_ending(set(days) | {today}, today)
+        return Progress(sessions_today=sessions_today, streak_days=streak)
+
+    def interrupted(self) -> ResumePoint | None:
+        """Where the newest session stopped if a crash or kill cut it short, else None.
+
+        Sessions left "running" by an earlier process (this store holds the writer lock, so their
+        process is gone) are marked "interrupted". The newest session is offered if it is
+        interrupted and got as far as a step; once a later session starts (in this process or
+        another), it is no longer offered. Read-only stores do not mark anything.
+        """
+        with self._mutex:
+            if not self.read_only:
+                self._conn.execute(
+                    "UPDATE sessions SET status = ? WHERE status = ? AND id IS NOT ?",
+                    (INTERRUPTED, RUNNING, self._current),
+                )
+            row = self._conn.execute(
+                "SELECT id, status, routine FROM sessions ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        if (
+            row is None
+            or row[0] == self._current
+            or self._shown_status(int(row[0]), row[1]) != INTERRUPTED
+        ):
+            return None
+        session_id = int(row[0])
+        step = self._conn.execute(
+            "SELECT data, exercise, side, routine FROM events "
+            "WHERE session_id = ? AND kind = 'step_started' ORDER BY id DESC LIMIT 1",
+            (session_id,),
+        ).fetchone()
+        if step is None:
+            return None
+        data = json.loads(step[0])
+        index = data.get("step")
+        routine = step[3] or row[2]
+        if not isinstance(index, int) or routine is None:
+            return None
+        return ResumePoint(
+            routine=routine,
+            step_index=index,
+            exercise=step[1] or "",
+            side=step[2],
+            session_id=session_id,
+        )
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def events(self, session_id: int) -> list[SessionEvent]:
+        """The session's events, rebuilt exactly as they were recorded, in order."""
+        rows = self._conn.execute(
+            "SELECT kind, at, routine, exercise, side, data FROM events "
+            "WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        ).fetchall()
+        return [_event(row) for row in rows]
+
+    def summary(self, session_id: int, progress: Progress | None = None) -> SessionSummary:
+        """The session's summary, computed by `voicecoach.summary.summarize` from stored events."""
+        from voicecoach.summary import summarize
+
+        if not self._session_exists(session_id):
+            raise VoicecoachError(f"no session {session_id} in the history")
+        return summarize(self.events(session_id), progress)
+
+    def sessions(self, days: int | None = None, today: date | None = None) -> list[SessionRecord]:
+        """Sessions, oldest first; with `days`, only those started in the last `days` days
+        (today counting as the first)."""
+        resumes = "resumes" if self._version >= 2 else "NULL"
+        rows = self._conn.execute(
+            f"SELECT id, started, routine, status, {resumes} FROM sessions ORDER BY id"
+        ).fetchall()
+        since: date | None = None
+        if days is not None:
+            since = (today or self._wall().date()) - timedelta(days=days - 1)
+        events_by_session = self._all_events() if rows else {}
+        records = []
+        for session_id, started_text, routine, status, resumed in rows:
+            started = datetime.fromisoformat(started_text)
+            if since is not None and started.date() < since:
+                continue
+            events = events_by_session.get(session_id, [])
+            status = self._shown_status(session_id, status)
+            record = record_from_events(session_id, started, status, events, resumed)
+            if record.routine is None and routine is not None:
+                record = _with_routine(record, routine)
+            records.append(record)
+        return records
+
+    def writer_active(self) -> bool:
+        """Whether some process holds the writer lock (a session is being recorded)."""
+        if self._lock_fd is not None:
+            return True
+        return _lock_held_elsewhere(lock_path(self.path))
+
+    def forget(self) -> int:
+        """Delete every session and event, and wipe the freed pages; returns sessions deleted."""
+        self._require_writable()
+        with self._mutex:
+            count = int(self._conn.execute("SELECT count(*) FROM sessions").fetchone()[0])
+            self._conn.execute("PRAGMA secure_delete = ON")
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("DELETE FROM events")
+            self._conn.execute("DELETE FROM sessions")
+            self._conn.execute("COMMIT")
+            self._conn.execute("VACUUM")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._current = None
+            self._current_has_start = False
+            self._pending_resume = None
+        _LOGGER.info("history: forgot %d sessions in %s", count, self.path)
+        return count
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _all_events(self) -> dict[int, list[SessionEvent]]:
+        by_session: dict[int, list[SessionEvent]] = {}
+        rows = self._conn.execute(
+            "SELECT session_id, kind, at, routine, exercise, side, data FROM events ORDER BY id"
+        ).fetchall()
+        for row in rows:
+            by_session.setdefault(int(row[0]), []).append(_event(row[1:]))
+        return by_session
+
+    def _shown_status(self, session_id: int, status: str) -> str:
+        # "running" is only true of the session some live process is recording.
+        if status != RUNNING or session_id == self._current:
+            return status
+        if self.read_only and self.writer_active():
+            return status
+        return INTERRUPTED
+
+    def _session_exists(self, session_id: int) -> bool:
+        row = self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return row is not None
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise VoicecoachError("the history was opened read-only")
+        if self._closed:
+            raise VoicecoachError("the history is closed")
+
+
+def lock_path(db_path: Path) -> Path:
+    """The writer lock file that goes with a history database."""
+    return db_path.with_name(db_path.name + ".lock")
+
+
+def set_aside_copies(db_path: Path) -> list[Path]:
+    """Damaged databases that were moved aside next to `db_path` (with their -wal/-shm files)."""
+    return sorted(db_path.parent.glob(db_path.name + ".corrupt-*"))
+
+
+def _event(row: Sequence[Any]) -> SessionEvent:
+    kind, at, routine, exercise, side, data = row
+    return SessionEvent(
+        kind=kind, at=at, routine=routine, exercise=exercise, side=side, data=json.loads(data)
+    )
+
+
+def _with_routine(record: SessionRecord, routine: str) -> SessionRecord:
+    return replace(record, routine=routine)
+
+
+def _too_new(path: Path, version: int) -> VoicecoachError:
+    return VoicecoachError(
+        f"history file {path} has schema version {version}, newer than this voicecoach "
+        f"({SCHEMA_VERSION}); update voicecoach"
+    )
+
+
+def _ensure_private_dir(directory: Path) -> None:
+    if directory.exists():
+        return
+    try:
+        directory.mkdir(parents=True, mode=0o700)
+        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+    except OSError as exc:
+        raise VoicecoachError(f"cannot create the history directory {directory}: {exc}") from None
+
+
+def _touch_private(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise VoicecoachError(f"cannot write the history file {path}: {exc}") from None
+
+
+def _private_sidecars(path: Path) -> None:
+    # SQLite gives -wal/-shm the main file's mode; this only tightens older, laxer files.
+    for suffix in ("-wal", "-shm"):
+        sidecar = path.with_name(path.name + suffix)
+        with contextlib.suppress(OSError):
+            if sidecar.exists():
+                os.chmod(sidecar, 0o600)
+
+
+def _acquire_lock(path: Path) -> int:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise VoicecoachError(f"cannot open the history lock {path}: {exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _read_pid(fd)
+        os.close(fd)
+        who = f"pid {holder}" if holder else "pid unknown"
+        raise VoicecoachError(f"another voicecoach session is running ({who})") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        return int(text) if text else None
+    except (OSError, ValueError):
+        return None
+
+
+def _release_lock(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def _lock_held_elsewhere(path: Path) -> bool:
+    if not path.exists():
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _is_healthy(path: Path) -> bool:
+    try:
+        conn = sqlite3.connect(path)
+    except sqlite3.Error:
+        return False
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+        return rows == [("ok",)]
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        conn.close()
+
+
+def _move_aside(path: Path, now: datetime) -> Path:
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    try:
+        os.replace(path, target)
+        for suffix in ("-wal", "-shm"):
+            sidecar = path.with_name(path.name + suffix)
+            if sidecar.exists():
+                os.replace(sidecar, target.with_name(target.name + suffix))
+    except OSError as exc:
+        raise VoicecoachError(
+            f"history file {path} is damaged and cannot be moved aside: {exc}"
+        ) from None
+    _LOGGER.warning(
+        "history file %s was damaged; moved it to %s and started a fresh history", path, target
+    )
+    return target
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # Autocommit: each event is its own transaction, committed before record() returns.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> int:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise _too_new(Path(conn.execute("PRAGMA database_list").fetchone()[2]), version)
+    while version < SCHEMA_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        _LOGGER.info("history: schema upgraded to version %d", version + 1)
+        version += 1
+    return version
