@@ -1,0 +1,229 @@
+"""Speech output: real pyttsx3/espeak-ng rendering, the speaker's timing events, its fallbacks."""
+
+from __future__ import annotations
+
+import threading
+import wave
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from voicecoach.clock import FakeClock
+from voicecoach.messages import Cue, SpeechAdjust, SpeechFinished, SpeechStarted
+from voicecoach.tts import (
+    EchoReference,
+    Pyttsx3Renderer,
+    RenderedSpeech,
+    Speaker,
+    TtsError,
+    VoiceSettings,
+)
+
+SENTENCE = "Lie on your back with your knees bent and your feet flat on the floor."
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Pyttsx3Renderer:
+    r = Pyttsx3Renderer()
+    yield r
+    r.close()
+
+
+def _rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+
+
+def test_real_rendering_is_speech_of_plausible_length(renderer: Pyttsx3Renderer) -> None:
+    speech = renderer.render(SENTENCE, VoiceSettings(rate=165))
+    assert speech.sample_rate == 16_000
+    assert speech.samples.dtype == np.int16
+    # 14 words at 165 words per minute: about five seconds; espeak adds pauses, never halves it.
+    assert 2.5 < speech.duration_s < 9.0
+    assert _rms(speech.samples) > 500
+
+
+def test_rate_and_volume_change_the_audio(renderer: Pyttsx3Renderer) -> None:
+    slow = renderer.render(SENTENCE, VoiceSettings(rate=120, volume=1.0))
+    fast = renderer.render(SENTENCE, VoiceSettings(rate=240, volume=1.0))
+    quiet = renderer.render(SENTENCE, VoiceSettings(rate=240, volume=0.3))
+    assert slow.duration_s > 1.5 * fast.duration_s
+    assert _rms(quiet.samples) < 0.6 * _rms(fast.samples)
+    # And back again: a setting is never lost between sentences.
+    again = renderer.render(SENTENCE, VoiceSettings(rate=120, volume=1.0))
+    assert abs(again.duration_s - slow.duration_s) < 0.05
+
+
+def test_adjust_moves_rate_and_volume_within_bounds() -> None:
+    s = VoiceSettings(rate=165, volume=0.9)
+    assert s.adjusted(SpeechAdjust(rate_delta=-25)).rate == 140
+    assert s.adjusted(SpeechAdjust(volume_delta=0.3)).volume == 1.0
+    assert s.adjusted(SpeechAdjust(rate_delta=-1000)).rate == 90
+    assert s.adjusted(SpeechAdjust(volume_delta=-5)).volume == pytest.approx(0.1)
+
+
+class _HangingEngine:
+    """Stands in for a pyttsx3 engine whose runAndWait never returns."""
+
+    driver_name = "fake"
+
+    def __init__(self, release: threading.Event) -> None:
+        self._release = release
+
+    def connect(self, _topic: str, _cb: Callable[..., None]) -> None:
+        pass
+
+    def setProperty(self, _name: str, _value: object) -> None:
+        pass
+
+    def save_to_file(self, _text: str, _path: str) -> None:
+        pass
+
+    def runAndWait(self) -> None:
+        self._release.wait()
+
+
+class _WorkingEngine(_HangingEngine):
+    def __init__(self) -> None:
+        self._cb: Callable[..., None] | None = None
+        self._path = ""
+
+    def connect(self, _topic: str, cb: Callable[..., None]) -> None:
+        self._cb = cb
+
+    def save_to_file(self, _text: str, path: str) -> None:
+        self._path = path
+
+    def runAndWait(self) -> None:
+        with wave.open(self._path, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(22050)
+            w.writeframes((np.sin(np.arange(22050) / 5) * 8000).astype("<i2").tobytes())
+        assert self._cb is not None
+        self._cb(name=None, completed=True)
+
+
+def test_a_hung_engine_is_abandoned_and_a_fresh_one_takes_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release = threading.Event()
+    engines = iter([_HangingEngine(release), _WorkingEngine()])
+    r = Pyttsx3Renderer(timeout_s=0.3)
+    monkeypatch.setattr(r, "_new_engine", lambda: next(engines))
+    with pytest.raises(TtsError, match="hung"):
+        r.render("one", VoiceSettings())
+    speech = r.render("two", VoiceSettings())
+    assert r.restarts == 1
+    assert speech.duration_s == pytest.approx(1.0, abs=0.01)
+    release.set()
+    r.close()
+
+
+class _FakeOutput:
+    """Plays nothing; the test decides when a sentence ends."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.played: list[np.ndarray] = []
+        self.on_done: Callable[[float, bool], None] | None = None
+        self.cuts = 0
+
+    def play(
+        self, samples: np.ndarray, _rate: int, on_done: Callable[[float, bool], None]
+    ) -> float:
+        self.played.append(samples)
+        self.on_done = on_done
+        return self.clock.now() + 0.01
+
+    def finish(self) -> None:
+        done, self.on_done = self.on_done, None
+        assert done is not None
+        done(self.clock.now(), False)
+
+    def cut(self) -> None:
+        self.cuts += 1
+        done, self.on_done = self.on_done, None
+        if done is not None:
+            done(self.clock.now(), True)
+
+    def close(self) -> None:
+        pass
+
+
+class _ToneRenderer:
+    def render(self, text: str, settings: VoiceSettings) -> RenderedSpeech:
+        n = 160 * len(text)
+        return RenderedSpeech(text, (np.ones(n) * 1000).astype(np.int16), 16_000)
+
+
+class _BrokenRenderer:
+    def render(self, text: str, settings: VoiceSettings) -> RenderedSpeech:
+        raise RuntimeError("espeak exploded")
+
+
+def test_speaker_plays_in_order_and_reports_exact_times() -> None:
+    clock = FakeClock(100.0)
+    out = _FakeOutput(clock)
+    events: list[object] = []
+    speaker = Speaker(_ToneRenderer(), out, events.append, clock)
+    a, b = Cue("first"), Cue("second")
+    speaker.say("first sentence", a)
+    speaker.say("second sentence is longer", b)
+    assert events == [SpeechStarted(now=100.01, cue=a)]
+    assert speaker.speaking
+    clock.advance(2.0)
+    out.finish()
+    assert events[1:] == [SpeechFinished(now=102.0, cue=a), SpeechStarted(now=102.01, cue=b)]
+    assert speaker.reference.speaking_at(101.0)
+    assert not speaker.reference.speaking_at(99.0)
+    clock.advance(0.2)
+    assert speaker.interrupt()
+    assert events[-1] == SpeechFinished(now=102.2, cue=b, interrupted=True)
+    assert not speaker.speaking
+    # The echo reference holds what was played, cut where it was cut.
+    ref = speaker.reference.window(102.01, 102.5)
+    assert np.all(ref[: int(0.19 * 16_000)] == 1000)
+    assert np.all(ref[int(0.2 * 16_000) :] == 0)
+
+
+def test_engine_that_raises_prints_the_text_and_the_session_goes_on() -> None:
+    clock = FakeClock(5.0)
+    shown: list[str] = []
+    events: list[object] = []
+    cue = Cue("welcome")
+    speaker = Speaker(
+        _BrokenRenderer(), _FakeOutput(clock), events.append, clock, show_text=shown.append
+    )
+    speaker.say("Welcome to your session.", cue)
+    assert shown == ["Welcome to your session."]
+    assert events == [SpeechStarted(now=5.0, cue=cue), SpeechFinished(now=5.0, cue=cue)]
+    assert speaker.failures == 1
+    assert not speaker.speaking
+
+
+def test_real_engine_failure_inside_pyttsx3_falls_back_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = Pyttsx3Renderer(timeout_s=2.0)
+
+    def broken_engine() -> object:
+        raise OSError("libespeak-ng.so.1: cannot open shared object file")
+
+    monkeypatch.setattr(r, "_new_engine", broken_engine)
+    clock = FakeClock()
+    events: list[object] = []
+    speaker = Speaker(r, _FakeOutput(clock), events.append, clock)
+    speaker.say("Breathe out slowly.")
+    assert "Breathe out slowly." in capsys.readouterr().out
+    assert [type(e) for e in events] == [SpeechStarted, SpeechFinished]
+    r.close()
+
+
+def test_echo_reference_tail() -> None:
+    ref = EchoReference()
+    ref.started(10.0, np.ones(16_000, dtype=np.int16), 16_000)
+    ref.finished(11.0)
+    assert ref.speaking_at(11.2, tail_s=0.3)
+    assert not ref.speaking_at(11.4, tail_s=0.3)
+    assert ref.last_activity(20.0) == 11.0

@@ -1,0 +1,216 @@
+"""Microphone adapter: a sounddevice input stream delivering 16 kHz mono int16 frames.
+
+The audio callback only copies bytes into a bounded queue (overflows are counted and logged, never
+raised); resampling, when the device refuses 16 kHz, happens on the consumer's side.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from voicecoach.errors import VoicecoachError
+
+_LOGGER = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+"""What the recognizer wants, and what every audio path in voicecoach carries."""
+FRAME_S = 0.02
+"""20 ms blocks: small enough for a 300 ms end-of-speech budget."""
+
+NO_INPUT_MESSAGE = (
+    "no microphone found (this machine has no audio input device); "
+    "run `voicecoach demo` to see a whole session without one"
+)
+
+
+def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
+    """Resample int16 mono audio: windowed-sinc low-pass when going down, then interpolation."""
+    if src_rate == dst_rate or samples.size == 0:
+        return samples.astype(np.int16, copy=False)
+    x = samples.astype(np.float32)
+    if dst_rate < src_rate:
+        cutoff = 0.45 * dst_rate / src_rate  # cycles per input sample, a little under Nyquist
+        taps = np.arange(-32, 33, dtype=np.float32)
+        kernel = 2 * cutoff * np.sinc(2 * cutoff * taps) * np.hanning(taps.size).astype(np.float32)
+        kernel /= kernel.sum()
+        x = np.convolve(x, kernel, mode="same")
+    n_out = round(samples.size * dst_rate / src_rate)
+    positions = np.arange(n_out, dtype=np.float64) * (src_rate / dst_rate)
+    y = np.interp(positions, np.arange(samples.size, dtype=np.float64), x)
+    return np.clip(np.round(y), -32768, 32767).astype(np.int16)
+
+
+@dataclass(frozen=True)
+class Device:
+    index: int
+    name: str
+    inputs: int
+    outputs: int
+    default_rate: float
+
+
+def list_devices() -> list[Device]:
+    """All audio devices PortAudio knows; empty when there are none (or no PortAudio)."""
+    try:
+        import sounddevice as sd
+
+        raw: Any = sd.query_devices()
+    except Exception as exc:  # no PortAudio library, or no devices at all
+        _LOGGER.info("no audio devices: %s", exc)
+        return []
+    return [
+        Device(
+            index=i,
+            name=str(d["name"]),
+            inputs=int(d["max_input_channels"]),
+            outputs=int(d["max_output_channels"]),
+            default_rate=float(d["default_samplerate"]),
+        )
+        for i, d in enumerate(raw)
+    ]
+
+
+def format_devices(devices: list[Device] | None = None) -> str:
+    devices = list_devices() if devices is None else devices
+    if not devices:
+        return "No audio devices found. `voicecoach demo` runs a whole session without any."
+    lines = [f"{'#':>3}  {'in':>3} {'out':>3}  {'rate':>6}  name"]
+    for d in devices:
+        lines.append(
+            f"{d.index:>3}  {d.inputs:>3} {d.outputs:>3}  {d.default_rate:>6.0f}  {d.name}"
+        )
+    return "\n".join(lines)
+
+
+def choose_input(spec: str | int | None, devices: list[Device] | None = None) -> Device:
+    """The input device named by `spec` (index or part of a name), or the first with inputs."""
+    devices = list_devices() if devices is None else devices
+    inputs = [d for d in devices if d.inputs > 0]
+    if not inputs:
+        raise VoicecoachError(NO_INPUT_MESSAGE)
+    if spec is None or spec == "":
+        wanted = _default_input_index()
+        return next((d for d in inputs if d.index == wanted), inputs[0])
+    text = str(spec)
+    if text.isdigit():
+        for d in inputs:
+            if d.index == int(text):
+                return d
+        raise VoicecoachError(f"input device {text} not found; `voicecoach devices` lists them")
+    matches = [d for d in inputs if text.lower() in d.name.lower()]
+    if not matches:
+        raise VoicecoachError(
+            f"no input device named like {text!r}; `voicecoach devices` lists them"
+        )
+    return matches[0]
+
+
+def _default_input_index() -> int | None:
+    try:
+        import sounddevice as sd
+
+        index = sd.default.device[0]
+    except Exception:
+        return None
+    return int(index) if index is not None and int(index) >= 0 else None
+
+
+class Microphone:
+    """Captures 16 kHz mono int16 frames; iterate `frames()` from the listener thread."""
+
+    def __init__(
+        self, device: Device, *, frame_s: float = FRAME_S, max_queued_s: float = 5.0
+    ) -> None:
+        self.device = device
+        self.rate = SAMPLE_RATE
+        self.overflows = 0
+        self.dropped_blocks = 0
+        self._stream: Any = None
+        self._frame_s = frame_s
+        self._queue: queue.Queue[bytes] = queue.Queue(maxsize=max(4, round(max_queued_s / frame_s)))
+        self._closed = threading.Event()
+
+    def _callback(self, indata: Any, _frames: int, _time: Any, status: Any) -> None:
+        # Runs on PortAudio's thread: copy and go, never block.
+        if status and status.input_overflow:
+            self.overflows += 1
+        try:
+            self._queue.put_nowait(bytes(indata))
+        except queue.Full:
+            self.dropped_blocks += 1
+
+    def start(self) -> None:
+        import sounddevice as sd
+
+        try:
+            sd.check_input_settings(
+                device=self.device.index, channels=1, dtype="int16", samplerate=SAMPLE_RATE
+            )
+            self.rate = SAMPLE_RATE
+        except Exception:
+            self.rate = round(self.device.default_rate)
+            _LOGGER.info(
+                "device %r refuses %d Hz; capturing at %d Hz and resampling",
+                self.device.name,
+                SAMPLE_RATE,
+                self.rate,
+            )
+        try:
+            self._stream = sd.RawInputStream(
+                samplerate=self.rate,
+                blocksize=round(self.rate * self._frame_s),
+                device=self.device.index,
+                channels=1,
+                dtype="int16",
+                callback=self._callback,
+            )
+            self._stream.start()
+        except Exception as exc:
+            raise VoicecoachError(
+                f"could not open input device {self.device.name!r}: {exc}; "
+                "`voicecoach devices` lists the others"
+            ) from exc
+
+    def frames(self, timeout: float = 0.5) -> Iterator[np.ndarray]:
+        """16 kHz int16 frames until closed; an empty array when nothing arrived in `timeout`."""
+        last_reported = 0
+        while not self._closed.is_set():
+            try:
+                block = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                yield np.zeros(0, dtype=np.int16)
+                continue
+            lost = self.overflows + self.dropped_blocks
+            if lost > last_reported:
+                _LOGGER.warning(
+                    "microphone lost audio: %d overflows, %d blocks dropped (queue full)",
+                    self.overflows,
+                    self.dropped_blocks,
+                )
+                last_reported = lost
+            samples = np.frombuffer(block, dtype=np.int16)
+            yield resample(samples, self.rate, SAMPLE_RATE) if self.rate != SAMPLE_RATE else samples
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._stream is not None:
+            try:
+                self._stream.stop()
+                self._stream.close()
+            except Exception as exc:
+                _LOGGER.info("closing microphone: %s", exc)
+            self._stream = None
+
+
+def open_microphone(spec: str | int | None) -> Microphone:
+    """Choose and start the input; no input device gives one clear VoicecoachError."""
+    mic = Microphone(choose_input(spec))
+    mic.start()
+    return mic

@@ -1,0 +1,527 @@
+"""Speech output adapter: renders sentences with pyttsx3 to audio and plays them interruptibly.
+
+pyttsx3's espeak driver on Linux synthesizes a whole sentence and then shells out to `aplay`, which
+cannot be interrupted and hides when sound actually plays. So each sentence is rendered to a WAV
+with `save_to_file` on one thread that owns the engine (pyttsx3 is not thread-safe), and played
+through an `AudioOutput` (sounddevice for real, a virtual timeline in the demo). Playback is then
+interruptible, its start and end are known to the millisecond, and the played signal is kept as
+the echo reference the listener uses to avoid hearing the coach.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+import tempfile
+import threading
+import time
+import wave
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from voicecoach.audio import SAMPLE_RATE, resample
+from voicecoach.clock import Clock
+from voicecoach.errors import VoicecoachError
+from voicecoach.messages import Cue, SessionInput, SpeechAdjust, SpeechFinished, SpeechStarted
+
+_LOGGER = logging.getLogger(__name__)
+
+MIN_RATE, MAX_RATE = 90, 320
+MIN_VOLUME, MAX_VOLUME = 0.1, 1.0
+
+
+class TtsError(VoicecoachError):
+    """The speech engine could not render a sentence."""
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """How the coach speaks."""
+
+    rate: int = 165
+    """Words per minute."""
+    volume: float = 0.9
+    """0..1."""
+    voice: str | None = None
+    """pyttsx3 voice id (e.g. "gmw/en-us"); None keeps the engine's default."""
+
+    def adjusted(self, adjust: SpeechAdjust) -> VoiceSettings:
+        """These settings changed by slower/faster/louder/quieter, kept within usable bounds."""
+        rate = min(MAX_RATE, max(MIN_RATE, self.rate + adjust.rate_delta))
+        volume = min(MAX_VOLUME, max(MIN_VOLUME, round(self.volume + adjust.volume_delta, 3)))
+        return replace(self, rate=rate, volume=volume)
+
+
+@dataclass(frozen=True)
+class RenderedSpeech:
+    """One sentence as audio."""
+
+    text: str
+    samples: np.ndarray
+    """int16 mono."""
+    sample_rate: int
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+class Renderer(Protocol):
+    """Turns text into audio."""
+
+    def render(self, text: str, settings: VoiceSettings) -> RenderedSpeech: ...
+
+
+def _read_wav(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path), "rb") as wav:
+        rate = wav.getframerate()
+        channels = wav.getnchannels()
+        if wav.getsampwidth() != 2:
+            raise TtsError(f"speech engine wrote {wav.getsampwidth() * 8}-bit audio; need 16-bit")
+        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    if channels > 1:
+        data = data.reshape(-1, channels).mean(axis=1).astype(np.int16)
+    return data.astype(np.int16), rate
+
+
+class Pyttsx3Renderer:
+    """Renders with pyttsx3 on one dedicated thread that owns the engine.
+
+    runAndWait is known to hang when an engine is reused badly (pyttsx3 issues #126, #194; voicebox
+    #8 for espeak). Each job waits with a timeout; on a hang the stuck thread is abandoned (it is a
+    daemon) and a fresh thread with a fresh engine takes over, so one bad sentence costs one
+    sentence, printed instead of spoken.
+    """
+
+    def __init__(
+        self,
+        *,
+        output_rate: int = SAMPLE_RATE,
+        timeout_s: float = 10.0,
+        driver: str | None = None,
+    ) -> None:
+        self.output_rate = output_rate
+        self.timeout_s = timeout_s
+        self._driver = driver
+        self._jobs: queue.Queue[tuple[str, VoiceSettings, Future[RenderedSpeech]] | None] = (
+            queue.Queue()
+        )
+        self._thread: threading.Thread | None = None
+        self._generation = 0
+        self._lock = threading.Lock()
+        self.restarts = 0
+        self._tmpdir = tempfile.TemporaryDirectory(prefix="voicecoach-tts-")
+
+    # --- engine thread ---------------------------------------------------------------------
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._generation += 1
+            self._jobs = queue.Queue()
+            self._thread = threading.Thread(
+                target=self._run,
+                args=(self._jobs, self._generation),
+                name=f"tts-engine-{self._generation}",
+                daemon=True,
+            )
+            self._thread.start()
+
+    def _new_engine(self) -> object:
+        import pyttsx3
+        import pyttsx3.drivers.espeak as espeak_driver
+
+        # The espeak driver prints "Audio saved to ..." for every file; silence it in that module
+        # only (redirecting sys.stdout would swallow other threads' output too).
+        espeak_driver.print = lambda *_a, **_k: None  # type: ignore[attr-defined]
+        # A new Engine rather than pyttsx3.init(), which would hand back a cached (possibly hung)
+        # engine after a restart.
+        return pyttsx3.Engine(self._driver)
+
+    def _apply(self, engine: object, settings: VoiceSettings) -> None:
+        props: dict[str, object] = {"rate": settings.rate, "volume": settings.volume}
+        if settings.voice:
+            props["voice"] = settings.voice
+        if self._is_espeak(engine):
+            # engine.setProperty queues the change until runAndWait, where the driver's stop()
+            # sees espeak busy with it and Cancels it: the sentence comes out at the old rate
+            # (seen here in about one render in five). Set it directly and let espeak drain.
+            from pyttsx3.drivers import _espeak
+            from pyttsx3.drivers.espeak import EspeakDriver
+
+            for name, value in props.items():
+                EspeakDriver.setProperty(name, value)
+            deadline = time.monotonic() + 2.0
+            while _espeak.IsPlaying() and time.monotonic() < deadline:
+                time.sleep(0.002)
+        else:
+            for name, value in props.items():
+                engine.setProperty(name, value)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _is_espeak(engine: object) -> bool:
+        return getattr(engine, "driver_name", None) == "espeak"
+
+    def _run(self, jobs: queue.Queue, generation: int) -> None:
+        try:
+            engine = self._new_engine()
+        except Exception as exc:
+            _LOGGER.warning("speech engine failed to start: %s", exc)
+            engine = None
+        count = 0
+        applied: VoiceSettings | None = None
+        done = threading.Event()
+        if engine is not None:
+            engine.connect("finished-utterance", lambda **_kw: done.set())  # type: ignore[attr-defined]
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            text, settings, future = job
+            if engine is None:
+                future.set_exception(TtsError("the speech engine failed to start"))
+                continue
+            count += 1
+            path = Path(self._tmpdir.name) / f"g{generation}-{count}.wav"
+            try:
+                if settings != applied:
+                    self._apply(engine, settings)
+                    applied = settings
+                done.clear()
+                engine.save_to_file(text, str(path))  # type: ignore[attr-defined]
+                engine.runAndWait()  # type: ignore[attr-defined]
+                # With espeak-ng in retrieval mode, Synth returns before the audio is complete and
+                # runAndWait can return early: wait for the driver's own end-of-utterance notice,
+                # sent after it has written the file.
+                if not done.wait(self.timeout_s):
+                    raise TtsError("the speech engine did not finish the sentence")
+                samples, rate = _read_wav(path)
+                future.set_result(RenderedSpeech(text, samples, rate))
+            except Exception as exc:
+                future.set_exception(exc)
+            finally:
+                path.unlink(missing_ok=True)
+
+    # --- caller side ----------------------------------------------------------------------
+
+    def render(self, text: str, settings: VoiceSettings) -> RenderedSpeech:
+        """Render `text`; raises TtsError when the engine fails or hangs."""
+        self._ensure_thread()
+        future: Future[RenderedSpeech] = Future()
+        started = time.monotonic()
+        self._jobs.put((text, settings, future))
+        try:
+            speech = future.result(timeout=self.timeout_s)
+        except TimeoutError:
+            _LOGGER.warning(
+                "speech engine hung for %.1f s on %r; restarting it", self.timeout_s, text
+            )
+            with self._lock:
+                self._thread = None  # abandoned; the next render starts a fresh engine
+                self.restarts += 1
+            raise TtsError("the speech engine hung") from None
+        except TtsError:
+            raise
+        except Exception as exc:
+            raise TtsError(f"the speech engine failed: {exc}") from exc
+        if speech.samples.size == 0:
+            raise TtsError(f"the speech engine produced no audio for {text!r}")
+        samples = resample(speech.samples, speech.sample_rate, self.output_rate)
+        _LOGGER.info(
+            "rendered %d chars -> %.2f s of audio in %.0f ms",
+            len(text),
+            len(samples) / self.output_rate,
+            (time.monotonic() - started) * 1000,
+        )
+        return RenderedSpeech(text, samples, self.output_rate)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                self._jobs.put(None)
+                self._thread = None
+
+
+# --- echo reference ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlayedSegment:
+    """A stretch of coach audio as it was played."""
+
+    start: float
+    """Clock time of its first sample."""
+    samples: np.ndarray
+    sample_rate: int
+    end: float | None = None
+    """Clock time it stopped (None while playing)."""
+
+
+class EchoReference:
+    """What the coach played and when: the listener's reference for not hearing itself."""
+
+    def __init__(self, keep_s: float = 60.0) -> None:
+        self._segments: collections.deque[PlayedSegment] = collections.deque()
+        self._lock = threading.Lock()
+        self.keep_s = keep_s
+
+    def started(self, start: float, samples: np.ndarray, sample_rate: int) -> None:
+        with self._lock:
+            self._segments.append(PlayedSegment(start, samples, sample_rate))
+            while self._segments and self._segments[0].start < start - self.keep_s:
+                self._segments.popleft()
+
+    def finished(self, end: float) -> None:
+        with self._lock:
+            if self._segments and self._segments[-1].end is None:
+                self._segments[-1] = replace(self._segments[-1], end=end)
+
+    def last_activity(self, now: float) -> float | None:
+        """The clock time the coach last made sound (`now` while it is playing), or None."""
+        with self._lock:
+            if not self._segments:
+                return None
+            seg = self._segments[-1]
+        if seg.end is None:
+            return min(now, seg.start + len(seg.samples) / seg.sample_rate)
+        return seg.end
+
+    def speaking_at(self, t: float, tail_s: float = 0.0) -> bool:
+        """Whether the coach was making sound at `t`, or stopped less than `tail_s` before it."""
+        with self._lock:
+            segments = list(self._segments)
+        for seg in reversed(segments):
+            end = seg.end if seg.end is not None else seg.start + len(seg.samples) / seg.sample_rate
+            if seg.start <= t <= end + tail_s:
+                return True
+            if end + tail_s < t:
+                return False
+        return False
+
+    def window(self, t0: float, t1: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+        """The reference signal between clock times t0 and t1 (zeros where nothing played)."""
+        n = max(0, round((t1 - t0) * sample_rate))
+        out = np.zeros(n, dtype=np.float32)
+        with self._lock:
+            segments = list(self._segments)
+        for seg in segments:
+            if seg.sample_rate != sample_rate:
+                continue
+            played = len(seg.samples)
+            if seg.end is not None:
+                played = min(played, max(0, round((seg.end - seg.start) * sample_rate)))
+            a = round((seg.start - t0) * sample_rate)
+            lo, hi = max(0, a), min(n, a + played)
+            if lo < hi:
+                out[lo:hi] += seg.samples[lo - a : hi - a]
+        return out
+
+
+# --- playback ----------------------------------------------------------------------------------
+
+
+class AudioOutput(Protocol):
+    """Plays one sentence at a time without blocking.
+
+    `play` returns the clock time of the first sample; `on_done(end_time, interrupted)` is called
+    once, from any thread, when it ends or is cut.
+    """
+
+    def play(
+        self, samples: np.ndarray, sample_rate: int, on_done: Callable[[float, bool], None]
+    ) -> float: ...
+
+    def cut(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SoundDeviceOutput:
+    """Plays through a sounddevice OutputStream; its callback reports the DAC time of sample one."""
+
+    def __init__(self, clock: Clock, device: int | str | None = None) -> None:
+        self._clock = clock
+        self._device = device
+        self._stream: object | None = None
+        self._cut = threading.Event()
+
+    def play(
+        self, samples: np.ndarray, sample_rate: int, on_done: Callable[[float, bool], None]
+    ) -> float:
+        import sounddevice as sd
+
+        self._cut.clear()
+        position = 0
+        first_sample_at: list[float] = []
+        started = threading.Event()
+        data = samples.astype(np.int16)
+
+        def callback(outdata: np.ndarray, frames: int, t: object, _status: object) -> None:
+            nonlocal position
+            if not first_sample_at:
+                # DAC time of this buffer, mapped from the stream's clock onto ours.
+                lead = t.outputBufferDacTime - t.currentTime  # type: ignore[attr-defined]
+                first_sample_at.append(self._clock.now() + max(0.0, lead))
+                started.set()
+            if self._cut.is_set():
+                outdata.fill(0)
+                raise sd.CallbackAbort
+            chunk = data[position : position + frames]
+            outdata[: len(chunk), 0] = chunk
+            outdata[len(chunk) :, 0] = 0
+            position += frames
+            if position >= len(data):
+                raise sd.CallbackStop
+
+        def finished() -> None:
+            threading.Thread(
+                target=on_done, args=(self._clock.now(), self._cut.is_set()), daemon=True
+            ).start()
+
+        stream = sd.OutputStream(
+            samplerate=sample_rate,
+            channels=1,
+            dtype="int16",
+            device=self._device,
+            callback=callback,
+            finished_callback=finished,
+            latency="low",
+        )
+        self._stream = stream
+        stream.start()
+        started.wait(timeout=1.0)
+        return first_sample_at[0] if first_sample_at else self._clock.now()
+
+    def cut(self) -> None:
+        self._cut.set()
+
+    def close(self) -> None:
+        self._cut.set()
+
+
+@dataclass
+class _Playing:
+    cue: Cue | None
+    text: str
+    started_at: float
+
+
+class Speaker:
+    """Says cues one after another through an AudioOutput; posts SpeechStarted/SpeechFinished.
+
+    Speaking is driven by calls, not by a thread of its own: `say` renders and starts at once when
+    idle, and the output's completion starts the next queued sentence. When rendering or playback
+    fails the sentence is shown with `show_text` instead and the session goes on: the Started and
+    Finished events are still posted, so a session waiting for the cue to end is not stuck.
+    """
+
+    def __init__(
+        self,
+        renderer: Renderer | None,
+        output: AudioOutput | None,
+        post: Callable[[SessionInput], None],
+        clock: Clock,
+        *,
+        settings: VoiceSettings | None = None,
+        show_text: Callable[[str], None] = print,
+        reference: EchoReference | None = None,
+        on_rendered: Callable[[Cue | None, RenderedSpeech, float], None] | None = None,
+    ) -> None:
+        self._renderer = renderer
+        self._output = output
+        self._post = post
+        self._clock = clock
+        self.settings = settings or VoiceSettings()
+        self._show_text = show_text
+        self.reference = reference or EchoReference()
+        self._on_rendered = on_rendered
+        self._pending: collections.deque[tuple[Cue | None, str]] = collections.deque()
+        self._playing: _Playing | None = None
+        self._lock = threading.RLock()
+        self.failures = 0
+        self.last_cue_latency_ms: float | None = None
+
+    @property
+    def speaking(self) -> bool:
+        with self._lock:
+            return self._playing is not None or bool(self._pending)
+
+    def adjust(self, adjust: SpeechAdjust) -> VoiceSettings:
+        with self._lock:
+            self.settings = self.settings.adjusted(adjust)
+            _LOGGER.info("voice now rate=%d volume=%.2f", self.settings.rate, self.settings.volume)
+            return self.settings
+
+    def say(self, text: str, cue: Cue | None = None) -> None:
+        with self._lock:
+            self._pending.append((cue, text))
+            if self._playing is None:
+                self._next()
+
+    def interrupt(self) -> bool:
+        """Cut the current sentence short and drop the queued ones; True if something was cut."""
+        with self._lock:
+            self._pending.clear()
+            playing = self._playing is not None
+        if playing and self._output is not None:
+            self._output.cut()
+        return playing
+
+    def _next(self) -> None:
+        while self._pending:
+            cue, text = self._pending.popleft()
+            asked = self._clock.now()
+            audio: RenderedSpeech | None = None
+            if self._renderer is not None and self._output is not None:
+                try:
+                    audio = self._renderer.render(text, self.settings)
+                except Exception as exc:
+                    self.failures += 1
+                    _LOGGER.warning("speech failed, printing instead: %s", exc)
+            if audio is not None:
+                try:
+                    self._playing = _Playing(cue, text, asked)
+                    start = self._output.play(  # type: ignore[union-attr]
+                        audio.samples,
+                        audio.sample_rate,
+                        lambda end, cut, c=cue: self._done(end, cut, c),
+                    )
+                except Exception as exc:
+                    self._playing = None
+                    self.failures += 1
+                    _LOGGER.warning("playback failed, printing instead: %s", exc)
+                else:
+                    self._playing.started_at = start
+                    self.last_cue_latency_ms = (start - asked) * 1000
+                    self.reference.started(start, audio.samples, audio.sample_rate)
+                    if self._on_rendered is not None:
+                        self._on_rendered(cue, audio, start)
+                    self._post(SpeechStarted(now=start, cue=cue))
+                    return
+            # No audio: show the words and let the session carry on as if they were said.
+            self._show_text(text)
+            now = self._clock.now()
+            self._post(SpeechStarted(now=now, cue=cue))
+            self._post(SpeechFinished(now=now, cue=cue))
+
+    def _done(self, end: float, interrupted: bool, cue: Cue | None) -> None:
+        with self._lock:
+            self.reference.finished(end)
+            self._playing = None
+            self._post(SpeechFinished(now=end, cue=cue, interrupted=interrupted))
+            self._next()
+
+    def close(self) -> None:
+        self.interrupt()
+        if self._output is not None:
+            self._output.close()
+        close = getattr(self._renderer, "close", None)
+        if close is not None:
+            close()
