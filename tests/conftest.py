@@ -1,0 +1,90 @@
+"""Shared fixtures: real speech from espeak-ng, the real Vosk model, the command recognizer.
+
+In CI (CI=true) a missing espeak-ng or model is a failure, never a skip; the one exception is a
+model recorded as unavailable by scripts/fetch-model (models/UNAVAILABLE), which skips with the
+recorded reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from voicecoach.errors import VoicecoachError
+from voicecoach.paths import MODELS_DIR
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+Espeak = Callable[..., Path]
+
+
+def _missing(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def espeak(tmp_path_factory: pytest.TempPathFactory) -> Espeak:
+    """espeak(text, voice="en-us", rate=160, pitch=50) -> Path of a WAV (22.05 kHz mono)."""
+    binary = shutil.which("espeak-ng")
+    if binary is None:
+        _missing("espeak-ng is not installed (scripts/setup installs it)")
+    out_dir = tmp_path_factory.mktemp("espeak")
+
+    def synthesize(text: str, voice: str = "en-us", rate: int = 160, pitch: int = 50) -> Path:
+        key = hashlib.sha1(f"{text}|{voice}|{rate}|{pitch}".encode()).hexdigest()[:16]
+        path = out_dir / f"{key}.wav"
+        if not path.exists():
+            subprocess.run(
+                [binary, "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", str(path), text],
+                check=True,
+                capture_output=True,
+            )
+        return path
+
+    return synthesize
+
+
+@pytest.fixture(scope="session")
+def vosk_model_dir() -> Path:
+    """The model the recognizer uses (see voicecoach.asr.resolve_model_dir)."""
+    from voicecoach.asr import resolve_model_dir
+
+    try:
+        return resolve_model_dir(None)
+    except VoicecoachError as exc:
+        unavailable = MODELS_DIR / "UNAVAILABLE"
+        if unavailable.is_file() and not os.environ.get("VOICECOACH_MODEL"):
+            first = unavailable.read_text(encoding="utf-8").splitlines()[:1] or ["(empty)"]
+            pytest.skip(f"Vosk model unavailable: {first[0]}")
+        _missing(f"no Vosk model: {exc}")
+        raise  # unreachable: _missing always raises
+
+
+@pytest.fixture(scope="session")
+def vosk_model(vosk_model_dir: Path):  # -> vosk.Model
+    from voicecoach.asr import load_model
+
+    return load_model(vosk_model_dir)
+
+
+@pytest.fixture(scope="session")
+def grammar():
+    from voicecoach.grammar import load_grammar
+
+    return load_grammar()
+
+
+@pytest.fixture(scope="session")
+def command_recognizer(vosk_model, grammar):
+    """The grammar-restricted recognizer over the real model (shared: reset between uses)."""
+    from voicecoach.asr import CommandRecognizer
+
+    return CommandRecognizer(vosk_model, grammar)

@@ -1,0 +1,322 @@
+"""The command grammar: round trip, phrase list for Vosk, rejection of non-commands."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import pytest
+
+from voicecoach.errors import VoicecoachError
+from voicecoach.grammar import Grammar, grammar_from_dict, load_grammar
+from voicecoach.messages import Intent
+
+# Intent names and slots other parts rely on (issue 2, plus rating for issue 5's check-ins).
+FIXED_INTENTS = {
+    "start_routine",
+    "ready",
+    "repeat",
+    "skip",
+    "back",
+    "extend",
+    "pause",
+    "resume",
+    "stop",
+    "time_left",
+    "help",
+    "slower",
+    "faster",
+    "louder",
+    "quieter",
+    "pain",
+    "rating",
+}
+
+# What the coach itself says (the microphone hears it) and other talk containing command words.
+DISTRACTORS = [
+    "then switch legs and repeat",
+    "move slower than you think you need to",
+    "slowly slide the heel back up",
+    "hold the stretch for twenty to thirty seconds",
+    "breathe in and hold on to the knee",
+    "when you are ready bring the knee up",
+    "let the hip release",
+    "stop if you feel sharp pain",
+    "keep going until the timer ends",
+    "we will add five minutes at the end",
+    "take a moment to notice your breath",
+    "next we will do the hip stretch",
+    "don't skip this one",
+    "say that again please louder",
+    "go back to the starting position",
+    "if it hurts ease off",
+    "rest for a minute",
+    "five",  # a rating, not a command: checked below to be rating, not extend
+]
+
+
+@pytest.fixture(scope="module")
+def g() -> Grammar:
+    return load_grammar()
+
+
+def test_grammar_has_the_fixed_intents(g: Grammar) -> None:
+    assert set(g.intent_names) == FIXED_INTENTS
+
+
+def test_every_sampled_sentence_matches_its_own_intent_and_slots(g: Grammar) -> None:
+    sentences = g.sample_sentences()
+    assert len(sentences) > 500
+    wrong = [(text, want, g.match(text)) for text, want in sentences if g.match(text) != want]
+    assert wrong == []
+
+
+def test_no_sentence_belongs_to_two_meanings(g: Grammar) -> None:
+    meanings: dict[str, set[tuple[str, tuple]]] = defaultdict(set)
+    for text, intent in g.sample_sentences():
+        meanings[text].add((intent.name, tuple(sorted(intent.slots.items()))))
+    clashes = {text: m for text, m in meanings.items() if len(m) > 1}
+    assert clashes == {}
+
+
+def test_every_intent_has_sentences(g: Grammar) -> None:
+    assert {intent.name for _, intent in g.sample_sentences()} == FIXED_INTENTS
+
+
+def test_phrase_list_is_words_only_with_unk(g: Grammar) -> None:
+    phrases = g.vosk_phrases()
+    assert phrases[-1] == "[unk]"
+    assert phrases.count("[unk]") == 1
+    body = phrases[:-1]
+    assert len(body) == len(set(body))
+    assert not [p for p in body if re.search(r"\d", p)]
+    assert all(re.fullmatch(r"[a-z']+( [a-z']+)*", p) for p in body)
+    assert "add five minutes" in body
+    assert set(body) == {text.lower() for text, _ in g.sample_sentences()}
+
+
+def test_words_cover_the_phrases(g: Grammar) -> None:
+    words = g.words()
+    assert {"add", "five", "minutes", "ouch", "stop"} <= words
+    assert all(w in words for p in g.vosk_phrases()[:-1] for w in p.split())
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("start hip routine", Intent("start_routine", {"routine": "hip"})),
+        ("start the release routine", Intent("start_routine", {"routine": "release"})),
+        ("let's do the hip stretch", Intent("start_routine", {"routine": "hip"})),
+        ("start the psoas stretch", Intent("start_routine", {"routine": "hip"})),
+        ("let's do the somatic release", Intent("start_routine", {"routine": "release"})),
+        ("start the full routine", Intent("start_routine", {"routine": "full"})),
+        ("let's do everything", Intent("start_routine", {"routine": "full"})),
+        ("ready", Intent("ready")),
+        ("I'm ready", Intent("ready")),
+        ("let's go", Intent("ready")),
+        ("repeat that", Intent("repeat")),
+        ("say that again", Intent("repeat")),
+        ("what was that", Intent("repeat")),
+        ("skip", Intent("skip")),
+        ("skip this one", Intent("skip")),
+        ("next", Intent("skip")),
+        ("go back", Intent("back")),
+        ("previous step", Intent("back")),
+        ("add five minutes", Intent("extend", {"seconds": 300})),
+        ("five more minutes", Intent("extend", {"seconds": 300})),
+        ("give me two more minutes", Intent("extend", {"seconds": 120})),
+        ("add thirty seconds", Intent("extend", {"seconds": 30})),
+        ("add a minute", Intent("extend", {"seconds": 60})),
+        ("one more minute", Intent("extend", {"seconds": 60})),
+        ("add forty five seconds", Intent("extend", {"seconds": 45})),
+        ("extend", Intent("extend")),
+        ("longer", Intent("extend")),
+        ("pause", Intent("pause")),
+        ("hold on", Intent("pause")),
+        ("wait", Intent("pause")),
+        ("resume", Intent("resume")),
+        ("continue", Intent("resume")),
+        ("keep going", Intent("resume")),
+        ("stop", Intent("stop")),
+        ("end session", Intent("stop")),
+        ("I'm done", Intent("stop")),
+        ("how long left", Intent("time_left")),
+        ("how much longer", Intent("time_left")),
+        ("help", Intent("help")),
+        ("what can I say", Intent("help")),
+        ("slower", Intent("slower")),
+        ("slow down", Intent("slower")),
+        ("faster", Intent("faster")),
+        ("louder", Intent("louder")),
+        ("quieter", Intent("quieter")),
+        ("ouch", Intent("pain")),
+        ("that hurts", Intent("pain")),
+        ("pain", Intent("pain")),
+        ("four", Intent("rating", {"value": 4})),
+        ("about six", Intent("rating", {"value": 6})),
+        ("it's a three", Intent("rating", {"value": 3})),
+        ("zero", Intent("rating", {"value": 0})),
+        ("ten", Intent("rating", {"value": 10})),
+    ],
+)
+def test_issue_examples(g: Grammar, text: str, intent: Intent) -> None:
+    assert g.match(text) == intent
+
+
+def test_extend_amounts_are_ints_and_plain_extend_has_none(g: Grammar) -> None:
+    for text, intent in g.sample_sentences():
+        if intent.name == "extend" and "seconds" in intent.slots:
+            assert isinstance(intent.slots["seconds"], int), text
+            assert 5 <= intent.slots["seconds"] <= 1800, text
+    assert g.match("longer") == Intent("extend", {})
+
+
+def test_ratings_cover_zero_to_ten(g: Grammar) -> None:
+    values = {i.slots["value"] for _, i in g.sample_sentences() if i.name == "rating"}
+    assert values == set(range(11))
+
+
+@pytest.mark.parametrize("text", [t for t in DISTRACTORS if t != "five"])
+def test_coach_sentences_and_distractors_are_not_commands(g: Grammar, text: str) -> None:
+    assert g.match(text) is None
+
+
+def test_a_bare_number_is_a_rating_not_an_extension(g: Grammar) -> None:
+    assert g.match("five") == Intent("rating", {"value": 5})
+
+
+@pytest.mark.parametrize(
+    "text", ["[unk]", "stop [unk]", "[unk] add five minutes", "", "   ", "add 5 minutes"]
+)
+def test_unknown_speech_empty_and_digits_are_rejected(g: Grammar, text: str) -> None:
+    assert g.match(text) is None
+
+
+def test_punctuation_and_case_do_not_matter(g: Grammar) -> None:
+    assert g.match("Add five minutes!") == Intent("extend", {"seconds": 300})
+    assert g.match("I\u2019m ready.") == Intent("ready")
+
+
+def test_user_routine_names_become_sayable() -> None:
+    g = load_grammar(routine_names={"my morning routine": "morning", "Evening Unwind": "evening"})
+    assert g.match("start my morning routine") == Intent("start_routine", {"routine": "morning"})
+    assert g.match("let's do the evening unwind") == Intent("start_routine", {"routine": "evening"})
+    assert "start my morning routine" in g.vosk_phrases()
+    assert {"morning", "unwind"} <= g.words()
+    assert g.match("start hip routine") == Intent("start_routine", {"routine": "hip"})
+    # The default grammar does not know them.
+    assert load_grammar().match("start my morning routine") is None
+
+
+def test_user_routine_names_with_digits_are_refused() -> None:
+    with pytest.raises(VoicecoachError, match="numbers written as words"):
+        load_grammar(routine_names={"routine 2": "two"})
+
+
+def test_inline_template_samples_exactly_these_sentences() -> None:
+    g = grammar_from_dict(
+        {
+            "language": "en",
+            "intents": {
+                "extend": {
+                    "data": [
+                        {"sentences": ["add {minutes:seconds} [more] minutes"]},
+                        {"sentences": ["(extend|longer)"]},
+                    ]
+                }
+            },
+            "lists": {
+                "minutes": {"values": [{"in": "two", "out": 120}, {"in": "five", "out": 300}]}
+            },
+        }
+    )
+    assert {(t, i.slots.get("seconds")) for t, i in g.sample_sentences()} == {
+        ("add two minutes", 120),
+        ("add two more minutes", 120),
+        ("add five minutes", 300),
+        ("add five more minutes", 300),
+        ("extend", None),
+        ("longer", None),
+    }
+    assert set(g.vosk_phrases()) == {
+        "add two minutes",
+        "add two more minutes",
+        "add five minutes",
+        "add five more minutes",
+        "extend",
+        "longer",
+        "[unk]",
+    }
+
+
+def test_inline_template_with_fixed_slots_and_rules() -> None:
+    g = grammar_from_dict(
+        {
+            "language": "en",
+            "intents": {
+                "start_routine": {
+                    "data": [
+                        {"sentences": ["<go> [the] {routine}"]},
+                        {"sentences": ["<go> everything"], "slots": {"routine": "full"}},
+                    ]
+                }
+            },
+            "lists": {"routine": {"values": [{"in": "hip stretch", "out": "hip"}]}},
+            "expansion_rules": {"go": "(start|begin)"},
+        },
+        routine_names={"the morning routine": "morning"},
+    )
+    assert {(t, i.slots["routine"]) for t, i in g.sample_sentences()} == {
+        ("start hip stretch", "hip"),
+        ("start the hip stretch", "hip"),
+        ("begin hip stretch", "hip"),
+        ("begin the hip stretch", "hip"),
+        ("start morning", "morning"),
+        ("start the morning", "morning"),
+        ("begin morning", "morning"),
+        ("begin the morning", "morning"),
+        ("start everything", "full"),
+        ("begin everything", "full"),
+    }
+
+
+def test_range_lists_are_refused_because_vosk_needs_words() -> None:
+    with pytest.raises(VoicecoachError, match="spell its values out"):
+        grammar_from_dict(
+            {
+                "language": "en",
+                "intents": {"rating": {"data": [{"sentences": ["{n:value}"]}]}},
+                "lists": {"n": {"range": {"from": 0, "to": 10}}},
+            }
+        )
+
+
+def test_bad_grammar_files_give_one_line_errors(tmp_path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(VoicecoachError, match="cannot read grammar"):
+        load_grammar(missing)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("intents: [unclosed\n")
+    with pytest.raises(VoicecoachError, match="not valid YAML") as info:
+        load_grammar(broken)
+    assert "\n" not in str(info.value)
+    no_list = tmp_path / "nolist.yaml"
+    no_list.write_text("language: en\nintents:\n  x:\n    data:\n      - sentences: ['{gone}']\n")
+    with pytest.raises(VoicecoachError, match="gone"):
+        load_grammar(no_list)
+
+
+@pytest.mark.model
+def test_every_grammar_word_is_in_the_model_vocabulary(g: Grammar, vosk_model_dir) -> None:
+    """Vosk silently drops unknown grammar words: catch them here."""
+    from voicecoach.asr import load_model, model_knows
+
+    model = load_model(vosk_model_dir)
+    unknown = sorted(w for w in g.words() if not model_knows(model, w))
+    words_txt = vosk_model_dir / "graph" / "words.txt"
+    if words_txt.is_file():
+        vocabulary = {
+            line.split()[0] for line in words_txt.read_text(encoding="utf-8").splitlines() if line
+        }
+        unknown = sorted(set(unknown) | {w for w in g.words() if w not in vocabulary})
+    assert unknown == []
