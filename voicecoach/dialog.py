@@ -1,0 +1,371 @@
+"""Turns cues into words: the wording lives in data/prompts.yaml, the choices in the session.
+
+`Dialog.render` picks among a prompt's variants so a long routine does not repeat itself word for
+word (deterministically, from a seed), fills placeholders, and says durations in natural words.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import string
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import yaml
+
+from voicecoach import paths
+from voicecoach.errors import VoicecoachError
+from voicecoach.messages import Cue
+from voicecoach.summary import SessionSummary, SideResult
+
+_LOGGER = logging.getLogger(__name__)
+
+PROMPTS_FILE = paths.PACKAGE_DATA / "prompts.yaml"
+
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_ORDINALS = {
+    1: "first",
+    2: "second",
+    3: "third",
+    4: "fourth",
+    5: "fifth",
+    6: "sixth",
+    7: "seventh",
+    8: "eighth",
+    9: "ninth",
+    10: "tenth",
+    11: "eleventh",
+    12: "twelfth",
+}
+
+# Always allowed, so not worth listing when telling what can be said.
+_UNSPOKEN = ("help", "slower", "faster", "louder", "quieter")
+
+# Cue data fields that hold seconds and are said as durations.
+_DURATION_FIELDS = ("duration", "remaining", "added", "total", "max", "window")
+
+
+def number_words(n: int) -> str:
+    """0..999999 in words: 42 -> "forty-two"."""
+    if n < 0:
+        return "minus " + number_words(-n)
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        return f"{_ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
+    thousands, rest = divmod(n, 1000)
+    sep = " and " if 0 < rest < 100 else " "
+    return f"{number_words(thousands)} thousand" + (f"{sep}{number_words(rest)}" if rest else "")
+
+
+def ordinal_words(n: int) -> str:
+    """1 -> "first"; beyond twelve, "13th" style is avoided: "number thirteen"."""
+    return _ORDINALS.get(n, f"number {number_words(n)}")
+
+
+def _unit(n: int, word: str) -> str:
+    return f"{number_words(n)} {word}" + ("" if n == 1 else "s")
+
+
+def say_duration(seconds: float, *, about: bool = True) -> str:
+    """A duration in natural words: 30 -> "thirty seconds", 263 -> "about four minutes and twenty
+    seconds", 600 -> "ten minutes".
+
+    Under two minutes it is said to the second; from two minutes to the nearest ten seconds, from
+    twenty minutes to the nearest minute. "about" is added when rounding moved it by a second or
+    more (and `about` is true).
+    """
+    seconds = max(0.0, float(seconds))
+    if seconds < 0.5:
+        return "no time at all"
+    if seconds < 120:
+        rounded = round(seconds)
+    elif seconds < 1200:
+        rounded = round(seconds / 10.0) * 10
+    else:
+        rounded = round(seconds / 60.0) * 60
+    prefix = "about " if about and abs(rounded - seconds) >= 1.0 else ""
+    hours, rest = divmod(int(rounded), 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = []
+    if hours:
+        parts.append(_unit(hours, "hour"))
+    if minutes:
+        parts.append(_unit(minutes, "minute"))
+    if secs:
+        parts.append(_unit(secs, "second"))
+    return prefix + " and ".join(parts)
+
+
+def join_words(items: Sequence[str], last: str = "or") -> str:
+    """["a", "b", "c"] -> "a, b or c"."""
+    items = [str(item) for item in items if item]
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else text + "."
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        _LOGGER.warning("prompt placeholder {%s} has no value", key)
+        return ""
+
+
+def load_prompts(path: Path = PROMPTS_FILE) -> dict[str, object]:
+    """Read the prompts file; every key maps to a non-empty list of variants."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise VoicecoachError(f"{path}: expected a readable YAML prompts file, got {exc}") from exc
+    if not isinstance(data, dict):
+        raise VoicecoachError(
+            f"{path}: expected a mapping of prompt keys, got {type(data).__name__}"
+        )
+    for key, value in data.items():
+        if key == "intent_phrases":
+            if not isinstance(value, dict):
+                raise VoicecoachError(f"{path}: intent_phrases: expected a mapping")
+            continue
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise VoicecoachError(f"{path}: {key}: expected a non-empty list of variants")
+    return data
+
+
+class Dialog:
+    """Words for cues. Deterministic for a given seed; variants rotate without repeating."""
+
+    def __init__(self, prompts: Mapping[str, object] | None = None, *, seed: int = 0) -> None:
+        self._prompts = dict(prompts) if prompts is not None else load_prompts()
+        phrases = self._prompts.get("intent_phrases", {})
+        self._phrases: dict[str, str] = dict(phrases) if isinstance(phrases, dict) else {}
+        self._rng = random.Random(seed)
+        self._queues: dict[str, list[int]] = {}
+        self._last: dict[str, int] = {}
+
+    def keys(self) -> set[str]:
+        return {key for key in self._prompts if key != "intent_phrases"}
+
+    def variants(self, key: str) -> list[str]:
+        value = self._prompts.get(key)
+        if not isinstance(value, list):
+            raise KeyError(key)
+        return value
+
+    def _pick(self, key: str) -> str:
+        variants = self.variants(key)
+        if len(variants) == 1:
+            return variants[0]
+        queue = self._queues.get(key)
+        if not queue:
+            queue = list(range(len(variants)))
+            self._rng.shuffle(queue)
+            if queue[0] == self._last.get(key):  # never the same wording twice in a row
+                queue.append(queue.pop(0))
+            self._queues[key] = queue
+        index = queue.pop(0)
+        self._last[key] = index
+        return variants[index]
+
+    def _fill(self, key: str, fields: Mapping[str, str]) -> str:
+        template = self._pick(key)
+        text = string.Formatter().vformat(template, (), _Blank(fields))
+        return _cap(" ".join(text.split()))
+
+    def _key_for(self, cue: Cue) -> str:
+        d = cue.data
+        key = cue.prompt_key
+        if key == "countdown" and d.get("next"):
+            return "countdown_next"
+        if key == "paused" and not d.get("in_hold", True):
+            return "paused_setup"
+        if key == "pain" and not d.get("ended_hold", True):
+            return "pain_setup"
+        if key == "time_left" and d.get("reps_left") is not None:
+            return "time_left_reps"
+        if key == "extended" and d.get("reps") is not None:
+            return "extended_reps"
+        if key == "not_paused" and d.get("remaining") is None:
+            return "not_paused_plain"
+        if key == "reps_start" and not d.get("side_name"):
+            return "reps_start_none"
+        if key == "help" and d.get("more"):
+            return "help_with_more"
+        return key
+
+    def phrase(self, intent: str) -> str:
+        return self._phrases.get(intent, intent.replace("_", " "))
+
+    def fields(self, data: Mapping[str, object]) -> dict[str, str]:
+        """Cue data as words, plus derived fields (capitalized durations, side parts...)."""
+        out: dict[str, str] = {}
+        for name, value in data.items():
+            if name in _DURATION_FIELDS and isinstance(value, int | float):
+                out[name] = say_duration(value)
+                out[f"{name}_cap"] = _cap(out[name])
+            elif name in ("routines",) and isinstance(value, list):
+                out[name] = join_words([str(v) for v in value])
+            elif name == "allowed" and isinstance(value, list):
+                out[name] = join_words([self.phrase(str(v)) for v in value if v not in _UNSPOKEN])
+            elif name == "steps" and isinstance(value, list):
+                out[name] = " ".join(_sentence(str(v)) for v in value)
+            elif isinstance(value, bool) or value is None:
+                continue
+            elif isinstance(value, int) and name in ("steps", "reps", "reps_left", "value"):
+                out[name] = str(value)
+                out[f"{name}_words"] = _cap(number_words(value))
+            else:
+                out[name] = str(value)
+        if isinstance(data.get("steps"), int):
+            out["steps_words"] = _cap(number_words(int(data["steps"])))  # type: ignore[call-overload]
+        side_name = data.get("side_name")
+        out["side_name"] = str(side_name) if side_name else "side"
+        out["side_name_cap"] = _cap(out["side_name"])
+        out["side_part"] = f", {side_name}" if side_name else ""
+        if "side" in data and not side_name:
+            side = data.get("side")
+            out["side_part"] = f", {side} side" if side else ""
+        why = data.get("why")
+        out["why_part"] = _sentence(str(why)) + " " if why and data.get("first_side") else ""
+        if "switch" in data:
+            out["switch"] = (
+                _sentence(str(data["switch"])) if data.get("switch") else "Switch sides."
+            )
+        return out
+
+    def render(self, cue: Cue) -> str:
+        """The words for one cue."""
+        if cue.prompt_key == "summary":
+            summary = cue.data.get("summary")
+            if isinstance(summary, SessionSummary):
+                names = cue.data.get("names")
+                routine = cue.data.get("routine")
+                return self.render_summary(
+                    summary,
+                    names if isinstance(names, dict) else {},
+                    str(routine) if routine else None,
+                )
+        key = self._key_for(cue)
+        try:
+            return self._fill(key, self.fields(cue.data))
+        except KeyError:
+            _LOGGER.warning("no prompt for key %r", key)
+            return key.replace("_", " ")
+
+    # --- the summary -------------------------------------------------------------------------
+
+    def _result_words(self, name: str, results: list[SideResult]) -> str:
+        if all(r.skipped for r in results):
+            return f"{name}, skipped"
+
+        def amount(r: SideResult) -> str:
+            if r.skipped:
+                return "skipped"
+            if r.reps is not None:
+                return _unit(r.reps, "repetition")
+            return say_duration(r.achieved_s, about=False)
+
+        amounts = [amount(r) for r in results]
+        if len(results) == 1:
+            return f"{name} {amounts[0]}"
+        if len(set(amounts)) == 1 and len(results) == 2:
+            return f"{name} {amounts[0]} each side"
+        return f"{name} " + join_words(
+            [f"{a} {r.side}" if r.side else a for a, r in zip(amounts, results, strict=True)],
+            "and",
+        )
+
+    def render_summary(
+        self,
+        summary: SessionSummary,
+        names: Mapping[str, str] | None = None,
+        routine: str | None = None,
+    ) -> str:
+        """The spoken summary: short (well under thirty seconds of speech)."""
+        names = names or {}
+        routine_name = routine or summary.routine or "this"
+        parts: list[str] = []
+        total = say_duration(summary.total_s)
+        if summary.completed:
+            parts.append(self._fill("summary_intro", {"routine": routine_name, "total": total}))
+        else:
+            parts.append(self._fill("summary_intro_stopped", {"total": total}))
+        grouped: dict[str, list[SideResult]] = {}
+        for result in summary.results:
+            grouped.setdefault(result.exercise, []).append(result)
+        phrases = [
+            self._result_words(names.get(ex, ex.replace("_", " ")), results)
+            for ex, results in grouped.items()
+            if any(r.achieved_s > 0 or r.skipped for r in results)
+        ]
+        if phrases:
+            parts.append(self._fill("summary_results", {"results": "; ".join(phrases)}))
+        extras = []
+        if summary.steps_skipped:
+            extras.append(f"{_unit(summary.steps_skipped, 'step')} skipped")
+        if summary.added_s:
+            extras.append(f"{say_duration(summary.added_s)} added")
+        if summary.pauses:
+            extras.append(_unit(summary.pauses, "pause"))
+        if summary.pain_events:
+            times = {1: "once", 2: "twice"}.get(summary.pain_events)
+            extras.append(f"pain {times or number_words(summary.pain_events) + ' times'}")
+        if extras:
+            parts.append(self._fill("summary_extras", {"extras": _cap(join_words(extras, "and"))}))
+        if summary.stiffness_before is not None and summary.stiffness_after is not None:
+            parts.append(
+                self._fill(
+                    "summary_stiffness",
+                    {
+                        "before": number_words(summary.stiffness_before),
+                        "after": number_words(summary.stiffness_after),
+                    },
+                )
+            )
+        elif summary.stiffness_before is not None and summary.stiffness_after is None:
+            before = number_words(summary.stiffness_before)
+            parts.append(self._fill("summary_stiffness_before", {"before": before}))
+        if summary.sessions_today:
+            ordinal = ordinal_words(summary.sessions_today)
+            parts.append(self._fill("summary_today", {"ordinal": ordinal}))
+        if summary.streak_days and summary.streak_days >= 2:
+            days = number_words(summary.streak_days)
+            parts.append(self._fill("summary_streak", {"days": days}))
+        return " ".join(parts)

@@ -1,0 +1,576 @@
+"""Routines as data: typed exercises loaded and validated from YAML, and the library that flattens
+them into steps (one exercise on one side) for the session.
+
+Built-in routines ship in voicecoach/data/routines; the person's own live in
+``paths.config_dir() / "routines"``. A broken user file is reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from voicecoach import paths
+from voicecoach.errors import VoicecoachError
+
+_LOGGER = logging.getLogger(__name__)
+
+BUILTIN_DIR = paths.PACKAGE_DATA / "routines"
+SIDES = ("left", "right")
+"""The sides an exercise can be done on; an exercise with no sides is done once."""
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A timed hold: how long, how far it can be stretched, and what to say during it."""
+
+    seconds: float
+    """Default length."""
+    min_seconds: float
+    """Shortest sensible length (the source's lower bound); informational."""
+    max_seconds: float
+    """Extensions stop here."""
+    extend_seconds: float
+    """What "extend" adds when no amount is said."""
+    halfway: bool = False
+    """Say "halfway" at the middle of the hold."""
+    countdown: float = 10.0
+    """Say "ten seconds left" this many seconds before the end; 0 for never."""
+    reminder_every: float | None = None
+    """Seconds between calm reminders during the hold; None for none."""
+    reminders: tuple[str, ...] = ()
+    """Reminder wordings, used in turn."""
+
+
+@dataclass(frozen=True)
+class PacePhase:
+    """One phase of a paced repetition, e.g. sliding the heel forward."""
+
+    seconds: float
+    """How long the phase lasts."""
+    say: tuple[str, ...]
+    """Pace words, used in turn from one repetition to the next."""
+
+
+@dataclass(frozen=True)
+class Reps:
+    """Paced repetitions: a count of repetitions, each made of timed, spoken phases."""
+
+    count: int
+    """Default number of repetitions."""
+    max_count: int
+    """Extensions stop here."""
+    extend_count: int
+    """Repetitions that "extend" adds when no amount is said."""
+    phases: tuple[PacePhase, ...]
+
+    @property
+    def rep_seconds(self) -> float:
+        """Length of one repetition."""
+        return sum(phase.seconds for phase in self.phases)
+
+    def reps_for(self, seconds: float) -> int:
+        """Whole repetitions that fit into `seconds` (rounding up a near-complete one)."""
+        return math.floor(seconds / self.rep_seconds + 1e-9)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: names people can say, why it works, how to set up, and its hold or reps."""
+
+    id: str
+    names: tuple[str, ...]
+    """Spoken names; the first is the one the coach says."""
+    why: str
+    """A short, faithful "why it works"."""
+    setup: tuple[str, ...]
+    """Setup instructions, spoken in order."""
+    sides: tuple[str, ...]
+    """("left", "right") or () for an exercise done once."""
+    hold: Hold | None = None
+    reps: Reps | None = None
+    side_names: dict[str, str] = field(default_factory=dict)
+    """How to say each side for this exercise, e.g. {"left": "left leg"}."""
+    switch: str | None = None
+    """What to say when moving to the second side, e.g. "Slowly change legs"."""
+    info: str | None = None
+    """More about the exercise, said only when asked."""
+    settle_seconds: float | None = None
+    """Time to get into position after the instructions; None uses the session's default."""
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+    @property
+    def target_seconds(self) -> float:
+        """Default length of one side."""
+        if self.hold is not None:
+            return self.hold.seconds
+        assert self.reps is not None
+        return self.reps.count * self.reps.rep_seconds
+
+    @property
+    def max_seconds(self) -> float:
+        if self.hold is not None:
+            return self.hold.max_seconds
+        assert self.reps is not None
+        return self.reps.max_count * self.reps.rep_seconds
+
+    def side_name(self, side: str | None) -> str | None:
+        if side is None:
+            return None
+        return self.side_names.get(side, f"{side} side")
+
+
+@dataclass(frozen=True)
+class Include:
+    """A reference to another routine, whose exercises run here in order."""
+
+    routine: str
+
+
+@dataclass(frozen=True)
+class Routine:
+    """A named sequence of exercises (and included routines)."""
+
+    id: str
+    names: tuple[str, ...]
+    """Spoken names, e.g. ("hip", "hip routine"); the first is the one the coach says."""
+    items: tuple[Exercise | Include, ...]
+    description: str = ""
+    info: str | None = None
+    """More about the routine (how often, what pain means), said only when asked."""
+    source: Path | None = None
+    builtin: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One exercise on one side: the unit the session walks through and resumes at."""
+
+    index: int
+    routine: str
+    """The routine the session runs."""
+    part: str
+    """The routine the exercise is defined in (differs from `routine` for included routines)."""
+    exercise: Exercise
+    side: str | None
+
+    @property
+    def first_side(self) -> bool:
+        return not self.exercise.sides or self.side == self.exercise.sides[0]
+
+    @property
+    def last_side(self) -> bool:
+        return not self.exercise.sides or self.side == self.exercise.sides[-1]
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+class _Checker:
+    """Reads one routine file's data, raising errors that name the file, the field, and what was
+    expected."""
+
+    def __init__(self, source: Path | str) -> None:
+        self.source = source
+
+    def fail(self, where: str, expected: str, got: object = ..., *, missing: bool = False) -> None:
+        if missing:
+            message = f"{self.source}: {where}: missing; expected {expected}"
+        else:
+            message = f"{self.source}: {where}: expected {expected}, got {got!r}"
+        raise VoicecoachError(message)
+
+    def mapping(self, value: object, where: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            self.fail(where, "a mapping of fields", value)
+        assert isinstance(value, Mapping)
+        return value
+
+    def get(self, data: Mapping[str, Any], key: str, where: str, default: Any = ...) -> Any:
+        if key not in data or data[key] is None:
+            if default is ...:
+                self.fail(
+                    f"{where}.{key}" if where else key, _EXPECT.get(key, "a value"), missing=True
+                )
+            return default
+        return data[key]
+
+    def text(self, value: object, where: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.fail(where, "a non-empty string", value)
+        assert isinstance(value, str)
+        return " ".join(value.split())
+
+    def texts(self, value: object, where: str, *, allow_empty: bool = False) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or (not value and not allow_empty):
+            self.fail(where, "a non-empty list of strings", value)
+        assert isinstance(value, list)
+        return tuple(self.text(item, f"{where}[{i}]") for i, item in enumerate(value))
+
+    def number(self, value: object, where: str, *, positive: bool = True) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(where, "a number of seconds", value)
+        assert isinstance(value, int | float)
+        if positive and value <= 0:
+            self.fail(where, "a positive number of seconds", value)
+        if value < 0:
+            self.fail(where, "zero or more seconds", value)
+        return float(value)
+
+    def count(self, value: object, where: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            self.fail(where, "a positive whole number", value)
+        assert isinstance(value, int)
+        return value
+
+    def ident(self, value: object, where: str) -> str:
+        text = self.text(value, where)
+        if not all(c.isalnum() or c in "_-" for c in text):
+            self.fail(where, "an id of letters, digits, '_' or '-'", value)
+        return text
+
+    def unknown(self, data: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
+        extra = sorted(set(data) - set(allowed))
+        if extra:
+            self.fail(
+                f"{where}.{extra[0]}" if where else extra[0],
+                f"one of the known fields ({', '.join(sorted(allowed))})",
+                "unknown field",
+            )
+
+
+_EXPECT = {
+    "id": "an id such as 'hip'",
+    "names": "a list of spoken names",
+    "exercises": "a non-empty list of exercises",
+    "why": "a short 'why it works'",
+    "setup": "a list of setup instructions",
+    "seconds": "a number of seconds",
+    "count": "a positive whole number",
+    "phases": "a list of pace phases",
+    "say": "a list of pace words",
+    "routine": "a routine id",
+    "max_seconds": "a number of seconds",
+}
+
+_ROUTINE_FIELDS = ("id", "names", "description", "info", "exercises")
+_EXERCISE_FIELDS = (
+    "id",
+    "names",
+    "why",
+    "setup",
+    "sides",
+    "side_names",
+    "switch",
+    "hold",
+    "reps",
+    "info",
+    "settle_seconds",
+)
+_HOLD_FIELDS = (
+    "seconds",
+    "min_seconds",
+    "max_seconds",
+    "extend_seconds",
+    "halfway",
+    "countdown",
+    "reminder_every",
+    "reminders",
+)
+_REPS_FIELDS = ("count", "max_count", "extend_count", "phases")
+
+
+def _parse_hold(c: _Checker, raw: object, where: str) -> Hold:
+    data = c.mapping(raw, where)
+    c.unknown(data, _HOLD_FIELDS, where)
+    seconds = c.number(c.get(data, "seconds", where), f"{where}.seconds")
+    min_s = c.number(c.get(data, "min_seconds", where, seconds), f"{where}.min_seconds")
+    max_s = c.number(c.get(data, "max_seconds", where, seconds), f"{where}.max_seconds")
+    if min_s > seconds:
+        c.fail(f"{where}.min_seconds", f"at most seconds ({seconds:g})", min_s)
+    if max_s < seconds:
+        c.fail(f"{where}.max_seconds", f"at least seconds ({seconds:g})", max_s)
+    extend = c.number(c.get(data, "extend_seconds", where, 10), f"{where}.extend_seconds")
+    halfway = c.get(data, "halfway", where, False)
+    if not isinstance(halfway, bool):
+        c.fail(f"{where}.halfway", "true or false", halfway)
+    countdown = c.number(c.get(data, "countdown", where, 10), f"{where}.countdown", positive=False)
+    every_raw = c.get(data, "reminder_every", where, None)
+    every = None if every_raw is None else c.number(every_raw, f"{where}.reminder_every")
+    reminders = c.texts(c.get(data, "reminders", where, []), f"{where}.reminders", allow_empty=True)
+    if every is not None and not reminders:
+        c.fail(f"{where}.reminders", "at least one reminder when reminder_every is set", [])
+    return Hold(seconds, min_s, max_s, extend, halfway, countdown, every, reminders)
+
+
+def _parse_reps(c: _Checker, raw: object, where: str) -> Reps:
+    data = c.mapping(raw, where)
+    c.unknown(data, _REPS_FIELDS, where)
+    count = c.count(c.get(data, "count", where), f"{where}.count")
+    max_count = c.count(c.get(data, "max_count", where, count), f"{where}.max_count")
+    if max_count < count:
+        c.fail(f"{where}.max_count", f"at least count ({count})", max_count)
+    extend = c.count(c.get(data, "extend_count", where, 1), f"{where}.extend_count")
+    phases_raw = c.get(data, "phases", where)
+    if not isinstance(phases_raw, list) or not phases_raw:
+        c.fail(f"{where}.phases", "a non-empty list of pace phases", phases_raw)
+    phases = []
+    for i, item in enumerate(phases_raw):
+        pw = f"{where}.phases[{i}]"
+        pdata = c.mapping(item, pw)
+        c.unknown(pdata, ("seconds", "say"), pw)
+        phases.append(
+            PacePhase(
+                c.number(c.get(pdata, "seconds", pw), f"{pw}.seconds"),
+                c.texts(c.get(pdata, "say", pw), f"{pw}.say"),
+            )
+        )
+    return Reps(count, max_count, extend, tuple(phases))
+
+
+def _parse_exercise(c: _Checker, raw: object, where: str) -> Exercise | Include:
+    data = c.mapping(raw, where)
+    if "routine" in data:
+        c.unknown(data, ("routine",), where)
+        return Include(c.ident(data["routine"], f"{where}.routine"))
+    c.unknown(data, _EXERCISE_FIELDS, where)
+    ex_id = c.ident(c.get(data, "id", where), f"{where}.id")
+    names = c.texts(c.get(data, "names", where), f"{where}.names")
+    why = c.text(c.get(data, "why", where), f"{where}.why")
+    setup = c.texts(c.get(data, "setup", where), f"{where}.setup")
+    sides_raw = c.get(data, "sides", where, "none")
+    if sides_raw == "none" or sides_raw == []:
+        sides: tuple[str, ...] = ()
+    elif sides_raw == "both":
+        sides = SIDES
+    else:
+        if not isinstance(sides_raw, list):
+            c.fail(f"{where}.sides", "'both', 'none' or a list of 'left'/'right'", sides_raw)
+        for i, side in enumerate(sides_raw):
+            if side not in SIDES:
+                c.fail(f"{where}.sides[{i}]", "'left' or 'right'", side)
+        if len(set(sides_raw)) != len(sides_raw):
+            c.fail(f"{where}.sides", "each side at most once", sides_raw)
+        sides = tuple(sides_raw)
+    side_names_raw = c.mapping(c.get(data, "side_names", where, {}), f"{where}.side_names")
+    side_names = {}
+    for key, value in side_names_raw.items():
+        if key not in SIDES:
+            c.fail(f"{where}.side_names.{key}", "'left' or 'right'", key)
+        side_names[key] = c.text(value, f"{where}.side_names.{key}")
+    hold = reps = None
+    if "hold" in data and "reps" in data:
+        c.fail(where, "either hold or reps, not both", "both")
+    if data.get("hold") is not None:
+        hold = _parse_hold(c, data["hold"], f"{where}.hold")
+    elif data.get("reps") is not None:
+        reps = _parse_reps(c, data["reps"], f"{where}.reps")
+    else:
+        c.fail(f"{where}.hold", "a hold (seconds) or reps (count and phases)", missing=True)
+    switch_raw = c.get(data, "switch", where, None)
+    info_raw = c.get(data, "info", where, None)
+    settle_raw = c.get(data, "settle_seconds", where, None)
+    return Exercise(
+        id=ex_id,
+        names=names,
+        why=why,
+        setup=setup,
+        sides=sides,
+        hold=hold,
+        reps=reps,
+        side_names=side_names,
+        switch=None if switch_raw is None else c.text(switch_raw, f"{where}.switch"),
+        info=None if info_raw is None else c.text(info_raw, f"{where}.info"),
+        settle_seconds=None
+        if settle_raw is None
+        else c.number(settle_raw, f"{where}.settle_seconds", positive=False),
+    )
+
+
+def parse_routine(data: object, source: Path | str, *, builtin: bool = False) -> Routine:
+    """Validate one routine's data (already parsed from YAML) and build the typed Routine."""
+    c = _Checker(source)
+    root = c.mapping(data, "routine")
+    c.unknown(root, _ROUTINE_FIELDS, "")
+    routine_id = c.ident(c.get(root, "id", ""), "id")
+    names = c.texts(c.get(root, "names", ""), "names")
+    items_raw = c.get(root, "exercises", "")
+    if not isinstance(items_raw, list) or not items_raw:
+        c.fail("exercises", "a non-empty list of exercises", items_raw)
+    items = tuple(_parse_exercise(c, item, f"exercises[{i}]") for i, item in enumerate(items_raw))
+    ids = [item.id for item in items if isinstance(item, Exercise)]
+    for i, ex_id in enumerate(ids):
+        if ex_id in ids[:i]:
+            c.fail("exercises", "unique exercise ids", ex_id)
+    desc = c.get(root, "description", "", "")
+    info = c.get(root, "info", "", None)
+    return Routine(
+        id=routine_id,
+        names=names,
+        items=items,
+        description=c.text(desc, "description") if desc else "",
+        info=None if info is None else c.text(info, "info"),
+        source=Path(source) if isinstance(source, Path) else None,
+        builtin=builtin,
+    )
+
+
+def load_routine_file(path: Path, *, builtin: bool = False) -> Routine:
+    """Read and validate one routine file; raise VoicecoachError naming the file and field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise VoicecoachError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "file"
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise VoicecoachError(f"{path}: {where}: expected valid YAML, got {problem}") from exc
+    if data is None:
+        raise VoicecoachError(f"{path}: file: expected a routine (id, names, exercises), got empty")
+    return parse_routine(data, path, builtin=builtin)
+
+
+# --- the library ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BrokenRoutine:
+    """A user routine file that failed to load, and why."""
+
+    path: Path
+    error: str
+
+
+class RoutineLibrary:
+    """All routines that loaded: built-in ones always, the person's own when they are valid."""
+
+    def __init__(self, routines: Iterable[Routine], broken: Iterable[BrokenRoutine] = ()) -> None:
+        self._routines: dict[str, Routine] = {}
+        self.broken: list[BrokenRoutine] = list(broken)
+        for routine in routines:
+            self._add(routine)
+        self._check_includes()
+
+    def _add(self, routine: Routine) -> None:
+        if routine.id in self._routines:
+            where = routine.source or routine.id
+            raise VoicecoachError(f"{where}: id: expected a new routine id, got {routine.id!r}")
+        self._routines[routine.id] = routine
+
+    def _check_includes(self) -> None:
+        for routine in list(self._routines.values()):
+            try:
+                self._flatten(routine.id, ())
+            except VoicecoachError as exc:
+                if routine.builtin:
+                    raise
+                del self._routines[routine.id]
+                self.broken.append(BrokenRoutine(routine.source or Path(routine.id), str(exc)))
+        self._steps_cache: dict[str, list[Step]] = {}
+
+    @classmethod
+    def load(
+        cls, user_dir: Path | None = None, *, builtin_dir: Path = BUILTIN_DIR
+    ) -> RoutineLibrary:
+        """Load the built-in routines, then the person's (default: config_dir()/routines)."""
+        builtins = [load_routine_file(p, builtin=True) for p in sorted(builtin_dir.glob("*.yaml"))]
+        if user_dir is None:
+            user_dir = paths.config_dir() / "routines"
+        lib = cls(builtins)
+        if user_dir.is_dir():
+            for path in sorted([*user_dir.glob("*.yaml"), *user_dir.glob("*.yml")]):
+                try:
+                    lib._add(load_routine_file(path))
+                except VoicecoachError as exc:
+                    _LOGGER.warning("skipping routine file: %s", exc)
+                    lib.broken.append(BrokenRoutine(path, str(exc)))
+            lib._check_includes()
+        _LOGGER.info("loaded %d routines (%d broken files)", len(lib._routines), len(lib.broken))
+        return lib
+
+    def ids(self) -> list[str]:
+        return list(self._routines)
+
+    def routines(self) -> list[Routine]:
+        return list(self._routines.values())
+
+    def get(self, routine_id: str) -> Routine:
+        try:
+            return self._routines[routine_id]
+        except KeyError:
+            known = ", ".join(self._routines)
+            raise VoicecoachError(f"no routine {routine_id!r}; known routines: {known}") from None
+
+    def _flatten(self, routine_id: str, seen: tuple[str, ...]) -> list[tuple[str, Exercise]]:
+        routine = self._routines.get(routine_id)
+        if routine is None:
+            where = self._routines[seen[-1]].source or seen[-1] if seen else routine_id
+            raise VoicecoachError(
+                f"{where}: exercises: expected a known routine, got {routine_id!r}"
+            )
+        if routine_id in seen:
+            where = routine.source or routine_id
+            raise VoicecoachError(
+                f"{where}: exercises: expected no circular includes, got {' -> '.join(seen)}"
+                f" -> {routine_id}"
+            )
+        out: list[tuple[str, Exercise]] = []
+        for item in routine.items:
+            if isinstance(item, Include):
+                out.extend(self._flatten(item.routine, (*seen, routine_id)))
+            else:
+                out.append((routine_id, item))
+        return out
+
+    def exercises(self, routine_id: str) -> list[tuple[str, Exercise]]:
+        """(defining routine id, exercise) pairs in order, with included routines expanded."""
+        self.get(routine_id)
+        return self._flatten(routine_id, ())
+
+    def steps(self, routine_id: str) -> list[Step]:
+        """The routine flattened: one step per exercise per side, indexed from 0."""
+        if routine_id not in self._steps_cache:
+            steps: list[Step] = []
+            for part, exercise in self.exercises(routine_id):
+                for side in exercise.sides or (None,):
+                    steps.append(Step(len(steps), routine_id, part, exercise, side))
+            self._steps_cache[routine_id] = steps
+        return list(self._steps_cache[routine_id])
+
+    def total_seconds(self, routine_id: str) -> float:
+        """Default length of all holds and repetitions (setup time not counted)."""
+        return sum(step.exercise.target_seconds for step in self.steps(routine_id))
+
+    def spoken_names(self) -> dict[str, str]:
+        """Spoken routine name -> routine id, for the grammar's routine slot list."""
+        names: dict[str, str] = {}
+        for routine in self._routines.values():
+            for name in routine.names:
+                names.setdefault(name.lower(), routine.id)
+        return names
+
+    def find(self, spoken: str) -> Routine | None:
+        """The routine with this id or spoken name, if any."""
+        key = " ".join(spoken.lower().split())
+        if key in self._routines:
+            return self._routines[key]
+        routine_id = self.spoken_names().get(key)
+        return None if routine_id is None else self._routines[routine_id]
