@@ -1,0 +1,355 @@
+"""Fetching the model: checksum before unpacking, all-or-nothing unpack, clear one-line errors.
+
+A fake `mvn` on PATH stands in for Maven (the real registry is not part of the test suite).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from voicecoach import model_fetch
+from voicecoach.asr import resolve_model_dir
+from voicecoach.errors import VoicecoachError
+from voicecoach.model_fetch import fetch, main, missing_model_parts, read_manifest
+
+MODEL_FILES = {
+    "am/final.mdl": b"acoustic model",
+    "conf/model.conf": b"--sample-frequency=16000\n",
+    "conf/mfcc.conf": b"--use-energy=false\n",
+    "graph/HCLr.fst": b"hclr",
+    "graph/Gr.fst": b"gr",
+    "graph/phones/word_boundary.int": b"1 nonword\n",
+    "ivector/final.ie": b"ivector",
+}
+
+FAKE_MVN = textwrap.dedent(
+    """\
+    #!{python}
+    import os, shutil, sys, time
+    mode = os.environ.get("FAKE_MVN_MODE", "ok")
+    out = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("-DoutputDirectory="))
+    art = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("-Dartifact="))
+    with open(os.environ["FAKE_MVN_LOG"], "a") as log:
+        log.write(" ".join(sys.argv[1:]) + "\\n")
+    name = "vosk-model-en-0.3.46.aar"
+    if mode == "ok":
+        shutil.copy(os.environ["FAKE_MVN_AAR"], os.path.join(out, name))
+    elif mode == "notfound":
+        print("[ERROR] Failed to execute goal org.apache.maven.plugins:maven-dependency-plugin:"
+              "3.6.1:copy (default-cli) on project standalone-pom: Unable to find/resolve "
+              "artifact.: Could not find artifact " + art.replace(":aar", "") +
+              " in central (https://repo.maven.apache.org/maven2) -> [Help 1]")
+        sys.exit(1)
+    elif mode == "neterror":
+        print("[ERROR] Failed to execute goal ...: Could not transfer artifact " + art +
+              " from/to central: repo.maven.apache.org: Temporary failure in name resolution")
+        sys.exit(1)
+    elif mode == "partial":
+        with open(os.environ["FAKE_MVN_AAR"], "rb") as src:
+            data = src.read()
+        with open(os.path.join(out, name), "wb") as dst:
+            dst.write(data[: len(data) // 2])
+        print("[ERROR] Connection reset while downloading")
+        sys.exit(1)
+    elif mode == "hang":
+        time.sleep(30)
+    """
+)
+
+
+def _aar(path: Path, root: str = "assets/model-en-us", files: dict[str, bytes] | None = None):
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("AndroidManifest.xml", "<manifest/>")
+        archive.writestr("classes.jar", b"PK")
+        for name, data in (MODEL_FILES if files is None else files).items():
+            archive.writestr(f"{root}/{name}", data)
+        archive.writestr(f"{root}/uuid", "1234")
+    return path
+
+
+def _manifest(models: Path, sha: str) -> Path:
+    path = models / "manifest.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            [artifact]
+            group_id = "com.alphacephei"
+            artifact_id = "vosk-model-en"
+            version = "0.3.46"
+            packaging = "aar"
+            # kept comment
+            sha256 = "{sha}"
+
+            [model]
+            name = "vosk-model-en-0.3.46"
+            path_in_artifact = "assets/model-en-us"
+
+            [recognizer]
+            min_word_confidence = 0.6
+            """
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A models/ dir with a manifest, a fake mvn on PATH, and a good artifact."""
+    models = tmp_path / "models"
+    models.mkdir()
+    aar = _aar(tmp_path / "good.aar")
+    sha = hashlib.sha256(aar.read_bytes()).hexdigest()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    mvn = bin_dir / "mvn"
+    mvn.write_text(FAKE_MVN.format(python=sys.executable))
+    mvn.chmod(0o755)
+    log = tmp_path / "mvn.log"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    monkeypatch.setenv("FAKE_MVN_AAR", str(aar))
+    monkeypatch.setenv("FAKE_MVN_LOG", str(log))
+    monkeypatch.setenv("FAKE_MVN_MODE", "ok")
+    monkeypatch.delenv("VOICECOACH_MODEL", raising=False)
+
+    class Env:
+        pass
+
+    e = Env()
+    e.models, e.aar, e.sha, e.log, e.bin = models, aar, sha, log, bin_dir
+    e.manifest = _manifest(models, sha)
+    return e
+
+
+def _leftovers(models: Path) -> list[str]:
+    return sorted(p.name for p in models.iterdir() if p.name != "manifest.toml")
+
+
+def test_fetch_verifies_and_unpacks(env) -> None:
+    message = fetch(read_manifest(env.manifest))
+    target = env.models / "vosk-model-en-0.3.46"
+    assert "SHA-256 verified" in message
+    assert missing_model_parts(target) == []
+    assert (target / "am" / "final.mdl").read_bytes() == MODEL_FILES["am/final.mdl"]
+    assert _leftovers(env.models) == ["vosk-model-en-0.3.46"]
+    assert "-Dartifact=com.alphacephei:vosk-model-en:0.3.46:aar" in env.log.read_text()
+
+
+def test_present_model_exits_fast_without_mvn(env, monkeypatch, capsys) -> None:
+    fetch(read_manifest(env.manifest))
+    env.log.unlink()
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert main(["--manifest", str(env.manifest)]) == 0
+    assert capsys.readouterr().out.startswith("fetch-model: model present:")
+    assert not env.log.exists()
+
+
+def test_checksum_mismatch_deletes_and_unpacks_nothing(env, capsys) -> None:
+    _manifest(env.models, "0" * 64)
+    assert main(["--manifest", str(env.manifest)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "checksum mismatch" in err and env.sha in err and "deleted" in err
+    assert _leftovers(env.models) == []
+
+
+def test_unknown_hash_refuses_then_accept_records_it(env, capsys) -> None:
+    _manifest(env.models, "unknown")
+    assert main(["--manifest", str(env.manifest)]) == 1
+    err = capsys.readouterr().err
+    assert f"--accept-sha256 {env.sha}" in err and "not unpacked" in err
+    assert _leftovers(env.models) == []
+
+    assert main(["--manifest", str(env.manifest), "--accept-sha256", "f" * 64]) == 1
+    assert "checksum mismatch" in capsys.readouterr().err
+    assert _leftovers(env.models) == []
+
+    assert main(["--manifest", str(env.manifest), "--accept-sha256", env.sha.upper()]) == 0
+    assert "recorded" in capsys.readouterr().out
+    assert read_manifest(env.manifest).sha256 == env.sha
+    assert "# kept comment" in env.manifest.read_text()
+    assert _leftovers(env.models) == ["vosk-model-en-0.3.46"]
+
+
+def test_accept_cannot_override_a_pinned_hash(env) -> None:
+    with pytest.raises(VoicecoachError, match="contradicts"):
+        fetch(read_manifest(env.manifest), accept_sha256="a" * 64)
+    assert _leftovers(env.models) == []
+
+
+def test_missing_mvn_is_one_clear_line(env, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert main(["--manifest", str(env.manifest)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "mvn (Maven) is not installed" in err
+    assert _leftovers(env.models) == []
+
+
+def test_artifact_not_in_registry_is_recorded_and_setup_goes_on(env, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("FAKE_MVN_MODE", "notfound")
+    assert main(["--manifest", str(env.manifest)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "warning" in err and "UNAVAILABLE" in err
+    record = (env.models / "UNAVAILABLE").read_text()
+    assert record.splitlines()[0].startswith("com.alphacephei:vosk-model-en:0.3.46:aar is not")
+    assert "Could not find artifact" in record and "date:" in record
+    assert _leftovers(env.models) == ["UNAVAILABLE"]
+    # The recognizer's error then says why there is no model.
+    with pytest.raises(VoicecoachError, match="registry did not have") as info:
+        resolve_model_dir(None, read_manifest(env.manifest))
+    assert "VOICECOACH_MODEL" in str(info.value)
+    # A later successful fetch removes the record.
+    monkeypatch.setenv("FAKE_MVN_MODE", "ok")
+    assert main(["--manifest", str(env.manifest)]) == 0
+    assert _leftovers(env.models) == ["vosk-model-en-0.3.46"]
+
+
+def test_other_mvn_failures_exit_non_zero(env, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("FAKE_MVN_MODE", "neterror")
+    assert main(["--manifest", str(env.manifest)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Could not transfer artifact" in err
+    assert not (env.models / "UNAVAILABLE").exists()
+    assert _leftovers(env.models) == []
+
+
+def test_interrupted_download_leaves_nothing(env, monkeypatch) -> None:
+    monkeypatch.setenv("FAKE_MVN_MODE", "partial")
+    with pytest.raises(VoicecoachError, match="mvn could not fetch"):
+        fetch(read_manifest(env.manifest))
+    assert _leftovers(env.models) == []
+
+
+def test_mvn_timeout_leaves_nothing(env, monkeypatch) -> None:
+    monkeypatch.setenv("FAKE_MVN_MODE", "hang")
+    with pytest.raises(VoicecoachError, match="did not finish"):
+        fetch(read_manifest(env.manifest), timeout_s=0.5)
+    assert _leftovers(env.models) == []
+
+
+def test_interrupted_unpack_leaves_no_half_model(env, monkeypatch) -> None:
+    real_copy = model_fetch.shutil.copyfileobj
+    calls = {"n": 0}
+
+    def copy_then_die(src, dst, *args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_copy(src, dst, *args)
+
+    monkeypatch.setattr(model_fetch.shutil, "copyfileobj", copy_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        fetch(read_manifest(env.manifest))
+    assert _leftovers(env.models) == []
+    monkeypatch.setattr(model_fetch.shutil, "copyfileobj", real_copy)
+    fetch(read_manifest(env.manifest))
+    assert missing_model_parts(env.models / "vosk-model-en-0.3.46") == []
+
+
+def test_leftovers_of_a_killed_fetch_are_cleaned(env) -> None:
+    stale = env.models / ".fetch-killed"
+    (stale / "model" / "am").mkdir(parents=True)
+    (stale / "model" / "am" / "final.mdl").write_bytes(b"half")
+    fetch(read_manifest(env.manifest))
+    assert _leftovers(env.models) == ["vosk-model-en-0.3.46"]
+
+
+def test_incomplete_model_dir_is_replaced(env) -> None:
+    half = env.models / "vosk-model-en-0.3.46" / "am"
+    half.mkdir(parents=True)
+    (half / "final.mdl").write_bytes(b"half")
+    fetch(read_manifest(env.manifest))
+    assert missing_model_parts(env.models / "vosk-model-en-0.3.46") == []
+    assert _leftovers(env.models) == ["vosk-model-en-0.3.46"]
+
+
+def test_corrupt_artifact_with_right_hash_is_deleted(env) -> None:
+    env.aar.write_bytes(b"PK\x03\x04 not really a zip")
+    _manifest(env.models, hashlib.sha256(env.aar.read_bytes()).hexdigest())
+    with pytest.raises(VoicecoachError, match="not a readable zip"):
+        fetch(read_manifest(env.manifest))
+    assert _leftovers(env.models) == []
+
+
+def test_artifact_without_a_model_says_what_it_holds(env) -> None:
+    _aar(env.aar, root="assets/sounds", files={"beep.ogg": b"x"})
+    _manifest(env.models, hashlib.sha256(env.aar.read_bytes()).hexdigest())
+    with pytest.raises(VoicecoachError, match=r"holds no Vosk model.*assets/sounds"):
+        fetch(read_manifest(env.manifest))
+    assert _leftovers(env.models) == []
+
+
+def test_model_at_another_path_in_assets_is_found(env, capsys) -> None:
+    _aar(env.aar, root="assets/vosk-model-small-en-us-0.15")
+    _manifest(env.models, hashlib.sha256(env.aar.read_bytes()).hexdigest())
+    fetch(read_manifest(env.manifest))
+    assert "update path_in_artifact" in capsys.readouterr().err
+    assert missing_model_parts(env.models / "vosk-model-en-0.3.46") == []
+
+
+def test_incomplete_model_in_artifact_is_refused(env) -> None:
+    files = {k: v for k, v in MODEL_FILES.items() if not k.startswith("graph/")}
+    _aar(env.aar, files=files)
+    _manifest(env.models, hashlib.sha256(env.aar.read_bytes()).hexdigest())
+    with pytest.raises(VoicecoachError, match="does not hold a usable Vosk model"):
+        fetch(read_manifest(env.manifest))
+    assert _leftovers(env.models) == []
+
+
+def test_bad_manifest_names_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.toml"
+    path.write_text('[artifact]\ngroup_id = "g"\n')
+    with pytest.raises(VoicecoachError, match=r"\[artifact\] sha256 must be a non-empty string"):
+        read_manifest(path)
+    _manifest(tmp_path, "xyz")
+    with pytest.raises(VoicecoachError, match="64 hex digits"):
+        read_manifest(path)
+
+
+def test_nonexistent_model_paths_give_one_line(env, monkeypatch, tmp_path: Path) -> None:
+    with pytest.raises(VoicecoachError, match=r"--model: model directory .* does not exist"):
+        resolve_model_dir(str(tmp_path / "nowhere"))
+    monkeypatch.setenv("VOICECOACH_MODEL", str(tmp_path / "elsewhere"))
+    with pytest.raises(VoicecoachError, match="VOICECOACH_MODEL: model directory"):
+        resolve_model_dir(None)
+    not_a_model = tmp_path / "empty"
+    not_a_model.mkdir()
+    with pytest.raises(VoicecoachError, match="is not a Vosk model"):
+        resolve_model_dir(str(not_a_model))
+    monkeypatch.delenv("VOICECOACH_MODEL")
+    with pytest.raises(VoicecoachError, match="run scripts/fetch-model") as info:
+        resolve_model_dir(None, read_manifest(env.manifest))
+    assert "\n" not in str(info.value)
+
+
+def test_resolution_order(env, monkeypatch, tmp_path: Path) -> None:
+    fetch(read_manifest(env.manifest))
+    default = env.models / "vosk-model-en-0.3.46"
+    other = tmp_path / "other"
+    for name, data in MODEL_FILES.items():
+        (other / name).parent.mkdir(parents=True, exist_ok=True)
+        (other / name).write_bytes(data)
+    assert resolve_model_dir(None, read_manifest(env.manifest)) == default
+    monkeypatch.setenv("VOICECOACH_MODEL", str(other))
+    assert resolve_model_dir(None, read_manifest(env.manifest)) == other
+    assert resolve_model_dir(str(default), read_manifest(env.manifest)) == default
+
+
+def test_script_runs_without_traceback(env, monkeypatch) -> None:
+    monkeypatch.setenv("FAKE_MVN_MODE", "neterror")
+    proc = subprocess.run(
+        [sys.executable, "-m", "voicecoach.model_fetch", "--manifest", str(env.manifest)],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("fetch-model: mvn could not fetch")
