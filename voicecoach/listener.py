@@ -1,0 +1,348 @@
+"""Listening: audio frames in, IntentHeard out, without the coach ever hearing itself.
+
+Three parts, the first two pure so they are tested without a model or a microphone:
+- `EndpointDetector`: energy voice-activity detection with a hangover, aware of the coach's own
+  played signal (the echo reference): a frame only counts as the person speaking when it is
+  louder than the coach's echo could make it. The end of speech is decided here, in 20 ms steps,
+  instead of by Vosk's endpoint rules (the small model's conf/model.conf waits 0.5 s or more of
+  trailing silence, which alone would miss the 300 ms budget).
+- `gate`: which utterances may fire. While the coach speaks, and for a short tail after, only the
+  barge-in commands (stop, pause, skip, pain) pass, and only with a stricter confidence.
+- `Listener`: streams the speech frames (with a short pre-roll) into the CommandRecognizer,
+  flushes it at each end of speech, gates the result and posts IntentHeard.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from voicecoach.audio import FRAME_S, SAMPLE_RATE
+from voicecoach.messages import IntentHeard, SessionInput, Utterance
+
+_LOGGER = logging.getLogger(__name__)
+
+BARGE_IN = frozenset({"stop", "pause", "skip", "pain"})
+"""Commands that may cut the coach short; everything else waits until it has finished."""
+
+
+# --- gating (pure) ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    min_confidence: float = 0.5
+    """Lowest per-word confidence for any command while the coach is quiet."""
+    barge_in_confidence: float = 0.8
+    """Stricter bar for a command heard over (or just after) the coach's own voice."""
+    echo_tail_s: float = 0.35
+    """How long after the coach stops its voice may still be in the room (reverb, buffers)."""
+    barge_in: frozenset[str] = BARGE_IN
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    accept: bool
+    reason: str
+
+
+def gate(utterance: Utterance | None, *, coach_active: bool, policy: GatePolicy) -> GateDecision:
+    """Whether an utterance may fire its intent.
+
+    `coach_active`: the coach was speaking at some point during the utterance or within
+    `policy.echo_tail_s` before its start.
+    """
+    if utterance is None or utterance.intent is None:
+        return GateDecision(False, "not a command")
+    name = utterance.intent.name
+    if coach_active:
+        if name not in policy.barge_in:
+            return GateDecision(False, f"{name!r} while the coach speaks (not a barge-in)")
+        if utterance.confidence < policy.barge_in_confidence:
+            return GateDecision(
+                False, f"barge-in {name!r} at confidence {utterance.confidence:.2f} is too low"
+            )
+        return GateDecision(True, f"barge-in {name!r}")
+    if utterance.confidence < policy.min_confidence:
+        return GateDecision(False, f"{name!r} at confidence {utterance.confidence:.2f} is too low")
+    return GateDecision(True, name)
+
+
+# --- end of speech (pure) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpeechSegment:
+    """One stretch the person spoke, in clock time."""
+
+    start: float
+    end: float
+
+
+def _rms(frame: np.ndarray) -> float:
+    if frame.size == 0:
+        return 0.0
+    x = frame.astype(np.float64)
+    return float(np.sqrt(np.mean(x * x)))
+
+
+@dataclass
+class EndpointDetector:
+    """Energy VAD with hangover and an echo-aware threshold.
+
+    `push(frame, t_end, reference)` returns "start", "end" or None. A frame is "loud" when its
+    level is above both an absolute floor and `snr` times the tracked noise floor, and above
+    `echo_margin` times the level the coach's own signal could produce (estimated echo gain times
+    the reference's level in that frame). Speech starts after `min_start_s` of loud frames and
+    ends after `hangover_s` of quiet ones.
+    """
+
+    frame_s: float = FRAME_S
+    hangover_s: float = 0.2
+    min_start_s: float = 0.06
+    snr: float = 3.0
+    abs_floor: float = 150.0
+    echo_margin: float = 2.0
+    echo_gain: float = 1.0
+    """Initial guess of mic level / reference level; refined while only the coach sounds."""
+    noise: float = 50.0
+    active: bool = False
+    started_at: float | None = None
+    _loud_s: float = 0.0
+    _quiet_s: float = 0.0
+    _last_loud_end: float = 0.0
+
+    def threshold(self, ref_level: float) -> float:
+        return max(
+            self.abs_floor, self.snr * self.noise, self.echo_margin * self.echo_gain * ref_level
+        )
+
+    def push(
+        self, frame: np.ndarray, t_end: float, reference: np.ndarray | None = None
+    ) -> str | None:
+        level = _rms(frame)
+        ref_level = _rms(reference) if reference is not None else 0.0
+        loud = level > self.threshold(ref_level)
+        dur = frame.size / SAMPLE_RATE if frame.size else self.frame_s
+        if not loud:
+            if ref_level > self.abs_floor and not self.active:
+                # Only the coach sounds: learn how loud its echo is here (slowly, bounded).
+                ratio = min(4.0, level / ref_level)
+                self.echo_gain = 0.9 * self.echo_gain + 0.1 * ratio
+            elif ref_level <= self.abs_floor:
+                # Track the noise floor: fall fast, rise slowly.
+                rate = 0.3 if level < self.noise else 0.02
+                self.noise += rate * (level - self.noise)
+        if loud:
+            self._loud_s += dur
+            self._quiet_s = 0.0
+            self._last_loud_end = t_end
+            if not self.active and self._loud_s >= self.min_start_s - 1e-9:
+                self.active = True
+                self.started_at = t_end - self._loud_s
+                return "start"
+            return None
+        self._quiet_s += dur
+        if not self.active:
+            self._loud_s = 0.0
+            return None
+        if self._quiet_s >= self.hangover_s - 1e-9:
+            self.active = False
+            self._loud_s = 0.0
+            return "end"
+        return None
+
+    @property
+    def speech_ended_at(self) -> float:
+        """Clock time of the end of the last loud frame (the true end of speech)."""
+        return self._last_loud_end
+
+
+# --- the listener -----------------------------------------------------------------------------
+
+
+class Recognizer(Protocol):
+    """The part of voicecoach.asr.CommandRecognizer the listener uses."""
+
+    def accept(self, chunk: bytes) -> Utterance | None: ...
+
+    def flush(self) -> Utterance | None: ...
+
+    def reset(self) -> None: ...
+
+
+class Reference(Protocol):
+    """The part of voicecoach.tts.EchoReference the listener uses."""
+
+    def window(self, t0: float, t1: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray: ...
+
+    def speaking_at(self, t: float, tail_s: float = 0.0) -> bool: ...
+
+
+@dataclass
+class Heard:
+    """What the listener made of one stretch of speech, for the display and the transcript."""
+
+    segment: SpeechSegment
+    utterance: Utterance | None
+    decision: GateDecision
+    dispatched_at: float
+
+
+@dataclass
+class Listener:
+    """Streams frames into the recognizer and posts gated IntentHeard events.
+
+    `feed(frame, t_end)` is synchronous and returns what it posted, so the demo and the tests can
+    drive it frame by frame; `run(frames, clock)` is the live thread's loop.
+    """
+
+    recognizer: Recognizer
+    post: Callable[[SessionInput], None]
+    reference: Reference | None = None
+    policy: GatePolicy = field(default_factory=GatePolicy)
+    detector: EndpointDetector = field(default_factory=EndpointDetector)
+    preroll_s: float = 0.3
+    on_heard: Callable[[Heard], None] | None = None
+    dispatch_clock: Callable[[], float] | None = None
+    heard: list[Heard] = field(default_factory=list)
+    _preroll: collections.deque[np.ndarray] = field(default_factory=collections.deque)
+    _fed: bool = False
+
+    def _coach_active(self, seg: SpeechSegment) -> bool:
+        if self.reference is None:
+            return False
+        tail = self.policy.echo_tail_s
+        if self.reference.speaking_at(seg.start, tail) or self.reference.speaking_at(seg.end, tail):
+            return True
+        # Did the coach speak at any point inside the segment?
+        ref = self.reference.window(seg.start, seg.end)
+        return bool(ref.size and np.any(ref != 0))
+
+    def _conclude(self, utterance: Utterance | None, seg: SpeechSegment) -> IntentHeard | None:
+        decision = gate(utterance, coach_active=self._coach_active(seg), policy=self.policy)
+        now = self.dispatch_clock() if self.dispatch_clock else seg.end
+        heard = Heard(seg, utterance, decision, now)
+        self.heard.append(heard)
+        if self.on_heard is not None:
+            self.on_heard(heard)
+        if utterance is not None:
+            _LOGGER.info(
+                "heard %r (conf %.2f) -> %s", utterance.text, utterance.confidence, decision.reason
+            )
+        if not decision.accept or utterance is None or utterance.intent is None:
+            return None
+        event = IntentHeard(intent=utterance.intent, now=seg.end, utterance=utterance)
+        self.post(event)
+        return event
+
+    def feed(self, frame: np.ndarray, t_end: float) -> list[IntentHeard]:
+        """One frame of 16 kHz int16 audio whose last sample is at clock time `t_end`."""
+        posted: list[IntentHeard] = []
+        t_start = t_end - frame.size / SAMPLE_RATE
+        ref = self.reference.window(t_start, t_end) if self.reference is not None else None
+        what = self.detector.push(frame, t_end, ref)
+        if what == "start":
+            # The words began a little before the detector was sure: feed the pre-roll first.
+            for old in self._preroll:
+                self._accept(old, posted, t_end)
+            self._preroll.clear()
+            self._fed = True
+        if self.detector.active or what == "end":
+            self._accept(frame, posted, t_end)
+        else:
+            self._preroll.append(frame)
+            while sum(f.size for f in self._preroll) > self.preroll_s * SAMPLE_RATE:
+                self._preroll.popleft()
+        if what == "end" and self._fed:
+            self._fed = False
+            start = self.detector.started_at if self.detector.started_at is not None else t_end
+            seg = SpeechSegment(start, self.detector.speech_ended_at)
+            event = self._conclude(self.recognizer.flush(), seg)
+            if event is not None:
+                posted.append(event)
+            self.recognizer.reset()
+        return posted
+
+    def _accept(self, frame: np.ndarray, posted: list[IntentHeard], t_end: float) -> None:
+        utterance = self.recognizer.accept(frame.astype("<i2", copy=False).tobytes())
+        if utterance is not None:
+            # Vosk ended an utterance by its own rules (a long one): act on it now.
+            start = self.detector.started_at if self.detector.started_at is not None else t_end
+            event = self._conclude(utterance, SpeechSegment(start, t_end))
+            if event is not None:
+                posted.append(event)
+
+    def run(
+        self,
+        frames: Iterable[np.ndarray],
+        now: Callable[[], float],
+        stop: threading.Event,
+    ) -> None:
+        """The live thread: each frame is stamped with the clock time it arrived."""
+        for frame in frames:
+            if stop.is_set():
+                return
+            if frame.size == 0:
+                continue
+            self.feed(frame, now())
+
+
+# --- Vosk's own endpoint rules (install-time tuning) ------------------------------------------
+
+ENDPOINT_RULES = {
+    # rule2: after speech that reached a final state of the grammar (a whole command) - the rule
+    # that ends short commands. Stock 0.5 s.
+    "rule2": 0.25,
+    # rule3: after speech at a less certain point. Stock 1.0 s.
+    "rule3": 0.5,
+    # rule4: after any speech. Stock 2.0 s.
+    "rule4": 1.0,
+    # rule1 (silence only, no speech) is left alone: it only resets on long silences.
+}
+
+
+def tune_endpoint_conf(text: str, rules: dict[str, float] | None = None) -> str:
+    """conf/model.conf with shorter --endpoint.ruleN.min-trailing-silence values."""
+    rules = ENDPOINT_RULES if rules is None else rules
+    lines = text.splitlines()
+    seen: set[str] = set()
+    for i, line in enumerate(lines):
+        m = re.match(r"--endpoint\.(rule\d)\.min-trailing-silence=", line.strip())
+        if m and m.group(1) in rules:
+            lines[i] = f"--endpoint.{m.group(1)}.min-trailing-silence={rules[m.group(1)]:g}"
+            seen.add(m.group(1))
+    for rule, value in rules.items():
+        if rule not in seen:
+            lines.append(f"--endpoint.{rule}.min-trailing-silence={value:g}")
+    return "\n".join(lines) + "\n"
+
+
+def tuned_model_dir(model_dir: Path, cache_dir: Path) -> Path:
+    """A copy of the model whose conf/model.conf has tuned endpoint rules; files are symlinked.
+
+    vosk 0.3.45 has no endpointer setters, and Vosk reads the rules from the model directory.
+    """
+    conf = model_dir / "conf" / "model.conf"
+    if not conf.is_file():
+        return model_dir
+    target = cache_dir / f"{model_dir.name}-endpoint"
+    (target / "conf").mkdir(parents=True, exist_ok=True)
+    for entry in model_dir.iterdir():
+        link = target / entry.name
+        if entry.name != "conf" and not link.exists():
+            link.symlink_to(entry.resolve())
+    for entry in (model_dir / "conf").iterdir():
+        link = target / "conf" / entry.name
+        if entry.name != "model.conf" and not link.exists():
+            link.symlink_to(entry.resolve())
+    (target / "conf" / "model.conf").write_text(tune_endpoint_conf(conf.read_text()))
+    return target
