@@ -38,8 +38,13 @@ FEED_SAMPLES = 4000
 """Samples fed to Vosk per call when decoding a whole utterance (0.25 s)."""
 
 
-def resolve_model_dir(cli_value: str | None = None, manifest: Manifest | None = None) -> Path:
-    """The model directory: --model, else $VOICECOACH_MODEL, else models/<name> from the manifest.
+def resolve_model_dir(
+    cli_value: str | Path | None = None,
+    manifest: Manifest | None = None,
+    config_value: str | Path | None = None,
+) -> Path:
+    """The model directory: --model, else $VOICECOACH_MODEL, else config.toml's `model`, else
+    models/<name> from the manifest.
 
     Raises a one-line VoicecoachError that says how to get a model when none is usable.
     """
@@ -48,6 +53,8 @@ def resolve_model_dir(cli_value: str | None = None, manifest: Manifest | None = 
     env_value = os.environ.get(MODEL_ENV)
     if env_value:
         return _checked_dir(Path(env_value).expanduser(), MODEL_ENV)
+    if config_value:
+        return _checked_dir(Path(config_value).expanduser(), "config.toml model")
     manifest = manifest or read_manifest()
     model_dir = manifest.model_dir
     if model_dir.is_dir() and not missing_model_parts(model_dir):

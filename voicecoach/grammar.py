@@ -173,7 +173,9 @@ def grammar_from_dict(
             name = _routine_spoken_name(spoken, source)
             entry = {"in": name, "out": routine_id}
             if name in known:
-                _LOGGER.warning("routine name %r now means %r", name, routine_id)
+                previous = values[known[name]]
+                if isinstance(previous, Mapping) and previous.get("out") != routine_id:
+                    _LOGGER.warning("routine name %r now means %r", name, routine_id)
                 values[known[name]] = entry
             else:
                 known[name] = len(values)

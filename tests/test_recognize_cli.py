@@ -1,0 +1,151 @@
+"""`voicecoach recognize`: per-file errors that do not stop the others, the --json contract.
+
+The first tests replace the recognizer with a stub (they check the command's plumbing: errors,
+exit codes, output format); the model-marked tests run the real model on espeak-ng speech.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voicecoach import asr, cli
+from voicecoach.messages import Intent, Utterance
+from voicecoach.wavio import write_wav
+
+JSON_KEYS = ["file", "text", "intent", "slots", "confidence", "decode_ms"]
+
+
+class StubRecognizer:
+    """Stands in for CommandRecognizer: says every file held "add five minutes"."""
+
+    def __init__(self, model, grammar) -> None:
+        self.calls: list[int] = []
+
+    def decode(self, pcm: np.ndarray) -> Utterance:
+        self.calls.append(len(pcm))
+        return Utterance("add five minutes", Intent("extend", {"seconds": 300}), 0.91, 12.5)
+
+
+@pytest.fixture
+def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+    loads: list[str] = []
+    monkeypatch.setattr(asr, "resolve_model_dir", lambda *a, **k: tmp_path)
+    monkeypatch.setattr(asr, "load_model", lambda d: loads.append(str(d)) or object())
+    monkeypatch.setattr(asr, "CommandRecognizer", StubRecognizer)
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
+    return loads
+
+
+def _tone_wav(path: Path) -> Path:
+    t = np.arange(8000) / 16000
+    return write_wav(path, (3000 * np.sin(2 * np.pi * 300 * t)).astype(np.int16))
+
+
+def test_bad_file_is_one_line_and_the_others_still_run(stubbed, tmp_path, capsys) -> None:
+    good1 = _tone_wav(tmp_path / "a.wav")
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"not a wav")
+    good2 = _tone_wav(tmp_path / "b.wav")
+    code = cli.main(
+        ["recognize", "--json", str(good1), str(bad), str(tmp_path / "gone.wav"), str(good2)]
+    )
+    out, err = capsys.readouterr()
+    assert code == 1
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["file"] for r in records] == [str(good1), str(good2)]
+    err_lines = err.splitlines()
+    assert err_lines[0].startswith(f"voicecoach: {bad}: not a readable PCM WAV")
+    assert err_lines[1] == f"voicecoach: {tmp_path / 'gone.wav'}: no such file"
+    assert err_lines[2] == "voicecoach: 2 of 4 files could not be read"
+    assert "Traceback" not in err
+    assert stubbed == [str(tmp_path)]  # the model is loaded once
+
+
+def test_json_lines_have_exactly_the_contract_keys(stubbed, tmp_path, capsys) -> None:
+    wav = _tone_wav(tmp_path / "a.wav")
+    assert cli.main(["recognize", "--json", str(wav)]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    record = json.loads(line)
+    assert list(record) == JSON_KEYS
+    assert record == {
+        "file": str(wav),
+        "text": "add five minutes",
+        "intent": "extend",
+        "slots": {"seconds": 300},
+        "confidence": 0.91,
+        "decode_ms": 12.5,
+    }
+
+
+def test_plain_output_is_one_readable_line(stubbed, tmp_path, capsys) -> None:
+    wav = _tone_wav(tmp_path / "a.wav")
+    assert cli.main(["recognize", str(wav)]) == 0
+    assert capsys.readouterr().out == (
+        f'{wav}: "add five minutes" -> extend seconds=300 (confidence 0.91, 12 ms)\n'
+    )
+
+
+def test_no_files_is_a_usage_error(capsys) -> None:
+    assert cli.main(["recognize"]) == 1
+    assert "give one or more WAV files" in capsys.readouterr().err
+
+
+def test_missing_model_is_one_line_without_traceback(tmp_path: Path) -> None:
+    wav = _tone_wav(tmp_path / "a.wav")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voicecoach",
+            "recognize",
+            "--model",
+            str(tmp_path / "no"),
+            str(wav),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr == f"voicecoach: --model: model directory {tmp_path / 'no'} does not exist\n"
+
+
+@pytest.mark.model
+def test_real_model_json(vosk_model_dir, espeak, tmp_path, capsys) -> None:
+    command = espeak("add five minutes")
+    other = espeak("then switch legs and repeat")
+    stereo = tmp_path / "stereo.wav"
+    subprocess.run(["sox", str(command), "-r", "44100", "-c", "2", str(stereo)], check=True)
+    code = cli.main(
+        [
+            "recognize",
+            "--json",
+            "--model",
+            str(vosk_model_dir),
+            str(command),
+            str(other),
+            str(stereo),
+        ]
+    )
+    assert code == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [list(r) for r in records] == [JSON_KEYS] * 3
+    assert records[0]["intent"] == "extend" and records[0]["slots"] == {"seconds": 300}
+    assert records[1]["intent"] is None and records[1]["slots"] == {}
+    assert records[2]["intent"] == "extend" and records[2]["slots"] == {"seconds": 300}
+    for record in records:
+        assert 0.0 <= record["confidence"] <= 1.0
+        assert record["decode_ms"] > 0
+
+
+@pytest.mark.model
+def test_sample_recognizes_its_own_synthesized_command(vosk_model_dir, capsys) -> None:
+    assert cli.main(["recognize", "--model", str(vosk_model_dir), "--sample"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith('synthesized "add five minutes" with espeak-ng')
+    assert out[1].endswith(")") and "-> extend seconds=300" in out[1]
