@@ -180,7 +180,7 @@ class Dialog:
         self._queues: dict[str, list[int]] = {}
         self._last: dict[str, int] = {}
 
-    def keys(self) -> set[str]:
+    def prompt_keys(self) -> set[str]:
         return {key for key in self._prompts if key != "intent_phrases"}
 
     def variants(self, key: str) -> list[str]:
@@ -209,7 +209,8 @@ class Dialog:
         text = string.Formatter().vformat(template, (), _Blank(fields))
         return _cap(" ".join(text.split()))
 
-    def _key_for(self, cue: Cue) -> str:
+    def key_for(self, cue: Cue) -> str:
+        """The prompt key a cue is worded with (some cues pick a variant key from their data)."""
         d = cue.data
         key = cue.prompt_key
         if key == "countdown" and d.get("next"):
@@ -282,7 +283,7 @@ class Dialog:
                     names if isinstance(names, dict) else {},
                     str(routine) if routine else None,
                 )
-        key = self._key_for(cue)
+        key = self.key_for(cue)
         try:
             return self._fill(key, self.fields(cue.data))
         except KeyError:

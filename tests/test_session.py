@@ -1,0 +1,531 @@
+"""Scripted sessions on a fake clock: the things people do, every intent in every state, exact
+time accounts, pain, stop and resume, check-ins and resuming an interrupted session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from voicecoach.clock import FakeClock
+from voicecoach.dialog import Dialog
+from voicecoach.messages import (
+    Cue,
+    Intent,
+    IntentHeard,
+    Progress,
+    ResumePoint,
+    SessionEvent,
+    SpeechAdjust,
+    SpeechFinished,
+    SpeechStarted,
+    Tick,
+)
+from voicecoach.routines import RoutineLibrary
+from voicecoach.session import _ALL_INTENTS, STATES, Session
+from voicecoach.summary import summarize
+
+LIB = RoutineLibrary.load(user_dir=Path("/nonexistent-voicecoach-test"))
+DIALOG = Dialog(seed=7)
+
+SLOTS: dict[str, dict[str, str | int]] = {
+    "start_routine": {"routine": "hip"},
+    "extend": {"seconds": 20},
+    "rating": {"value": 4},
+}
+
+
+class Coach:
+    """A session driven by a fake clock, collecting everything it says."""
+
+    def __init__(self, start: float = 1000.0, **kwargs: object) -> None:
+        self.clock = FakeClock(start)
+        self.session = Session(LIB, **kwargs)  # type: ignore[arg-type]
+        self.cues: list[Cue] = []
+        self.texts: list[str] = []
+
+    @property
+    def now(self) -> float:
+        return self.clock.now()
+
+    def _take(self, cues: list[Cue]) -> list[Cue]:
+        self.cues.extend(cues)
+        self.texts.extend(DIALOG.render(c) for c in cues)
+        return cues
+
+    def greet(self) -> list[Cue]:
+        return self._take(self.session.greet(self.now))
+
+    def say(self, name: str, **slots: str | int) -> list[Cue]:
+        return self._take(self.session.handle(IntentHeard(Intent(name, slots), self.now)))
+
+    def wait(self, seconds: float) -> list[Cue]:
+        """Let `seconds` pass, ticking exactly at every deadline on the way, like the live loop."""
+        end = self.now + seconds
+        out: list[Cue] = []
+        for _ in range(10_000):
+            deadline = self.session.next_deadline()
+            if deadline is None or deadline > end:
+                break
+            self.clock.set(max(self.now, deadline))
+            out += self.session.handle(Tick(self.now))
+        self.clock.set(end)
+        out += self.session.handle(Tick(end))
+        return self._take(out)
+
+    def run_out(self, limit: float = 36_000) -> None:
+        """Wait until nothing more is scheduled (or the limit)."""
+        start = self.now
+        while self.session.next_deadline() is not None and self.now - start < limit:
+            self.wait(self.session.next_deadline() - self.now)  # type: ignore[operator]
+
+    def events(self, kind: str) -> list[SessionEvent]:
+        return [e for e in self.session.events if e.kind == kind]
+
+
+def keys(cues: list[Cue]) -> list[str]:
+    return [c.prompt_key for c in cues]
+
+
+# --- the four things people do -------------------------------------------------------------
+
+
+def test_hip_routine_from_idle_to_the_end() -> None:
+    coach = Coach(settle_s=15.0, checkins=False, progress=Progress(2, 4))
+    greeting = coach.greet()
+    assert keys(greeting) == ["greeting"]
+    started = coach.say("start_routine", routine="hip")
+    assert keys(started) == ["start", "setup"]
+    assert coach.session.state == "setup"
+    assert "tailbone tucked under" in coach.texts[-1]
+
+    coach.wait(15.0)  # settle time passes: the hold begins by itself
+    assert coach.session.state == "hold"
+    first_hold = coach.events("hold_started")[0].at
+    assert first_hold == 1015.0
+    coach.wait(30.0)
+    assert coach.session.state == "side_switch"
+    assert coach.cues[-1].prompt_key == "side_switch" and coach.cues[-1].data["side"] == "right"
+
+    coach.say("ready")
+    coach.wait(30.0)
+    assert coach.session.state == "setup"
+    assert coach.session.view().exercise == "deeper variation"
+    coach.run_out()
+    assert coach.session.finished
+    summary = coach.session.summary
+    assert summary is not None and summary.completed
+    assert [(r.exercise, r.side, r.achieved_s) for r in summary.results] == [
+        ("kneeling_psoas_stretch", "left", 30.0),
+        ("kneeling_psoas_stretch", "right", 30.0),
+        ("deeper_kneeling_stretch", "left", 30.0),
+        ("deeper_kneeling_stretch", "right", 30.0),
+    ]
+    assert summary.hold_s == 120.0
+    assert summary.sessions_today == 2 and summary.streak_days == 4
+    assert summary.total_s == coach.events("finished")[0].at - 1000.0
+    said = " ".join(coach.texts)
+    # the next exercise is announced before the hold ends, and "ten seconds left" is said
+    assert any(c.prompt_key == "countdown" and c.data.get("next") == "deeper variation"
+               for c in coach.cues)  # fmt: skip
+    assert "second session today" in said
+    kinds = [e.kind for e in coach.session.events]
+    assert kinds[0] == "session_started" and kinds[-1] == "finished"
+    assert kinds.count("step_started") == 4 and kinds.count("hold_ended") == 4
+
+
+def test_repeat_leaves_the_timer_alone_and_skip_moves_on() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    setup_words = coach.texts[-1]
+    again = coach.say("repeat")
+    assert keys(again) == ["setup"]
+    assert "tailbone tucked under" in coach.texts[-1] and "tailbone" in setup_words
+
+    coach.say("ready")
+    coach.wait(12.0)
+    deadline = coach.session.next_deadline()
+    repeated = coach.say("repeat")
+    assert keys(repeated) == ["repeat_hold"]
+    assert coach.session.next_deadline() == deadline
+    assert coach.session.view().remaining_s == pytest.approx(18.0)
+
+    skipped = coach.say("skip")
+    assert keys(skipped)[0] == "skipped"
+    assert coach.session.state == "side_switch"
+    assert coach.session.view().side == "right"
+    coach.say("skip")  # skip the right side from its setup, too
+    assert coach.session.state == "setup"
+    assert coach.session.view().exercise == "deeper variation"
+
+    coach.say("back")
+    assert coach.session.view().exercise == "kneeling psoas stretch"
+    assert coach.session.view().side == "right"
+    coach.say("ready")
+    coach.run_out()
+    summary = coach.session.summary
+    assert summary is not None
+    assert summary.steps_skipped == 2
+    assert [(r.side, r.achieved_s) for r in summary.results[:2]] == [
+        ("left", 12.0),
+        ("right", 30.0),
+    ]
+
+
+@pytest.mark.parametrize("slots", [{"seconds": 300}, {}])
+def test_add_five_minutes_to_constructive_rest_makes_it_fifteen_exactly(
+    slots: dict[str, int],
+) -> None:
+    coach = Coach(start=12.3456, checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.wait(3.21)
+    coach.say("ready")
+    began = coach.events("hold_started")[0].at
+    coach.wait(260.0)
+    left = coach.say("time_left")
+    assert coach.texts[-1].startswith("Five minutes and forty seconds")
+    assert left[0].data["remaining"] == pytest.approx(340.0)
+    added = coach.say("extend", **slots)
+    assert keys(added) == ["extended"]
+    assert coach.events("extended")[0].data == {"seconds": 300, "capped": False}
+    assert coach.session.view().total_s == 900.0
+    coach.wait(900.0)
+    ended = coach.events("hold_ended")[0]
+    assert round((ended.at - began) * 1000) == 900_000
+    assert ended.data["achieved_s"] == pytest.approx(900.0, abs=1e-6)
+    # sparse, calm reminders: a handful over fifteen minutes, not chatter
+    during = [c for c in coach.cues if c.prompt_key in ("reminder", "halfway")]
+    assert 2 <= len(during) <= 7
+
+
+def test_extend_is_capped_at_the_maximum_and_says_so() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("ready")
+    first = coach.say("extend", seconds=600)
+    assert keys(first) == ["extended_capped"]
+    assert "fifteen minutes is the most" in coach.texts[-1]
+    assert coach.events("extended")[0].data == {"seconds": 300, "capped": True}
+    second = coach.say("extend")
+    assert keys(second) == ["extend_at_max"]
+    assert coach.session.view().total_s == 900.0
+
+
+def test_time_left_in_natural_words() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("ready")
+    coach.wait(600 - 263.0)
+    coach.say("time_left")
+    assert coach.texts[-1] in (
+        "About four minutes and twenty seconds left.",
+        "About four minutes and twenty seconds to go.",
+    )
+
+
+def test_summary_numbers_after_a_mixed_session() -> None:
+    coach = Coach(checkins=True, progress=Progress(1, 1))
+    coach.say("start_routine", routine="hip")
+    coach.say("rating", value=6)
+    coach.say("ready")
+    coach.wait(10.0)
+    coach.say("pause")
+    coach.wait(50.0)
+    coach.say("resume")
+    coach.say("extend", seconds=10)
+    coach.wait(30.0)  # 10 + 30 = the 40 s it had become
+    assert coach.session.state == "side_switch"
+    coach.say("skip")
+    coach.say("ready")
+    coach.wait(5.0)
+    coach.say("pain")
+    coach.say("skip")
+    coach.say("ready")
+    coach.wait(30.0)
+    assert coach.session.state == "checkin_after"
+    coach.say("rating", value=3)
+    summary = coach.session.summary
+    assert summary is not None
+    assert [(r.exercise, r.side, r.achieved_s, r.skipped) for r in summary.results] == [
+        ("kneeling_psoas_stretch", "left", 40.0, False),
+        ("kneeling_psoas_stretch", "right", 0.0, True),
+        ("deeper_kneeling_stretch", "left", 5.0, False),
+        ("deeper_kneeling_stretch", "right", 30.0, False),
+    ]
+    assert summary.steps_skipped == 2
+    assert summary.added_s == 10.0
+    assert summary.pauses == 1 and summary.paused_s == 50.0
+    assert summary.pain_events == 1
+    assert (summary.stiffness_before, summary.stiffness_after) == (6, 3)
+    assert summary == summarize(coach.session.events, Progress(1, 1))
+    spoken = coach.texts[-1]
+    assert "from six to three" in spoken
+    assert "Two steps skipped, ten seconds added, one pause and pain once." in spoken
+    assert "kneeling psoas stretch forty seconds left and skipped right" in spoken
+
+
+# --- pause, pain, stop ----------------------------------------------------------------------
+
+
+def test_pause_never_counts_as_hold_time() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("ready")
+    began = coach.now
+    coach.wait(10.0)
+    coach.say("pause")
+    assert coach.session.next_deadline() is None
+    coach.wait(1000.0)
+    assert coach.session.state == "paused"
+    resumed = coach.say("resume")
+    assert keys(resumed)[0] == "resumed"
+    assert coach.texts[len(coach.texts) - len(resumed)] in (
+        "Resuming. Twenty seconds left.",
+        "Back to it. Twenty seconds to go.",
+    )
+    coach.wait(20.0)
+    ended = coach.events("hold_ended")[0]
+    assert ended.at == began + 1030.0
+    assert ended.data["achieved_s"] == 30.0
+
+
+def test_pain_ends_the_hold_at_once_and_offers_skip_or_ready() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("ready")
+    coach.wait(7.5)
+    said = coach.say("pain")
+    assert keys(said) == ["pain"]
+    assert "slowly" in coach.texts[-1] and "skip" in coach.texts[-1] and "ready" in coach.texts[-1]
+    assert coach.events("hold_ended")[-1].data["achieved_s"] == 7.5
+    assert coach.events("pain")[0].exercise == "kneeling_psoas_stretch"
+    assert coach.session.state == "setup"
+    assert coach.session.next_deadline() is None  # no settle timer: only ready or skip go on
+    coach.wait(600.0)
+    assert coach.session.state == "setup"
+    coach.say("ready")
+    assert coach.session.state == "hold"
+    assert coach.session.view().remaining_s == 30.0
+
+
+def test_stop_then_resume_within_the_window_continues_the_hold() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("ready")
+    coach.wait(12.0)
+    stopped = coach.say("stop")
+    assert keys(stopped) == ["stopped"] and coach.session.state == "stopped"
+    coach.wait(20.0)
+    coach.say("resume")
+    assert coach.session.state == "hold"
+    assert coach.session.view().remaining_s == pytest.approx(18.0)
+    coach.wait(18.0)
+    assert coach.session.state == "side_switch"
+    held = sum(float(e.data["achieved_s"]) for e in coach.events("hold_ended"))  # type: ignore[arg-type]
+    assert held == pytest.approx(30.0)
+    assert len(coach.events("resumed_after_stop")) == 1
+
+
+def test_stop_window_running_out_gives_the_summary() -> None:
+    coach = Coach(checkins=True)
+    coach.say("start_routine", routine="release")
+    coach.say("skip")
+    coach.say("ready")
+    coach.wait(100.0)
+    coach.say("stop")
+    coach.wait(29.0)
+    assert coach.session.state == "stopped"
+    coach.wait(1.0)
+    assert coach.session.finished
+    assert coach.cues[-1].prompt_key == "summary"
+    summary = coach.session.summary
+    assert summary is not None and not summary.completed and summary.stops == 1
+    assert summary.results[0].achieved_s == 100.0
+    assert coach.texts[-1].startswith("Stopped after")
+
+
+def test_stop_twice_goes_straight_to_the_summary() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("stop")
+    coach.say("stop")
+    assert coach.session.finished and coach.session.summary is not None
+
+
+# --- check-ins and resuming ------------------------------------------------------------------
+
+
+def test_checkins_before_and_after_and_stiffness_change_in_summary() -> None:
+    coach = Coach(checkins=True)
+    started = coach.say("start_routine", routine="hip")
+    assert keys(started) == ["start", "checkin_before"]
+    assert "how stiff do your hips feel, from zero to ten" in coach.texts[-1]
+    coach.say("rating", value=6)
+    assert coach.events("rating")[0].data == {"phase": "before", "value": 6}
+    assert coach.session.state == "setup"
+    for _ in range(4):
+        coach.say("ready")
+        coach.wait(30.0)
+    assert coach.session.state == "checkin_after"
+    assert keys(coach.cues[-2:]) == ["routine_done", "checkin_after"]
+    coach.say("rating", value=3)
+    assert coach.session.finished
+    assert "from six to three" in coach.texts[-1]
+
+
+def test_checkins_are_skippable_and_time_out() -> None:
+    coach = Coach(checkins=True, checkin_wait_s=20.0)
+    coach.say("start_routine", routine="hip")
+    coach.say("skip")
+    assert coach.session.state == "setup"
+    assert coach.events("rating") == []
+    coach = Coach(checkins=True, checkin_wait_s=20.0)
+    coach.say("start_routine", routine="hip")
+    coach.wait(20.0)
+    assert coach.session.state == "setup"
+
+
+def test_resume_from_an_interrupted_session() -> None:
+    point = ResumePoint(routine="release", step_index=3, exercise="hip stirring", side="left",
+                        session_id=42)  # fmt: skip
+    coach = Coach(resumable=point)
+    coach.greet()
+    assert "Last time you stopped at the hip stirring, left side" in coach.texts[-1]
+    assert "resume" in coach.session.allowed_intents()
+    said = coach.say("resume")
+    assert keys(said) == ["start_resumed", "setup"]
+    assert coach.session.view().step == 3
+    assert coach.session.view().exercise == "hip stirring"
+    started = coach.events("session_started")[0]
+    assert started.data["resumed_from"] == 3 and started.data["resumed_session_id"] == 42
+    assert coach.events("step_started")[0].data == {"step": 3}
+
+
+def test_resume_in_idle_without_a_resume_point_says_so() -> None:
+    coach = Coach()
+    assert keys(coach.say("resume")) == ["nothing_to_resume"]
+    assert "resume" not in coach.session.allowed_intents()
+
+
+# --- everything else ------------------------------------------------------------------------
+
+
+def test_speech_settings_are_cues_for_the_speaker() -> None:
+    coach = Coach()
+    adjust = {n: coach.say(n)[0].adjust for n in ("slower", "faster", "louder", "quieter")}
+    assert adjust["slower"] == SpeechAdjust(rate_delta=-20)
+    assert adjust["faster"] == SpeechAdjust(rate_delta=20)
+    assert adjust["louder"] is not None and adjust["louder"].volume_delta > 0
+    assert adjust["quieter"] is not None and adjust["quieter"].volume_delta < 0
+
+
+def test_settle_time_counts_from_the_end_of_speech() -> None:
+    coach = Coach(checkins=False, settle_s=10.0)
+    coach.say("start_routine", routine="hip")
+    coach.session.handle(SpeechStarted(coach.now))
+    assert coach.session.next_deadline() is None
+    coach.wait(25.0)  # a long instruction is still being spoken
+    assert coach.session.state == "setup"
+    coach.session.handle(SpeechFinished(coach.now))
+    assert coach.session.next_deadline() == coach.now + 10.0
+    coach.wait(10.0)
+    assert coach.session.state == "hold"
+
+
+def test_events_reach_on_event_as_they_happen() -> None:
+    seen: list[SessionEvent] = []
+    coach = Coach(checkins=False, on_event=seen.append)
+    coach.say("start_routine", routine="hip")
+    coach.say("ready")
+    coach.wait(40.0)
+    assert seen == coach.session.events
+    assert all(e.routine == "hip" for e in seen)
+    assert all(e.exercise == "kneeling_psoas_stretch" for e in seen[1:])
+    assert [e.side for e in seen if e.kind == "hold_ended"] == ["left"]
+
+
+def test_a_new_session_can_start_from_the_summary() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("stop")
+    coach.say("stop")
+    assert coach.session.finished
+    coach.say("start_routine", routine="release")
+    assert coach.session.state == "setup" and not coach.session.finished
+    assert [e.kind for e in coach.session.events] == ["session_started", "step_started"]
+    assert coach.session.summary is None
+
+
+def test_unknown_routine_and_start_during_a_session() -> None:
+    coach = Coach(checkins=False)
+    assert keys(coach.say("start_routine", routine="yoga")) == ["unknown_routine"]
+    assert keys(coach.say("start_routine")) == ["which_routine"]
+    coach.say("start_routine", routine="hip")
+    assert keys(coach.say("start_routine", routine="release")) == ["already_running"]
+
+
+def reach(state: str) -> Coach:
+    """A coach in `state` (with check-ins on so those states can be reached)."""
+    coach = Coach(checkins=True, resumable=ResumePoint("hip", 1, "kneeling psoas stretch", "right"))
+    coach.greet()
+    if state == "idle":
+        return coach
+    coach.say("start_routine", routine="hip")
+    if state == "checkin_before":
+        return coach
+    coach.say("skip")
+    if state == "setup":
+        return coach
+    if state == "hold":
+        coach.say("ready")
+        coach.wait(3.0)
+        return coach
+    if state == "paused":
+        coach.say("ready")
+        coach.say("pause")
+        return coach
+    if state == "stopped":
+        coach.say("stop")
+        return coach
+    if state == "side_switch":
+        coach.say("ready")
+        coach.wait(30.0)
+        return coach
+    for _ in range(4):
+        coach.say("ready")
+        coach.wait(30.0)
+    if state == "checkin_after":
+        return coach
+    coach.say("skip")
+    assert state == "summary"
+    return coach
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("intent", _ALL_INTENTS)
+def test_every_intent_in_every_state_gets_a_spoken_answer(state: str, intent: str) -> None:
+    coach = reach(state)
+    assert coach.session.state == state
+    before = len(coach.texts)
+    cues = coach.say(intent, **SLOTS.get(intent, {}))
+    assert cues, f"{intent} in {state} said nothing"
+    for cue, text in zip(cues, coach.texts[before:], strict=True):
+        key = DIALOG.key_for(cue)
+        assert cue.prompt_key == "summary" or key in DIALOG.prompt_keys(), f"no prompt for {key}"
+        assert text.strip() and "{" not in text and "None" not in text, (key, text)
+    coach.wait(5.0)  # and the session still runs afterwards
+    coach.session.view()
+    coach.session.allowed_intents()
+
+
+def test_allowed_intents_fit_the_state() -> None:
+    assert "ready" in reach("setup").session.allowed_intents()
+    assert "resume" in reach("paused").session.allowed_intents()
+    assert "rating" in reach("checkin_before").session.allowed_intents()
+    assert "start_routine" in reach("idle").session.allowed_intents()
+    hold = reach("hold")
+    assert "pause" in hold.session.allowed_intents()
+    hold.say("help")
+    assert "pause" in hold.texts[-1] and "stop" in hold.texts[-1]
+    hold.say("help")  # said twice: more about what is being done
+    assert "psoas" in hold.texts[-1] and "professional" in hold.texts[-1]
