@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from voicecoach import cli
 from voicecoach.errors import VoicecoachError
 from voicecoach.routines import BUILTIN_DIR, RoutineLibrary, load_routine_file
 
@@ -198,3 +199,53 @@ def test_user_routine_can_include_builtins_but_not_unknown_ones(tmp_path: Path) 
 def test_unknown_routine_id_is_a_clear_error(lib: RoutineLibrary) -> None:
     with pytest.raises(VoicecoachError, match="no routine 'yoga'; known routines"):
         lib.get("yoga")
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+def test_check_command_accepts_a_good_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, GOOD)
+    assert cli.main(["check", str(path)]) == 0
+    assert "ok - routine 'morning', 1 steps" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("case", ["unknown side", "bad yaml", "negative hold"])
+def test_check_command_gives_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    text, expected = BROKEN[case]
+    path = write(tmp_path, text, "broken.yaml")
+    assert cli.main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"voicecoach: {path}: ") and expected in err
+
+
+def test_check_command_on_a_missing_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["check", str(tmp_path / "nope.yaml")]) == 1
+    assert "nope.yaml: file: expected a routine YAML file" in capsys.readouterr().err
+
+
+def test_routines_command_lists_all_and_the_broken(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, GOOD, "good.yaml")
+    write(tmp_path, BROKEN["unknown side"][0], "bad.yaml")
+    assert cli.main(["routines", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for expected in (
+        "hip (built-in)",
+        "release (built-in)",
+        "full (built-in)",
+        "morning (user:",
+        "constructive rest [constructive_rest]: hold ten minutes (up to fifteen minutes)",
+        "kneeling psoas stretch [kneeling_psoas_stretch]: hold thirty seconds per side",
+        "psoas slide [psoas_slide]: 5 repetitions",
+        "bad.yaml: exercises[0].sides[1]: expected 'left' or 'right', got 'middle'",
+    ):
+        assert expected in out

@@ -1,0 +1,87 @@
+"""`voicecoach routines` lists every routine (built-in and the person's own, broken files with
+their error); `voicecoach check FILE` validates one routine file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from voicecoach import paths
+from voicecoach.dialog import say_duration
+from voicecoach.errors import VoicecoachError
+from voicecoach.routines import BUILTIN_DIR, Exercise, RoutineLibrary, load_routine_file
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    """Add the `routines` and `check` subcommands."""
+    listing = subparsers.add_parser(
+        "routines", help="list routines with their exercises and durations"
+    )
+    listing.add_argument(
+        "--dir", type=Path, default=None, help="user routines directory (default: config dir)"
+    )
+    listing.set_defaults(func=run_routines)
+    check = subparsers.add_parser("check", help="validate one routine file")
+    check.add_argument("file", type=Path, help="a routine YAML file")
+    check.set_defaults(func=run_check)
+
+
+def _exercise_line(exercise: Exercise) -> str:
+    sides = " per side" if exercise.sides else ""
+    if exercise.reps is not None:
+        reps = exercise.reps
+        amount = (
+            f"{reps.count} repetitions of {reps.rep_seconds:g} s{sides} (up to {reps.max_count})"
+        )
+    else:
+        assert exercise.hold is not None
+        hold = exercise.hold
+        amount = (
+            f"hold {say_duration(hold.seconds)}{sides} (up to {say_duration(hold.max_seconds)})"
+        )
+    side_text = ", ".join(exercise.sides) if exercise.sides else "no sides"
+    return f"    {exercise.name} [{exercise.id}]: {amount}; {side_text}"
+
+
+def run_routines(args: argparse.Namespace) -> int:
+    user_dir: Path = args.dir if args.dir is not None else paths.config_dir() / "routines"
+    lib = RoutineLibrary.load(user_dir=user_dir)
+    for routine in lib.routines():
+        origin = "built-in" if routine.builtin else f"user: {routine.source}"
+        steps = lib.steps(routine.id)
+        total = say_duration(lib.total_seconds(routine.id))
+        print(f"{routine.id} ({origin}) - say: {', '.join(routine.names)}")
+        print(f"  {len(steps)} steps, {total} of holds and repetitions")
+        for part, exercise in lib.exercises(routine.id):
+            line = _exercise_line(exercise)
+            print(line if part == routine.id else f"{line} (from {part})")
+    if lib.broken:
+        print(f"broken routine files in {user_dir}:")
+        for broken in lib.broken:
+            print(f"  {broken.error}")
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    path: Path = args.file
+    if not path.is_file():
+        raise VoicecoachError(f"{path}: file: expected a routine YAML file, got no such file")
+    routine = load_routine_file(path)
+    builtins = [load_routine_file(p, builtin=True) for p in sorted(BUILTIN_DIR.glob("*.yaml"))]
+    if path.resolve().parent != BUILTIN_DIR.resolve():
+        if routine.id in {b.id for b in builtins}:
+            raise VoicecoachError(
+                f"{path}: id: expected an id no built-in routine uses, got {routine.id!r}"
+            )
+        builtins.append(routine)
+    lib = RoutineLibrary(builtins)  # resolves included routines
+    if lib.broken:
+        raise VoicecoachError(lib.broken[0].error)
+    steps = lib.steps(routine.id)
+    total = say_duration(lib.total_seconds(routine.id))
+    print(f"{path}: ok - routine {routine.id!r}, {len(steps)} steps, {total} of holds")
+    return 0
