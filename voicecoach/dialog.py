@@ -7,6 +7,7 @@ word (deterministically, from a seed), fills placeholders, and says durations in
 from __future__ import annotations
 
 import logging
+import math
 import random
 import string
 from collections.abc import Mapping, Sequence
@@ -105,12 +106,8 @@ def say_duration(seconds: float, *, about: bool = True) -> str:
     seconds = max(0.0, float(seconds))
     if seconds < 0.5:
         return "no time at all"
-    if seconds < 120:
-        rounded = round(seconds)
-    elif seconds < 1200:
-        rounded = round(seconds / 10.0) * 10
-    else:
-        rounded = round(seconds / 60.0) * 60
+    unit = 1 if seconds < 120 else 10 if seconds < 1200 else 60
+    rounded = math.floor(seconds / unit + 0.5) * unit  # halves round up, as people expect
     prefix = "about " if about and abs(rounded - seconds) >= 1.0 else ""
     hours, rest = divmod(int(rounded), 3600)
     minutes, secs = divmod(rest, 60)
@@ -303,6 +300,11 @@ class Dialog:
                 return _unit(r.reps, "repetition")
             return say_duration(r.achieved_s, about=False)
 
+        if len(results) == 2 and all(r.reps is not None and not r.skipped for r in results):
+            first, second = (number_words(r.reps or 0) for r in results)
+            if first == second:
+                return f"{name} {first} repetitions each side"
+            return f"{name} {first} and {second} repetitions"
         amounts = [amount(r) for r in results]
         if len(results) == 1:
             return f"{name} {amounts[0]}"
