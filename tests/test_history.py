@@ -393,3 +393,167 @@ def test_read_only_store_refuses_writes(db: Path, wall: FakeWall) -> None:
 def test_no_history_read_only(db: Path) -> None:
     with pytest.raises(VoicecoachError, match="no history yet"):
         HistoryStore.open(db, read_only=True)
+
+
+# --- with the real Session --------------------------------------------------------------------
+
+
+def test_real_session_round_trips_and_summary_matches_the_spoken_one(
+    db: Path, wall: FakeWall
+) -> None:
+    from _history_proc import library, run_person
+
+    from voicecoach.clock import FakeClock
+    from voicecoach.session import Session
+    from voicecoach.summary import summarize
+
+    with HistoryStore.open(db, wall=wall) as store:
+        progress = store.progress()
+        session = Session(library(), progress=progress, on_event=store.recorder())
+        clock = FakeClock(1000.0)
+        session.greet(clock.now())
+        run_person(session, clock)
+        assert session.finished and session.summary is not None
+        [record] = store.sessions()
+        # Lossless: the same SessionEvent values, in the same order.
+        assert store.events(record.id) == session.events
+        # The summary recomputed from storage is the one the session spoke.
+        assert store.summary(record.id, progress) == session.summary
+        assert store.summary(record.id) == summarize(session.events)
+    with HistoryStore.open(db, read_only=True) as reader:
+        assert reader.summary(record.id, progress) == session.summary
+    assert record.status == COMPLETED
+    assert record.routine == "release"
+    assert record.holds == {"none": 1, "left": 2, "right": 1}
+    assert record.skips == 1
+    assert record.seconds_added == 300
+    assert (record.stiffness_before, record.stiffness_after) == (6, 3)
+    assert record.duration_s == session.summary.total_s
+
+
+def test_real_session_stop_not_taken_back_is_stored_as_stopped(db: Path, wall: FakeWall) -> None:
+    from _history_proc import library, say, tick_to_deadline
+
+    from voicecoach.clock import FakeClock
+    from voicecoach.session import Session
+
+    with HistoryStore.open(db, wall=wall) as store:
+        session = Session(library(), checkins=False, on_event=store.recorder())
+        clock = FakeClock(0.0)
+        say(session, clock, "start_routine", routine="release")
+        clock.advance(2.0)
+        say(session, clock, "stop")
+        assert [r.status for r in store.sessions()] == [STOPPED]
+        clock.advance(1.0)
+        say(session, clock, "resume")
+        assert [r.status for r in store.sessions()] == [RUNNING]
+        say(session, clock, "stop")
+        tick_to_deadline(session, clock)  # the stop window runs out: finished, not completed
+        assert session.finished
+        assert [r.status for r in store.sessions()] == [STOPPED]
+        assert store.progress().sessions_today == 1
+
+
+def test_resuming_an_interrupted_real_session_links_and_continues_at_its_step(
+    db: Path, wall: FakeWall
+) -> None:
+    from _history_proc import library, run_person
+
+    from voicecoach.clock import FakeClock
+    from voicecoach.session import Session
+
+    lib = library()
+    store = HistoryStore.open(db, wall=wall)
+    session = Session(lib, on_event=store.recorder())
+    clock = FakeClock(0.0)
+    run_person(session, clock, stop_in_hold_of=3)
+    first_id = store.current_session_id
+    store._conn.close()  # the process dies: no close(), the session stays "running"
+    os.close(store._lock_fd)  # type: ignore[arg-type]
+
+    names = {ex.id: ex.name for rid in lib.ids() for _, ex in lib.exercises(rid)}
+    with HistoryStore.open(db, wall=wall) as store:
+        point = store.interrupted(names)
+        assert point is not None
+        assert (point.routine, point.step_index, point.side) == ("release", 3, "left")
+        assert point.exercise == names["hip_stirring"] and point.session_id == first_id
+        resumed = Session(lib, resumable=point, on_event=store.recorder())
+        clock2 = FakeClock(0.0)
+        run_person(resumed, clock2, resume=True)
+        started = [e for e in resumed.events if e.kind == "step_started"]
+        assert started[0].data["step"] == 3 and started[0].side == "left"
+        records = store.sessions()
+    assert [(r.status, r.resumes) for r in records] == [
+        (INTERRUPTED, None),
+        (COMPLETED, first_id),
+    ]
+
+
+def test_sigkill_mid_hold_leaves_an_interrupted_session_that_resumes(
+    db: Path, wall: FakeWall
+) -> None:
+    """A real Session + HistoryStore in another process, killed with SIGKILL during a hold."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from _history_proc import library, run_person
+
+    from voicecoach.clock import FakeClock
+    from voicecoach.session import Session
+
+    helper = Path(__file__).with_name("_history_proc.py")
+    proc = subprocess.Popen(
+        [sys.executable, str(helper), str(db), "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(30.0, proc.kill)  # never hang the suite
+    watchdog.start()
+    printed: list[SessionEvent] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("HOLDING"):
+                break
+            printed.append(SessionEvent(**json.loads(line)))
+        else:
+            pytest.fail(f"helper ended early: {proc.wait()} {proc.stderr.read()}")  # type: ignore[union-attr]
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        watchdog.cancel()
+        proc.kill()
+        proc.wait()
+    assert printed[-1].kind == "hold_started" and printed[-1].side == "left"
+
+    lib = library()
+    names = {ex.id: ex.name for rid in lib.ids() for _, ex in lib.exercises(rid)}
+    # The kernel dropped the dead process's lock: the next start can open the store.
+    with HistoryStore.open(db, wall=wall) as store:
+        [record] = store.sessions()
+        assert record.status == INTERRUPTED
+        # Every event the process had sent before the kill is there, exactly.
+        assert store.events(record.id) == printed
+        point = store.interrupted(names)
+        assert point == ResumePoint(
+            routine="release",
+            step_index=3,
+            exercise=names["hip_stirring"],
+            side="left",
+            session_id=record.id,
+        )
+        session = Session(lib, resumable=point, on_event=store.recorder())
+        clock = FakeClock(0.0)
+        session.greet(clock.now())
+        run_person(session, clock, resume=True)
+        steps = [e.data["step"] for e in session.events if e.kind == "step_started"]
+        assert steps == [3, 4]
+        records = store.sessions()
+    assert [(r.status, r.resumes) for r in records] == [
+        (INTERRUPTED, None),
+        (COMPLETED, record.id),
+    ]

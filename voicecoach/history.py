@@ -13,7 +13,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -328,10 +328,12 @@ class HistoryStore:
     def recorder(self) -> Callable[[SessionEvent], None]:
         """The session's `on_event`: commits each event (and its session row) as it happens.
 
-        A session row ("running") opens with the first event of a session: session_started, or
-        the "before" rating that precedes it (session_started then joins that row, so the stored
-        order is the order of arrival). finished → "completed", stopped → "stopped",
-        resumed_after_stop → "running" again. A rating after finished stays with that session;
+        A session row ("running") opens with session_started, or with an event that arrives
+        before it (session_started then joins that row, so the stored order is the order of
+        arrival). finished → "completed", stopped → "stopped",
+        resumed_after_stop → "running" again; finished with data completed=False (a stop that
+        was not taken back) → "stopped". session_started with data resumed_session_id links the
+        session to the interrupted one it continues. A rating after finished stays with it;
         any other event after finished opens the next one. A database error is logged, never
         raised into the session.
         """
@@ -340,7 +342,7 @@ class HistoryStore:
         def record(event: SessionEvent) -> None:
             try:
                 self.record(event)
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, TypeError, ValueError) as exc:
                 _LOGGER.error("history: could not record %s event: %s", event.kind, exc)
 
         return record
@@ -387,16 +389,16 @@ class HistoryStore:
                         data,
                     ),
                 )
-                status = {
-                    "finished": COMPLETED,
-                    "stopped": STOPPED,
-                    "resumed_after_stop": RUNNING,
-                }.get(event.kind)
+                status = _status_after(event)
                 if event.kind == "session_started":
                     self._current_has_start = True
+                    resumes = event.data.get("resumed_session_id")
+                    if not isinstance(resumes, int) or isinstance(resumes, bool):
+                        resumes = None
                     conn.execute(
-                        "UPDATE sessions SET routine = coalesce(?, routine) WHERE id = ?",
-                        (event.routine, session_id),
+                        "UPDATE sessions SET routine = coalesce(?, routine), "
+                        "resumes = coalesce(?, resumes) WHERE id = ?",
+                        (event.routine, resumes, session_id),
                     )
                 elif event.kind == "step_started":
                     self._current_steps += 1
@@ -415,12 +417,11 @@ class HistoryStore:
     def _starts_new_session(self, event: SessionEvent) -> bool:
         if self._current is None:
             return True
-        if event.kind == "session_started" or (
-            event.kind == "rating" and event.data.get("phase") == "before"
-        ):
+        if event.kind == "session_started":
             return self._current_has_start
-        # After "finished" only the closing check-in still belongs to the session.
-        return self._current_finished and event.kind != "rating"
+        # After "finished" only a closing check-in still belongs to the session.
+        closing = event.kind == "rating" and event.data.get("phase") == "after"
+        return self._current_finished and not closing
 
     def mark_resumed(self, interrupted_id: int) -> None:
         """Link the session being recorded (or the next one) to the interrupted one it continues.
@@ -464,13 +465,15 @@ class HistoryStore:
         streak = streak_ending(set(days) | {today}, today)
         return Progress(sessions_today=sessions_today, streak_days=streak)
 
-    def interrupted(self) -> ResumePoint | None:
+    def interrupted(self, names: Mapping[str, str] | None = None) -> ResumePoint | None:
         """Where the newest session stopped if a crash or kill cut it short, else None.
 
         Sessions left "running" by an earlier process (this store holds the writer lock, so their
         process is gone) are marked "interrupted". The newest session is offered if it is
         interrupted and got as far as a step; once a later session starts (in this process or
         another), it is no longer offered. Read-only stores do not mark anything.
+        Events record exercise ids; `names` (exercise id → spoken name) turns the ResumePoint's
+        exercise into the spoken name, else it is the recorded id.
         """
         with self._mutex:
             if not self.read_only:
@@ -503,7 +506,7 @@ class HistoryStore:
         return ResumePoint(
             routine=routine,
             step_index=index,
-            exercise=step[1] or "",
+            exercise=(names or {}).get(step[1], step[1]) if step[1] else "",
             side=step[2],
             session_id=session_id,
         )
@@ -613,6 +616,14 @@ def lock_path(db_path: Path) -> Path:
 def set_aside_copies(db_path: Path) -> list[Path]:
     """Damaged databases that were moved aside next to `db_path` (with their -wal/-shm files)."""
     return sorted(db_path.parent.glob(db_path.name + ".corrupt-*"))
+
+
+def _status_after(event: SessionEvent) -> str | None:
+    """The session status an event sets, if it sets one."""
+    if event.kind == "finished":
+        # The session finishes with completed=False when a "stop" was not taken back.
+        return COMPLETED if event.data.get("completed", True) else STOPPED
+    return {"stopped": STOPPED, "resumed_after_stop": RUNNING}.get(event.kind)
 
 
 def _event(row: Sequence[Any]) -> SessionEvent:
