@@ -119,6 +119,8 @@ class _VoskStream:
     def __init__(self, recognizer: Any) -> None:
         self._rec = recognizer
         self._busy_s = 0.0
+        self.last_words: list[dict[str, Any]] = []
+        """Vosk's per-word results (word, conf, start, end) behind the last Utterance."""
 
     def _make(self, result: dict[str, Any]) -> Utterance | None:
         raise NotImplementedError
@@ -150,6 +152,7 @@ class _VoskStream:
 
     def _finish(self, raw: str) -> Utterance | None:
         result = json.loads(raw)
+        self.last_words = list(result.get("result") or [])
         utterance = self._make(result)
         if utterance is not None:
             utterance = Utterance(
@@ -172,6 +175,7 @@ class _VoskStream:
         _collect(json.loads(self._rec.FinalResult()), texts, words)
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         self._busy_s = 0.0
+        self.last_words = words
         utterance = self._make({"text": " ".join(texts), "result": words})
         if utterance is None:
             return Utterance("", None, 0.0, elapsed_ms)
