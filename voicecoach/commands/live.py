@@ -43,6 +43,14 @@ def register(subparsers: Any) -> None:
         help="where to write session.wav and transcript.txt (default: ./out/demo)",
     )
     demo.add_argument("--model", metavar="DIR", type=Path, help="Vosk model directory")
+    demo.add_argument(
+        "--speed",
+        metavar="X",
+        type=float,
+        default=200.0,
+        help="session seconds per real second (default 200: a 10-minute hold takes 3 s; "
+        "0: no waiting at all)",
+    )
     demo.set_defaults(func=_demo)
 
     devices = subparsers.add_parser("devices", help="list audio input and output devices")
@@ -60,7 +68,7 @@ def _start(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from voicecoach.demo import run_demo
 
-    return run_demo(out_dir=args.out, model=args.model)
+    return run_demo(out_dir=args.out, model=args.model, speed=args.speed)
 
 
 def _devices(_args: argparse.Namespace) -> int:

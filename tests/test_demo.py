@@ -1,0 +1,153 @@
+"""The demo end to end, through the real command: intents in the transcript, the constructive
+rest ending at exactly 15 minutes of hold, the summary's numbers, a session.wav of real audio."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voicecoach.demo import TEXT_MODE_NOTE
+
+LINE = re.compile(r"^\[(\d+):(\d\d)\.(\d{3})\] (.*)$")
+
+
+def seconds(m: re.Match[str]) -> float:
+    return int(m.group(1)) * 60 + int(m.group(2)) + int(m.group(3)) / 1000
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    root = tmp_path_factory.mktemp("demo")
+    env = {
+        **os.environ,
+        "VOICECOACH_DATA_DIR": str(root / "data"),
+        "VOICECOACH_CONFIG_DIR": str(root / "config"),
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "voicecoach", "demo", "--out", str(root / "out"), "--speed", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert time.monotonic() - started < 60
+    return root, result
+
+
+def _lines(root: Path) -> list[tuple[float, str]]:
+    out = []
+    for raw in (root / "out" / "transcript.txt").read_text().splitlines():
+        m = LINE.match(raw)
+        if m:
+            out.append((seconds(m), m.group(4)))
+    return out
+
+
+def test_demo_exits_0_and_prints_the_summary(demo) -> None:
+    _root, result = demo
+    assert result.returncode == 0, result.stderr
+    assert "Summary: That's the full routine" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_transcript_has_the_scripted_intents_in_order(demo) -> None:
+    root, _ = demo
+    fired = [text.split()[2] for _t, text in _lines(root) if text.startswith("intent fired:")]
+    assert fired == [
+        "start_routine",
+        "rating",
+        "repeat",
+        "time_left",
+        "extend",
+        "skip",
+        "pause",
+        "resume",
+        "rating",
+    ]
+    said = [text for _t, text in _lines(root) if text.startswith("person:")]
+    assert said[0] == 'person: "start the full routine"'
+    transcript = (root / "out" / "transcript.txt").read_text()
+    model_installed = "No Vosk speech model is installed" not in transcript
+    if not model_installed:
+        heard = [text for _t, text in _lines(root) if text.startswith("heard:")]
+        assert heard and all(TEXT_MODE_NOTE in h for h in heard)
+
+
+def test_constructive_rest_ends_at_exactly_fifteen_minutes_after_add_five_minutes(demo) -> None:
+    root, _ = demo
+    lines = _lines(root)
+    start = next(
+        t for t, x in lines if x.startswith("event: hold started") and "constructive_rest" in x
+    )
+    end, ended = next(
+        (t, x) for t, x in lines if x.startswith("event: hold ended") and "constructive_rest" in x
+    )
+    assert end - start == pytest.approx(900.0, abs=0.0005)
+    assert "achieved_s=900.000" in ended
+    extended = [x for _t, x in lines if x.startswith("event: extended")]
+    assert extended == [
+        "event: extended (extended) exercise=constructive_rest seconds=300 capped=False"
+    ]
+
+
+def test_pause_over_the_coach_cuts_it_short_and_resume_continues(demo) -> None:
+    root, _ = demo
+    texts = [x for _t, x in _lines(root)]
+    i = texts.index('person: "pause"')
+    assert "coach cut off mid-sentence" in texts[i : i + 8]
+    j = texts.index('person: "resume"')
+    assert any(x.startswith("state: paused -> hold") for x in texts[j : j + 6])
+
+
+def test_summary_numbers(demo) -> None:
+    root, _ = demo
+    data_line = next(x for _t, x in _lines(root) if x.startswith("summary data: "))
+    summary = json.loads(data_line.removeprefix("summary data: "))
+    assert summary["routine"] == "full"
+    assert summary["completed"] is True
+    assert summary["steps_skipped"] == 1
+    assert summary["added_s"] == 300
+    assert summary["pauses"] == 1
+    assert summary["stops"] == 0
+    assert (summary["stiffness_before"], summary["stiffness_after"]) == (4, 2)
+    crp = next(r for r in summary["results"] if r["exercise"] == "constructive_rest")
+    assert crp["achieved_s"] == 900.0
+    slide = [r for r in summary["results"] if r["exercise"] == "psoas_slide"]
+    assert [r["skipped"] for r in slide] == [True, False]
+    assert slide[1]["reps"] == 5
+    assert summary["sessions_today"] == 1
+
+
+def test_session_wav_is_real_audio(demo) -> None:
+    root, _ = demo
+    with wave.open(str(root / "out" / "session.wav")) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16_000, 1, 2)
+        duration = w.getnframes() / w.getframerate()
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64)
+    # Every cue spoken (the setup instructions alone are minutes), silences shortened.
+    assert 120 < duration < 1200
+    frames = samples[: len(samples) // 320 * 320].reshape(-1, 320)
+    loud = np.sqrt((frames**2).mean(axis=1)) > 300
+    assert loud.mean() > 0.4  # mostly speech, not silence
+    assert np.abs(samples).max() > 5000
+
+
+def test_the_session_is_in_the_history(demo) -> None:
+    from voicecoach.history import HistoryStore
+
+    root, _ = demo
+    with HistoryStore.open(root / "data" / "history.sqlite3", read_only=True) as history:
+        sessions = history.sessions()
+    assert len(sessions) == 1
+    assert sessions[0].status == "completed"

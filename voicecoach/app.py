@@ -1,0 +1,320 @@
+"""The one place real adapters are wired together: microphone, listener, speaker, session, history.
+
+One `queue.Queue` of SessionInput carries everything: intents from the listener thread, speech
+started/finished from the speaker, and ticks the loop makes itself at `session.next_deadline()`
+(absolute monotonic deadlines, so a late tick never shifts the ones after it). The loop takes one
+event at a time, hands it to the session, and gives the cues to the dialog and the speaker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from voicecoach.clock import Clock, MonotonicClock
+from voicecoach.display import Display, Status, make_display
+from voicecoach.listener import BARGE_IN, Heard
+from voicecoach.messages import (
+    Cue,
+    Intent,
+    IntentHeard,
+    SessionEvent,
+    SessionInput,
+    Tick,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+DISPLAY_REFRESH_S = 0.25
+"""Longest the loop waits without redrawing the countdown."""
+
+
+class SessionLike(Protocol):
+    """What the loop needs of voicecoach.session.Session."""
+
+    events: list[SessionEvent]
+    summary: Any
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    def greet(self, now: float) -> list[Cue]: ...
+
+    def handle(self, event: SessionInput) -> list[Cue]: ...
+
+    def next_deadline(self) -> float | None: ...
+
+    def allowed_intents(self) -> list[str]: ...
+
+    def view(self) -> Any: ...
+
+
+class SpeakerLike(Protocol):
+    @property
+    def speaking(self) -> bool: ...
+
+    def say(self, text: str, cue: Cue | None = None) -> None: ...
+
+    def interrupt(self) -> bool: ...
+
+    def adjust(self, adjust: Any) -> Any: ...
+
+
+class DialogLike(Protocol):
+    def render(self, cue: Cue) -> str: ...
+
+
+class Waiter(Protocol):
+    """How the loop waits for its next input; real time here, virtual time in the demo."""
+
+    def next_event(self, deadline: float | None) -> SessionInput | None:
+        """The next input, a Tick once `deadline` is reached, or None to just redraw."""
+        ...
+
+
+class RealTimeWaiter:
+    """Blocks on the queue until the next deadline of the real (monotonic) clock."""
+
+    def __init__(
+        self, events: queue.Queue[SessionInput], clock: Clock, refresh_s: float = DISPLAY_REFRESH_S
+    ) -> None:
+        self._events = events
+        self._clock = clock
+        self._refresh_s = refresh_s
+        self.tick_errors: list[float] = []
+        """How late each tick was, in seconds (for the benchmark)."""
+
+    def next_event(self, deadline: float | None) -> SessionInput | None:
+        now = self._clock.now()
+        if deadline is not None and now >= deadline:
+            self.tick_errors.append(now - deadline)
+            return Tick(now=now)
+        timeout = self._refresh_s if deadline is None else min(self._refresh_s, deadline - now)
+        try:
+            return self._events.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            pass
+        now = self._clock.now()
+        if deadline is not None and now >= deadline:
+            self.tick_errors.append(now - deadline)
+            return Tick(now=now)
+        return None
+
+
+class Observer(Protocol):
+    """Who else wants to know what the loop did (the demo's transcript)."""
+
+    def on_cue(self, cue: Cue, text: str, now: float) -> None: ...
+
+    def on_input(self, event: SessionInput, before: str, after: str, cues: list[Cue]) -> None: ...
+
+
+@dataclass
+class Loop:
+    """Pulls one event at a time, lets the session decide, says what it says."""
+
+    session: SessionLike
+    dialog: DialogLike
+    speaker: SpeakerLike
+    waiter: Waiter
+    clock: Clock
+    display: Display | None = None
+    observer: Observer | None = None
+    on_voice_changed: Callable[[Any], None] | None = None
+    handled: list[SessionInput] = field(default_factory=list)
+    summary_text: str | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def say(self, cues: list[Cue]) -> None:
+        for cue in cues:
+            if cue.adjust is not None:
+                settings = self.speaker.adjust(cue.adjust)
+                if self.on_voice_changed is not None:
+                    try:
+                        self.on_voice_changed(settings)
+                    except Exception as exc:  # never let a settings file stop the session
+                        _LOGGER.warning("could not remember the voice setting: %s", exc)
+            text = self.dialog.render(cue)
+            if cue.prompt_key == "summary":
+                self.summary_text = text
+            if self.observer is not None:
+                self.observer.on_cue(cue, text, self.clock.now())
+            if self.display is not None:
+                self.display.coach(text)
+            self.speaker.say(text, cue)
+
+    def dispatch(self, event: SessionInput) -> None:
+        """Hand one input to the session and act on its answer."""
+        if (
+            isinstance(event, IntentHeard)
+            and event.intent.name in BARGE_IN
+            and self.speaker.speaking
+        ):
+            # Cut the coach short before the session answers, so the answer is not queued behind.
+            self.speaker.interrupt()
+        before = self.session.state
+        cues = self.session.handle(event)
+        self.handled.append(event)
+        after = self.session.state
+        if self.observer is not None:
+            self.observer.on_input(event, before, after, cues)
+        if isinstance(event, IntentHeard) and self.display is not None:
+            self.display.acted(event, before, after)
+        self.say(cues)
+
+    def refresh(self) -> None:
+        if self.display is None:
+            return
+        v = self.session.view()
+        self.display.status(
+            Status(
+                routine=v.routine,
+                exercise=v.exercise,
+                side=v.side,
+                state=v.state,
+                remaining_s=v.remaining_s,
+                total_s=v.total_s,
+                step=v.step,
+                steps=v.steps,
+                allowed=tuple(self.session.allowed_intents()),
+            )
+        )
+
+    def stop(self) -> None:
+        """Ask the loop to return at its next turn (from another thread)."""
+        self._stop.set()
+
+    def run(self, *, greet: bool = True, first: list[SessionInput] | None = None) -> None:
+        """Until the session has given its summary (or `stop`)."""
+        if greet:
+            self.say(self.session.greet(self.clock.now()))
+        for event in first or []:
+            self.dispatch(event)
+        while not self.session.finished and not self._stop.is_set():
+            event = self.waiter.next_event(self.session.next_deadline())
+            if event is None:
+                self.refresh()
+                continue
+            self.dispatch(event)
+            self.refresh()
+
+    def end_early(self) -> None:
+        """Ctrl-C: stop the session through its own "stop" (twice: stop, then end), so the
+        summary is produced and recorded exactly as when the person says it."""
+        now = self.clock.now()
+        for _ in range(2):
+            if self.session.finished or self.session.state == "idle":
+                break
+            self.dispatch(IntentHeard(Intent("stop"), now=now))
+
+
+# --- the live session ---------------------------------------------------------------------------
+
+
+def run_live(
+    *,
+    routine: str | None = None,
+    device: str | None = None,
+    model: Path | None = None,
+    checkins: bool = True,
+) -> int:
+    """`voicecoach start`: the microphone session. Returns the exit code."""
+    from voicecoach.asr import CommandRecognizer, load_model, resolve_model_dir
+    from voicecoach.audio import open_microphone
+    from voicecoach.config import load_config, remember_voice
+    from voicecoach.dialog import Dialog
+    from voicecoach.grammar import load_grammar
+    from voicecoach.history import HistoryStore
+    from voicecoach.listener import Listener, tuned_model_dir
+    from voicecoach.paths import data_dir
+    from voicecoach.routines import RoutineLibrary
+    from voicecoach.session import Session
+    from voicecoach.tts import Pyttsx3Renderer, SoundDeviceOutput, Speaker, VoiceSettings
+
+    config = load_config().with_overrides(input_device=device, model=model)
+    # The microphone first: with none, say so before spending seconds loading the model.
+    mic = open_microphone(config.input_device)
+    clock = MonotonicClock()
+    events: queue.Queue[SessionInput] = queue.Queue()
+    display = make_display()
+    stop_listening = threading.Event()
+    try:
+        model_dir = resolve_model_dir(str(config.model) if config.model else None)
+        try:
+            model_dir = tuned_model_dir(model_dir, data_dir() / "models")
+        except OSError as exc:
+            _LOGGER.warning("using the model's own endpoint rules: %s", exc)
+        library = RoutineLibrary.load()
+        grammar = load_grammar(routine_names=library.spoken_names())
+        recognizer = CommandRecognizer(load_model(model_dir), grammar)
+        speaker = Speaker(
+            Pyttsx3Renderer(),
+            SoundDeviceOutput(clock, config.output_device),
+            events.put,
+            clock,
+            settings=VoiceSettings(rate=config.rate, volume=config.volume, voice=config.voice),
+            show_text=lambda text: display.message(f"coach: {text}"),
+        )
+
+        def heard(h: Heard) -> None:
+            display.heard(h)
+
+        listener = Listener(recognizer, events.put, reference=speaker.reference, on_heard=heard)
+        thread = threading.Thread(
+            target=listener.run,
+            args=(mic.frames(), clock.now, stop_listening),
+            name="listener",
+            daemon=True,
+        )
+        with HistoryStore.open() as history:
+            recorder = history.recorder()
+            session = Session(
+                library,
+                checkins=checkins,
+                progress=history.progress(),
+                resumable=history.interrupted(),
+                on_event=recorder,
+            )
+            loop = Loop(
+                session,
+                Dialog(),
+                speaker,
+                RealTimeWaiter(events, clock),
+                clock,
+                display=display,
+                on_voice_changed=lambda s: remember_voice(s.rate, s.volume),
+            )
+            thread.start()
+            first = (
+                [IntentHeard(Intent("start_routine", {"routine": routine}), now=clock.now())]
+                if routine
+                else []
+            )
+            try:
+                loop.run(first=first)
+                # Let the summary be heard before closing the speaker (at most half a minute).
+                deadline = clock.now() + 30.0
+                while speaker.speaking and clock.now() < deadline:
+                    with contextlib.suppress(queue.Empty):
+                        events.get(timeout=0.1)
+            except KeyboardInterrupt:
+                speaker.interrupt()
+                loop.end_early()
+            finally:
+                stop_listening.set()
+                speaker.close()
+    finally:
+        stop_listening.set()
+        mic.close()
+        display.close()
+    print(f"Summary: {loop.summary_text}" if loop.summary_text else "No session was started.")
+    return 0

@@ -1,0 +1,589 @@
+"""`voicecoach demo`: a whole session through the real code path, on a machine with no microphone
+or speakers.
+
+The real Session, Dialog, grammar, history store, Speaker and pyttsx3 renderer run unchanged; two
+edges are replaced. The speaker plays into a virtual timeline instead of a sound card, and the
+clock is virtual: when nothing is queued it jumps to the next deadline, the end of the sentence
+being played or the person's next scripted line (paced at `speed` session seconds per real
+second, so a 10-minute hold passes in seconds). The person's lines are synthesized with espeak-ng
+at scripted moments; with a Vosk model they are mixed with the coach's voice and heard by the real
+listener, without one they are matched as text by the real grammar (and the transcript says so).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import itertools
+import json
+import logging
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from voicecoach.app import Loop
+from voicecoach.audio import FRAME_S, SAMPLE_RATE
+from voicecoach.clock import FakeClock
+from voicecoach.errors import VoicecoachError
+from voicecoach.listener import GatePolicy, Heard, Listener, gate
+from voicecoach.messages import (
+    Cue,
+    IntentHeard,
+    SessionEvent,
+    SessionInput,
+    SpeechFinished,
+    Tick,
+    Utterance,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_SPEED = 200.0
+"""Session seconds per real second: the 10-minute constructive rest passes in three seconds."""
+MAX_GAP_S = 1.5
+"""Silences longer than this are shortened in session.wav (the session itself is 20+ minutes)."""
+ECHO_GAIN = 0.5
+"""How loud the coach's voice reaches the (virtual) microphone, relative to the person."""
+PERSON_VOICE = ("en-us", 150, 60)
+"""espeak-ng voice, words per minute and pitch for the person's lines."""
+TEXT_MODE_NOTE = "(text, no speech model installed)"
+
+
+# --- the script --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """Something the person says: `delay` seconds after the coach finishes a cue with
+    `after_cue`, or after a session event `after_event` (optionally for `exercise`)."""
+
+    text: str
+    delay: float
+    after_cue: str | None = None
+    after_event: str | None = None
+    exercise: str | None = None
+
+
+SCRIPT: tuple[Line, ...] = (
+    Line("start the full routine", 1.0, after_cue="greeting"),
+    Line("about a four", 1.5, after_cue="checkin_before"),
+    Line("repeat that", 1.0, after_cue="setup"),
+    Line("how long left", 90.0, after_event="hold_started", exercise="constructive_rest"),
+    Line("add five minutes", 30.0, after_cue="time_left"),
+    Line("skip", 1.0, after_cue="setup"),
+    # Two seconds into the slides the coach is still explaining them: "pause" lands over its
+    # voice, is let through as a barge-in and cuts the sentence short.
+    Line("pause", 2.0, after_event="hold_started", exercise="psoas_slide"),
+    Line("resume", 10.0, after_cue="paused"),
+    Line("about a two", 1.5, after_cue="checkin_after"),
+)
+
+
+# --- virtual time --------------------------------------------------------------------------------
+
+
+class Scheduler:
+    """Things due at virtual times, run in time order (ties in the order they were added)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._cancelled: set[int] = set()
+
+    def at(self, t: float, fn: Callable[[], None]) -> int:
+        seq = next(self._seq)
+        heapq.heappush(self._heap, (t, seq, fn))
+        return seq
+
+    def cancel(self, seq: int) -> None:
+        self._cancelled.add(seq)
+
+    def peek(self) -> float | None:
+        while self._heap and self._heap[0][1] in self._cancelled:
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else None
+
+    def run_due(self, now: float) -> int:
+        ran = 0
+        while (t := self.peek()) is not None and t <= now:
+            _, _, fn = heapq.heappop(self._heap)
+            fn()
+            ran += 1
+        return ran
+
+
+class VirtualWaiter:
+    """The loop's waiter on virtual time: queued inputs first, then jump to what comes next."""
+
+    def __init__(
+        self,
+        events: queue.Queue[SessionInput],
+        clock: FakeClock,
+        scheduler: Scheduler,
+        speed: float,
+    ) -> None:
+        self._events = events
+        self._clock = clock
+        self._scheduler = scheduler
+        self._speed = speed
+        self.idle = False
+        """Nothing queued, scheduled or due: the session cannot go on by itself."""
+
+    def _jump(self, t: float) -> None:
+        now = self._clock.now()
+        if t > now:
+            if self._speed > 0:
+                time.sleep(min(5.0, (t - now) / self._speed))
+            self._clock.set(t)
+
+    def next_event(self, deadline: float | None) -> SessionInput | None:
+        try:
+            return self._events.get_nowait()
+        except queue.Empty:
+            pass
+        t_next = self._scheduler.peek()
+        if t_next is not None and (deadline is None or t_next <= deadline):
+            self._jump(t_next)
+            self._scheduler.run_due(self._clock.now())
+            return None
+        if deadline is not None:
+            self._jump(deadline)
+            return Tick(now=self._clock.now())
+        self.idle = True
+        return None
+
+    def drain(self, loop: Loop, until: Callable[[], bool]) -> None:
+        """Keep time moving (speech ending, queued events) until `until()`."""
+        while not until():
+            event = self.next_event(None)
+            if event is not None:
+                loop.dispatch(event)
+            elif self._scheduler.peek() is None and self._events.empty():
+                return
+
+
+@dataclass
+class Segment:
+    who: str
+    start: float
+    samples: np.ndarray
+    end: float | None = None
+    """Set when cut short."""
+
+
+@dataclass
+class Timeline:
+    """Everything audible, placed in session time: written to session.wav at the end."""
+
+    segments: list[Segment] = field(default_factory=list)
+
+    def add(self, who: str, start: float, samples: np.ndarray) -> Segment:
+        seg = Segment(who, start, samples)
+        self.segments.append(seg)
+        return seg
+
+    def write(self, path: Path, max_gap_s: float = MAX_GAP_S) -> float:
+        """Mix into a 16 kHz WAV, shortening long silences; returns its duration in seconds."""
+        placed: list[tuple[int, np.ndarray]] = []
+        offset = 0.0  # output time minus session time
+        covered_until: float | None = None
+        for seg in sorted(self.segments, key=lambda s: s.start):
+            samples = seg.samples
+            if seg.end is not None:
+                samples = samples[: max(0, round((seg.end - seg.start) * SAMPLE_RATE))]
+            if covered_until is None:
+                offset = -seg.start + 0.3
+            elif seg.start > covered_until:
+                gap = seg.start - covered_until
+                offset -= max(0.0, gap - max_gap_s)
+            end = seg.start + len(samples) / SAMPLE_RATE
+            covered_until = end if covered_until is None else max(covered_until, end)
+            placed.append((max(0, round((seg.start + offset) * SAMPLE_RATE)), samples))
+        total = max((a + len(s) for a, s in placed), default=0) + round(0.3 * SAMPLE_RATE)
+        mix = np.zeros(total, dtype=np.int32)
+        for a, s in placed:
+            mix[a : a + len(s)] += s.astype(np.int32)
+        out = np.clip(mix, -32768, 32767).astype("<i2")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(SAMPLE_RATE)
+            w.writeframes(out.tobytes())
+        return total / SAMPLE_RATE
+
+
+class VirtualOutput:
+    """The speaker's sound card in the demo: a sentence "plays" on the timeline in session time."""
+
+    def __init__(self, clock: FakeClock, scheduler: Scheduler, timeline: Timeline) -> None:
+        self._clock = clock
+        self._scheduler = scheduler
+        self._timeline = timeline
+        self._current: tuple[int, Segment, Callable[[float, bool], None]] | None = None
+
+    def play(
+        self, samples: np.ndarray, sample_rate: int, on_done: Callable[[float, bool], None]
+    ) -> float:
+        if sample_rate != SAMPLE_RATE:
+            raise VoicecoachError(f"demo timeline is {SAMPLE_RATE} Hz, got {sample_rate}")
+        start = self._clock.now()
+        seg = self._timeline.add("coach", start, samples)
+        end = start + len(samples) / sample_rate
+
+        def finish() -> None:
+            self._current = None
+            on_done(end, False)
+
+        self._current = (self._scheduler.at(end, finish), seg, on_done)
+        return start
+
+    def cut(self) -> None:
+        if self._current is None:
+            return
+        seq, seg, on_done = self._current
+        self._current = None
+        self._scheduler.cancel(seq)
+        seg.end = self._clock.now()
+        on_done(seg.end, True)
+
+    def close(self) -> None:
+        pass
+
+
+# --- the transcript ---------------------------------------------------------------------------
+
+
+def stamp(t: float) -> str:
+    ms = round(t * 1000)
+    return f"{ms // 60000:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+class Transcript:
+    """Timestamped lines, flushed one by one (a test may watch the file and act on a line)."""
+
+    def __init__(self, path: Path, clock: FakeClock, echo: TextIO | None) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("w", encoding="utf-8", buffering=1)
+        self._clock = clock
+        self._echo = echo
+
+    def line(self, text: str, at: float | None = None) -> None:
+        entry = f"[{stamp(self._clock.now() if at is None else at)}] {text}"
+        self._file.write(entry + "\n")
+        self._file.flush()
+        if self._echo is not None:
+            print(entry, file=self._echo, flush=True)
+
+    def note(self, text: str) -> None:
+        self._file.write(f"# {text}\n")
+        self._file.flush()
+        if self._echo is not None:
+            print(text, file=self._echo, flush=True)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+# --- the person ---------------------------------------------------------------------------------
+
+
+def synthesize_person(text: str, workdir: Path) -> np.ndarray:
+    """The person's line as 16 kHz int16 audio, spoken by espeak-ng."""
+    from voicecoach.wavio import read_wav
+
+    binary = shutil.which("espeak-ng")
+    if binary is None:
+        raise VoicecoachError("espeak-ng is not installed; run scripts/setup")
+    voice, wpm, pitch = PERSON_VOICE
+    path = workdir / f"person-{abs(hash(text))}.wav"
+    subprocess.run(
+        [binary, "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(path), text],
+        check=True,
+        capture_output=True,
+    )
+    return read_wav(path)
+
+
+@dataclass
+class Person:
+    """Says the script's lines at their moments; its words reach the session by ear or by text."""
+
+    script: list[Line]
+    clock: FakeClock
+    scheduler: Scheduler
+    timeline: Timeline
+    post: Callable[[SessionInput], None]
+    transcript: Transcript
+    workdir: Path
+    reference: Any
+    listener: Listener | None = None
+    grammar: Any = None
+    policy: GatePolicy = field(default_factory=GatePolicy)
+    said: list[str] = field(default_factory=list)
+    _armed: bool = False
+
+    def _arm(self, at: float) -> None:
+        line = self.script[0]
+        self._armed = True
+        self.scheduler.at(at + line.delay, self._speak)
+
+    def cue_finished(self, cue: Cue | None, at: float, interrupted: bool) -> None:
+        if self._armed or not self.script or cue is None or interrupted:
+            return
+        if self.script[0].after_cue == cue.prompt_key:
+            self._arm(at)
+
+    def session_event(self, event: SessionEvent) -> None:
+        if self._armed or not self.script:
+            return
+        line = self.script[0]
+        if line.after_event == event.kind and line.exercise in (None, event.exercise):
+            self._arm(event.at)
+
+    def _speak(self) -> None:
+        line = self.script.pop(0)
+        self._armed = False
+        now = self.clock.now()
+        audio = synthesize_person(line.text, self.workdir)
+        self.timeline.add("person", now, audio)
+        self.said.append(line.text)
+        self.transcript.line(f'person: "{line.text}"')
+        if self.listener is not None:
+            self._listen(audio, now)
+        else:
+            self._match_text(line.text, now, len(audio) / SAMPLE_RATE)
+
+    def _match_text(self, text: str, start: float, duration: float) -> None:
+        """No model: the real grammar matches the words, and the same gating rules apply."""
+        end = start + duration
+        intent = self.grammar.match(text)
+        utterance = Utterance(text, intent, 1.0 if intent else 0.0)
+        policy = self.policy
+        coach = self.reference.speaking_at(start, policy.echo_tail_s) or self.reference.speaking_at(
+            end, policy.echo_tail_s
+        )
+
+        def deliver() -> None:
+            decision = gate(utterance, coach_active=coach, policy=policy)
+            what = f"{intent.name} {dict(intent.slots)}" if intent else "no command"
+            if decision.accept and intent is not None:
+                self.transcript.line(f'heard: "{text}" -> {what} {TEXT_MODE_NOTE}')
+                self.post(IntentHeard(intent=intent, now=end, utterance=utterance))
+            else:
+                self.transcript.line(
+                    f'heard: "{text}" -> ignored ({decision.reason}) {TEXT_MODE_NOTE}'
+                )
+
+        # Dispatched when the listener's end-of-speech detector would have fired.
+        self.scheduler.at(end + 0.2, deliver)
+
+    def _listen(self, audio: np.ndarray, start: float) -> None:
+        """With a model: the person's voice mixed with the coach's, frame by frame, in time."""
+        assert self.listener is not None
+        frame = round(FRAME_S * SAMPLE_RATE)
+        lead = round(0.5 * SAMPLE_RATE)
+        padded = np.concatenate(
+            [np.zeros(lead, np.int16), audio, np.zeros(round(1.0 * SAMPLE_RATE), np.int16)]
+        )
+        t0 = start - lead / SAMPLE_RATE
+        rng = np.random.default_rng(len(self.said))
+        for i in range(0, len(padded) - frame + 1, frame):
+            t_end = t0 + (i + frame) / SAMPLE_RATE
+            chunk = padded[i : i + frame]
+
+            def feed(chunk: np.ndarray = chunk, t_end: float = t_end) -> None:
+                coach = self.reference.window(t_end - frame / SAMPLE_RATE, t_end)
+                mic = chunk.astype(np.float32) + ECHO_GAIN * coach + rng.normal(0, 30, frame)
+                assert self.listener is not None
+                self.listener.feed(np.clip(mic, -32768, 32767).astype(np.int16), t_end)
+
+            self.scheduler.at(max(self.clock.now(), t_end), feed)
+
+
+# --- the demo ----------------------------------------------------------------------------------
+
+
+class _Observer:
+    """Writes what the loop does to the transcript and tells the person when the coach is done."""
+
+    def __init__(self, transcript: Transcript, person: Person) -> None:
+        self._t = transcript
+        self._person = person
+
+    def on_cue(self, cue: Cue, text: str, now: float) -> None:
+        self._t.line(f"coach ({cue.prompt_key}): {text}")
+
+    def on_input(self, event: SessionInput, before: str, after: str, cues: list[Cue]) -> None:
+        if isinstance(event, IntentHeard):
+            self._t.line(f"intent fired: {event.intent.name} {dict(event.intent.slots)}")
+        if isinstance(event, SpeechFinished) and event.interrupted:
+            self._t.line("coach cut off mid-sentence", at=event.now)
+        if before != after:
+            self._t.line(f"state: {before} -> {after}")
+        if isinstance(event, SpeechFinished):
+            self._person.cue_finished(event.cue, event.now, event.interrupted)
+
+    def session_event(self, event: SessionEvent) -> None:
+        parts = [f"event: {event.kind.replace('_', ' ')} ({event.kind})"]
+        parts += [f"{k}={v}" for k, v in (("exercise", event.exercise), ("side", event.side)) if v]
+        parts += [f"{k}={_short(v)}" for k, v in event.data.items()]
+        self._t.line(" ".join(parts), at=event.at)
+        self._person.session_event(event)
+
+
+def _short(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def summary_dict(summary: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(summary)
+    data["results"] = [dict(r) for r in data["results"]]
+    return data
+
+
+def _try_model(model: Path | None) -> tuple[Any, str | None]:
+    """(CommandRecognizer factory input: model dir, or None; why not)."""
+    from voicecoach.asr import resolve_model_dir
+
+    try:
+        return resolve_model_dir(str(model) if model else None), None
+    except VoicecoachError as exc:
+        if model is not None:
+            raise
+        return None, str(exc)
+
+
+def run_demo(
+    out_dir: Path = Path("out/demo"),
+    model: Path | None = None,
+    *,
+    speed: float = DEFAULT_SPEED,
+    echo: TextIO | None = sys.stdout,
+    script: tuple[Line, ...] = SCRIPT,
+) -> int:
+    """Run the scripted session; write session.wav and transcript.txt; print the summary."""
+    from voicecoach.dialog import Dialog
+    from voicecoach.grammar import load_grammar
+    from voicecoach.history import HistoryStore
+    from voicecoach.routines import RoutineLibrary
+    from voicecoach.session import Session
+    from voicecoach.tts import Pyttsx3Renderer, Speaker
+
+    started = time.monotonic()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clock = FakeClock(0.0)
+    scheduler = Scheduler()
+    timeline = Timeline()
+    events: queue.Queue[SessionInput] = queue.Queue()
+    transcript = Transcript(out_dir / "transcript.txt", clock, echo)
+    library = RoutineLibrary.load()
+    grammar = load_grammar(routine_names=library.spoken_names())
+    model_dir, why_not = _try_model(model)
+
+    renderer = Pyttsx3Renderer()
+    speaker = Speaker(
+        renderer,
+        VirtualOutput(clock, scheduler, timeline),
+        events.put,
+        clock,
+        show_text=lambda text: transcript.line(f"coach (printed, speech engine failed): {text}"),
+    )
+    listener: Listener | None = None
+    transcript.note(
+        "voicecoach demo: session time [mm:ss.mmm] on a virtual clock; "
+        "who said what, the intents fired, state changes and session events"
+    )
+    if model_dir is not None:
+        from voicecoach.asr import CommandRecognizer, load_model
+
+        recognizer = CommandRecognizer(load_model(model_dir), grammar)
+
+        def heard(h: Heard) -> None:
+            u = h.utterance
+            text = f'"{u.text}" ({u.confidence:.2f})' if u else "(nothing recognized)"
+            verdict = h.decision.reason if not h.decision.accept else "accepted"
+            transcript.line(f"heard: {text} -> {verdict}", at=h.segment.end)
+
+        listener = Listener(recognizer, events.put, reference=speaker.reference, on_heard=heard)
+        transcript.note(f"speech model: {model_dir}; the person is heard by the real listener")
+    else:
+        transcript.note(
+            "No Vosk speech model is installed, so the person's lines are matched as text by the "
+            f"real grammar instead of being heard {TEXT_MODE_NOTE} [{why_not}]"
+        )
+
+    with (
+        tempfile.TemporaryDirectory(prefix="voicecoach-demo-") as tmp,
+        HistoryStore.open() as history,
+    ):
+        person = Person(
+            list(script),
+            clock,
+            scheduler,
+            timeline,
+            events.put,
+            transcript,
+            Path(tmp),
+            speaker.reference,
+            listener=listener,
+            grammar=grammar,
+        )
+        observer = _Observer(transcript, person)
+        recorder = history.recorder()
+
+        def on_event(event: SessionEvent) -> None:
+            recorder(event)
+            observer.session_event(event)
+
+        session = Session(
+            library,
+            progress=history.progress(),
+            resumable=history.interrupted(),
+            on_event=on_event,
+        )
+        waiter = VirtualWaiter(events, clock, scheduler, speed)
+        loop = Loop(session, Dialog(), speaker, waiter, clock, observer=observer)
+
+        class _Stuck:
+            def next_event(self, deadline: float | None) -> SessionInput | None:
+                event = waiter.next_event(deadline)
+                if waiter.idle:
+                    loop.stop()
+                return event
+
+        loop.waiter = _Stuck()
+        loop.run()
+        # Let the summary be spoken to its end.
+        waiter.drain(loop, until=lambda: not speaker.speaking)
+        renderer.close()
+
+    summary = session.summary
+    if summary is None:
+        transcript.line(f"the session did not finish (state {session.state})")
+        transcript.close()
+        raise VoicecoachError(
+            f"demo session stuck in state {session.state!r}; see {out_dir / 'transcript.txt'}"
+        )
+    transcript.line(f"summary: {loop.summary_text}")
+    transcript.line(f"summary data: {json.dumps(summary_dict(summary), sort_keys=True)}")
+    wav_s = timeline.write(out_dir / "session.wav")
+    transcript.note(
+        f"session.wav: {wav_s:.1f} s (silences over {MAX_GAP_S} s shortened); "
+        f"{clock.now() / 60:.1f} min of session time in {time.monotonic() - started:.1f} s"
+    )
+    transcript.close()
+    if echo is not None:
+        print(f"\nSummary: {loop.summary_text}", file=echo)
+        print(f"Wrote {out_dir / 'session.wav'} and {out_dir / 'transcript.txt'}", file=echo)
+    return 0
