@@ -48,6 +48,14 @@ FAKE_MVN = textwrap.dedent(
               "artifact.: Could not find artifact " + art.replace(":aar", "") +
               " in central (https://repo.maven.apache.org/maven2) -> [Help 1]")
         sys.exit(1)
+    elif mode == "notfound-cached":
+        print("\x1b[0m[ERROR] Failed to execute goal org.apache.maven.plugins:maven-dependency-"
+              "plugin:2.8:copy (default-cli) on project standalone-pom: Unable to find artifact. "
+              "com.alphacephei:vosk-model-en:aar:0.3.46 was not found in "
+              "https://repo.maven.apache.org/maven2 during a previous attempt. This failure was "
+              "cached in the local repository and resolution is not reattempted until the update "
+              "interval of central has elapsed or updates are forced")
+        sys.exit(1)
     elif mode == "neterror":
         print("[ERROR] Failed to execute goal ...: Could not transfer artifact " + art +
               " from/to central: repo.maven.apache.org: Temporary failure in name resolution")
@@ -353,3 +361,15 @@ def test_script_runs_without_traceback(env, monkeypatch) -> None:
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("fetch-model: mvn could not fetch")
+
+
+def test_cached_not_found_answer_is_condensed(env, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("FAKE_MVN_MODE", "notfound-cached")
+    assert main(["--manifest", str(env.manifest)]) == 0
+    first = (env.models / "UNAVAILABLE").read_text().splitlines()[0]
+    assert first == (
+        "com.alphacephei:vosk-model-en:0.3.46:aar is not in the Maven registry: "
+        "com.alphacephei:vosk-model-en:aar:0.3.46 was not found in "
+        "https://repo.maven.apache.org/maven2 (Maven's cached answer from an earlier attempt)"
+    )
+    assert "\x1b" not in capsys.readouterr().err

@@ -45,6 +45,13 @@ _NOT_FOUND = re.compile(
     re.IGNORECASE,
 )
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|\[[0-9;]*m(?=\[)")
+_ANSWER_PATTERNS = (
+    re.compile(r"(\S+ was not found in \S+)"),
+    re.compile(r"(Could not find artifact \S+ in \S+(?: \([^)]*\))?)"),
+    re.compile(r"(Failure to find \S+ in \S+)"),
+    re.compile(r"(Could not transfer artifact \S+ from/to \S+ \([^)]*\): status code: 404[^\n]*)"),
+)
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,7 @@ def download(manifest: Manifest, dest_dir: Path, timeout_s: float = DEFAULT_TIME
         mvn,
         "-q",
         "-B",
+        "-Dstyle.color=never",
         "dependency:copy",
         f"-Dartifact={manifest.coordinates}",
         f"-DoutputDirectory={dest_dir}",
@@ -168,8 +176,7 @@ def download(manifest: Manifest, dest_dir: Path, timeout_s: float = DEFAULT_TIME
         lines = [line.strip() for line in output.splitlines() if line.strip()]
         errors = [line for line in lines if "ERROR" in line] or lines
         if _NOT_FOUND.search(output):
-            answer = next((line for line in errors if _NOT_FOUND.search(line)), errors[0])
-            raise ArtifactUnavailable(_strip_maven_prefix(answer))
+            raise ArtifactUnavailable(_not_found_answer(output))
         detail = _strip_maven_prefix(errors[0]) if errors else f"exit status {proc.returncode}"
         raise VoicecoachError(f"mvn could not fetch {manifest.coordinates}: {detail}")
     artifact = dest_dir / manifest.artifact_file
@@ -182,7 +189,22 @@ def download(manifest: Manifest, dest_dir: Path, timeout_s: float = DEFAULT_TIME
 
 
 def _strip_maven_prefix(line: str) -> str:
-    return re.sub(r"^\[(ERROR|WARNING|INFO)\]\s*", "", line)[:400]
+    line = _ANSI.sub("", line).strip()
+    return re.sub(r"^\[(ERROR|WARNING|INFO)\]\s*", "", line)[:300]
+
+
+def _not_found_answer(output: str) -> str:
+    """The registry's answer in one short sentence, e.g. "G:A:aar:V was not found in URL"."""
+    text = _ANSI.sub("", output)
+    for pattern in _ANSWER_PATTERNS:
+        found = pattern.search(text)
+        if found:
+            answer = found.group(1).rstrip(".")
+            if re.search(r"previous attempt|cached in the local repository", text):
+                answer += " (Maven's cached answer from an earlier attempt)"
+            return answer
+    lines = [_strip_maven_prefix(line) for line in text.splitlines() if "ERROR" in line]
+    return lines[0] if lines else "not found"
 
 
 def verify(artifact: Path, manifest: Manifest, accept_sha256: str | None) -> str:
@@ -384,8 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = write_unavailable(manifest, exc.answer)
         print(
             f"fetch-model: warning: the registry does not have {manifest.coordinates} "
-            f"({exc.answer}); recorded in {path}; voicecoach needs VOICECOACH_MODEL=/path/to/model "
-            "to recognize speech",
+            f"({exc.answer}); recorded in {path}; recognition needs "
+            "VOICECOACH_MODEL=/path/to/a/vosk/model",
             file=sys.stderr,
         )
         return 0
