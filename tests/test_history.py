@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import stat
@@ -291,7 +292,8 @@ def test_second_instance_is_refused_and_nothing_is_written_twice(db: Path, wall:
 def test_file_and_directory_are_private(db: Path, wall: FakeWall) -> None:
     with HistoryStore.open(db, wall=wall) as store:
         record_all(store, whole_session()[:3])
-        for path in (db, db.with_name(db.name + "-wal"), lock_path(db)):
+        sidecars = (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"))
+        for path in (db, *sidecars, lock_path(db)):
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
         assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
 
@@ -303,11 +305,37 @@ def test_existing_lax_file_is_tightened(db: Path, wall: FakeWall) -> None:
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
 
 
+# The first schema, copied here so that an edit to the released migration fails a test.
+V1_DDL = (
+    """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            started TEXT NOT NULL,
+            routine TEXT,
+            status TEXT NOT NULL
+        )""",
+    """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            at REAL NOT NULL,
+            wall TEXT NOT NULL,
+            routine TEXT,
+            exercise TEXT,
+            side TEXT,
+            data TEXT NOT NULL DEFAULT '{}'
+        )""",
+)
+
+
+def test_released_v1_migration_is_unchanged() -> None:
+    assert MIGRATIONS[0] == V1_DDL
+
+
 def make_v1_file(path: Path, wall: datetime) -> None:
     """A database exactly as the first schema made it, with one recorded session."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path)
-    for statement in MIGRATIONS[0]:
+    for statement in V1_DDL:
         conn.execute(statement)
     conn.execute("PRAGMA user_version = 1")
     conn.execute(
@@ -325,7 +353,7 @@ def make_v1_file(path: Path, wall: datetime) -> None:
                 event.routine,
                 event.exercise,
                 event.side,
-                __import__("json").dumps(event.data),
+                json.dumps(event.data),
             ),
         )
     conn.commit()
@@ -493,7 +521,6 @@ def test_sigkill_mid_hold_leaves_an_interrupted_session_that_resumes(
     db: Path, wall: FakeWall
 ) -> None:
     """A real Session + HistoryStore in another process, killed with SIGKILL during a hold."""
-    import json
     import signal
     import subprocess
     import sys

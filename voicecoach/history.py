@@ -218,7 +218,7 @@ class HistoryStore:
         self._version = version
         self.set_aside = set_aside
         """Where a damaged database was moved on open, if one was."""
-        self._mutex = threading.Lock()
+        self._mutex = threading.RLock()  # one connection, shared by the session thread
         self._current: int | None = None
         self._current_has_start = False
         self._current_finished = False
@@ -455,9 +455,7 @@ class HistoryStore:
         """
         today = today or self._wall().date()
         days: dict[date, int] = {}
-        rows = self._conn.execute(
-            "SELECT started FROM sessions WHERE status = ?", (COMPLETED,)
-        ).fetchall()
+        rows = self._query("SELECT started FROM sessions WHERE status = ?", (COMPLETED,))
         for (started,) in rows:
             day = datetime.fromisoformat(started).date()
             days[day] = days.get(day, 0) + 1
@@ -491,13 +489,14 @@ class HistoryStore:
         ):
             return None
         session_id = int(row[0])
-        step = self._conn.execute(
+        steps = self._query(
             "SELECT data, exercise, side, routine FROM events "
             "WHERE session_id = ? AND kind = 'step_started' ORDER BY id DESC LIMIT 1",
             (session_id,),
-        ).fetchone()
-        if step is None:
+        )
+        if not steps:
             return None
+        step = steps[0]
         data = json.loads(step[0])
         index = data.get("step")
         routine = step[3] or row[2]
@@ -515,11 +514,11 @@ class HistoryStore:
 
     def events(self, session_id: int) -> list[SessionEvent]:
         """The session's events, rebuilt exactly as they were recorded, in order."""
-        rows = self._conn.execute(
+        rows = self._query(
             "SELECT kind, at, routine, exercise, side, data FROM events "
             "WHERE session_id = ? ORDER BY id",
             (session_id,),
-        ).fetchall()
+        )
         return [_event(row) for row in rows]
 
     def summary(self, session_id: int, progress: Progress | None = None) -> SessionSummary:
@@ -534,9 +533,9 @@ class HistoryStore:
         """Sessions, oldest first; with `days`, only those started in the last `days` days
         (today counting as the first)."""
         resumes = "resumes" if self._version >= 2 else "NULL"
-        rows = self._conn.execute(
+        rows = self._query(
             f"SELECT id, started, routine, status, {resumes} FROM sessions ORDER BY id"
-        ).fetchall()
+        )
         since: date | None = None
         if days is not None:
             since = (today or self._wall().date()) - timedelta(days=days - 1)
@@ -580,11 +579,15 @@ class HistoryStore:
 
     # --- internals -----------------------------------------------------------------------------
 
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        with self._mutex:
+            return self._conn.execute(sql, params).fetchall()
+
     def _all_events(self) -> dict[int, list[SessionEvent]]:
         by_session: dict[int, list[SessionEvent]] = {}
-        rows = self._conn.execute(
+        rows = self._query(
             "SELECT session_id, kind, at, routine, exercise, side, data FROM events ORDER BY id"
-        ).fetchall()
+        )
         for row in rows:
             by_session.setdefault(int(row[0]), []).append(_event(row[1:]))
         return by_session
@@ -598,8 +601,7 @@ class HistoryStore:
         return INTERRUPTED
 
     def _session_exists(self, session_id: int) -> bool:
-        row = self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        return row is not None
+        return bool(self._query("SELECT 1 FROM sessions WHERE id = ?", (session_id,)))
 
     def _require_writable(self) -> None:
         if self.read_only:

@@ -60,12 +60,11 @@ def register(subparsers: Any) -> None:
         "--forget", action="store_true", help="delete the whole history (asks first)"
     )
     parser.add_argument("--yes", action="store_true", help="with --forget: do not ask")
-    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    path: Path = args.db or default_path()
+    path = default_path()
     if args.yes and not args.forget:
         raise VoicecoachError("--yes only goes with --forget")
     if args.forget:
