@@ -217,6 +217,20 @@ class Loop:
             self.dispatch(IntentHeard(Intent("stop"), now=now))
 
 
+def drive(loop: Loop, *, first: list[SessionInput] | None = None) -> bool:
+    """Run the loop; Ctrl-C ends the session through "stop" so the summary is still produced.
+
+    Returns False when Ctrl-C cut it short."""
+    try:
+        loop.run(first=first)
+        return True
+    except KeyboardInterrupt:
+        _LOGGER.info("Ctrl-C: ending the session")
+        loop.speaker.interrupt()
+        loop.end_early()
+        return False
+
+
 # --- the live session ---------------------------------------------------------------------------
 
 
@@ -300,15 +314,14 @@ def run_live(
                 else []
             )
             try:
-                loop.run(first=first)
-                # Let the summary be heard before closing the speaker (at most half a minute).
-                deadline = clock.now() + 30.0
-                while speaker.speaking and clock.now() < deadline:
-                    with contextlib.suppress(queue.Empty):
-                        events.get(timeout=0.1)
+                if drive(loop, first=first):
+                    # Let the summary be heard before closing the speaker (at most half a minute).
+                    deadline = clock.now() + 30.0
+                    while speaker.speaking and clock.now() < deadline:
+                        with contextlib.suppress(queue.Empty):
+                            events.get(timeout=0.1)
             except KeyboardInterrupt:
                 speaker.interrupt()
-                loop.end_early()
             finally:
                 stop_listening.set()
                 speaker.close()
