@@ -1,0 +1,80 @@
+"""Microphone adapter: resampling, device choice, and a callback that never blocks or raises."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from voicecoach.audio import (
+    Device,
+    Microphone,
+    choose_input,
+    format_devices,
+    resample,
+)
+from voicecoach.errors import VoicecoachError
+
+DEVICES = [
+    Device(0, "HDA Intel PCH: ALC257 Analog", 2, 2, 48000.0),
+    Device(1, "HDMI output", 0, 8, 48000.0),
+    Device(2, "USB PnP Sound Device: Audio", 1, 0, 44100.0),
+]
+
+
+def test_resample_keeps_duration_and_pitch() -> None:
+    t = np.arange(48000) / 48000
+    tone = (np.sin(2 * np.pi * 440 * t) * 10000).astype(np.int16)
+    out = resample(tone, 48000, 16000)
+    assert len(out) == 16000
+    spectrum = np.abs(np.fft.rfft(out.astype(np.float64)))
+    assert np.argmax(spectrum) == pytest.approx(440, abs=1)  # 1 Hz bins over one second
+
+
+def test_resample_removes_what_16k_cannot_carry() -> None:
+    t = np.arange(44100) / 44100
+    high = (np.sin(2 * np.pi * 12000 * t) * 10000).astype(np.int16)  # above 8 kHz Nyquist
+    out = resample(high, 44100, 16000)
+    assert np.sqrt(np.mean(out.astype(np.float64) ** 2)) < 0.1 * 10000 / np.sqrt(2)
+
+
+def test_choose_input_by_index_name_or_default() -> None:
+    assert choose_input("2", DEVICES).index == 2
+    assert choose_input("usb", DEVICES).index == 2
+    assert choose_input(None, DEVICES).inputs > 0
+    with pytest.raises(VoicecoachError, match="devices"):
+        choose_input("1", DEVICES)  # an output-only device is not an input
+    with pytest.raises(VoicecoachError, match="no input device named like"):
+        choose_input("bluetooth", DEVICES)
+
+
+def test_no_input_device_suggests_the_demo() -> None:
+    with pytest.raises(VoicecoachError, match="voicecoach demo"):
+        choose_input(None, [DEVICES[1]])
+    assert "voicecoach demo" in format_devices([])
+    table = format_devices(DEVICES)
+    assert "USB PnP Sound Device" in table and "44100" in table
+
+
+def test_callback_only_queues_and_counts_losses() -> None:
+    mic = Microphone(DEVICES[2], max_queued_s=0.1)  # room for 5 blocks of 20 ms
+    block = np.ones(320, dtype=np.int16).tobytes()
+    overflow = SimpleNamespace(input_overflow=True)
+    for i in range(8):
+        mic._callback(block, 320, None, overflow if i == 0 else None)
+    assert mic.overflows == 1
+    assert mic.dropped_blocks == 3
+    frames = mic.frames(timeout=0.01)
+    got = [next(frames) for _ in range(5)]
+    assert all(len(f) == 320 for f in got)
+    assert len(next(frames)) == 0  # nothing more: an empty frame, never a block forever
+    mic.close()
+
+
+def test_frames_are_resampled_when_the_device_refuses_16k() -> None:
+    mic = Microphone(DEVICES[2])
+    mic.rate = 44100
+    mic._callback(np.zeros(882, dtype=np.int16).tobytes(), 882, None, None)
+    assert len(next(mic.frames(timeout=0.01))) == 320
+    mic.close()
