@@ -135,9 +135,9 @@ def test_summary_says_the_numbers_and_stays_short() -> None:
         "second session today, of two to three advised",
         "five",
     ):
-        assert expected in text, expected
+        assert expected.lower() in text.lower(), expected
     # about 150 spoken words a minute: under thirty seconds is under about 75 words
-    assert len(text.split()) <= 75, len(text.split())
+    assert len(text.split()) <= 70, len(text.split())
 
 
 def test_summary_of_a_stopped_session_without_progress() -> None:
@@ -147,7 +147,4 @@ def test_summary_of_a_stopped_session_without_progress() -> None:
         steps_skipped=0, added_s=0.0, pauses=0, paused_s=0.0, pain_events=0, stops=1,
     )  # fmt: skip
     text = Dialog().render_summary(summary, {"kneeling_psoas_stretch": "kneeling stretch"})
-    assert (
-        text
-        == "Stopped after one minute and five seconds. You did kneeling stretch twelve seconds."
-    )
+    assert text == "Stopped after one minute and five seconds. Kneeling stretch twelve seconds."

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import re
 import string
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -135,6 +136,14 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+_SENTENCE_START = re.compile(r"([.!?]\s+)([a-z])")
+
+
+def _sentences(text: str) -> str:
+    """Capitalize the start of every sentence (placeholders arrive in lower case)."""
+    return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), _cap(text))
+
+
 def _sentence(text: str) -> str:
     text = text.strip()
     return text if not text or text[-1] in ".!?" else text + "."
@@ -204,7 +213,7 @@ class Dialog:
     def _fill(self, key: str, fields: Mapping[str, str]) -> str:
         template = self._pick(key)
         text = string.Formatter().vformat(template, (), _Blank(fields))
-        return _cap(" ".join(text.split()))
+        return _sentences(" ".join(text.split()))
 
     def key_for(self, cue: Cue) -> str:
         """The prompt key a cue is worded with (some cues pick a variant key from their data)."""
@@ -248,11 +257,11 @@ class Dialog:
                 continue
             elif isinstance(value, int) and name in ("steps", "reps", "reps_left", "value"):
                 out[name] = str(value)
-                out[f"{name}_words"] = _cap(number_words(value))
+                out[f"{name}_words"] = number_words(value)
             else:
                 out[name] = str(value)
         if isinstance(data.get("steps"), int):
-            out["steps_words"] = _cap(number_words(int(data["steps"])))  # type: ignore[call-overload]
+            out["steps_words"] = number_words(int(data["steps"]))  # type: ignore[call-overload]
         side_name = data.get("side_name")
         out["side_name"] = str(side_name) if side_name else "side"
         out["side_name_cap"] = _cap(out["side_name"])
