@@ -529,3 +529,28 @@ def test_allowed_intents_fit_the_state() -> None:
     assert "pause" in hold.texts[-1] and "stop" in hold.texts[-1]
     hold.say("help")  # said twice: more about what is being done
     assert "psoas" in hold.texts[-1] and "professional" in hold.texts[-1]
+
+
+def test_paced_slides_speak_the_pace_and_announce_what_comes_next() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("skip")  # past constructive rest, to the psoas slide (left leg)
+    coach.say("ready")
+    coach.wait(80.0)  # five slides of 8 s forward and 8 s back
+    assert coach.session.state == "side_switch"
+    left = [c for c in coach.cues if c.prompt_key == "pace"]
+    assert len(left) == 10
+    assert left[0].data["words"].startswith("Slowly slide your heel forward")  # type: ignore[union-attr]
+    assert coach.events("hold_ended")[-1].data == {"achieved_s": 80.0, "reps": 5}
+    coach.say("ready")
+    coach.wait(80.0)
+    last = [c for c in coach.cues if c.prompt_key == "last_rep"]
+    assert [c.data["next"] for c in last] == [None, "hip stirring"]
+
+
+def test_repeat_while_paused_repeats_the_instructions_and_stays_paused() -> None:
+    coach = reach("paused")
+    said = coach.say("repeat")
+    assert keys(said) == ["repeat_paused"]
+    assert "tailbone" in coach.texts[-1] and "resume" in coach.texts[-1]
+    assert coach.session.state == "paused"

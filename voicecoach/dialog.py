@@ -219,8 +219,8 @@ class Dialog:
         """The prompt key a cue is worded with (some cues pick a variant key from their data)."""
         d = cue.data
         key = cue.prompt_key
-        if key == "countdown" and d.get("next"):
-            return "countdown_next"
+        if key in ("countdown", "last_rep") and d.get("next"):
+            return f"{key}_next"
         if key == "paused" and not d.get("in_hold", True):
             return "paused_setup"
         if key == "pain" and not d.get("ended_hold", True):

@@ -383,6 +383,10 @@ class Session:
                     out.append((f"phase:{k}:{p}", t))
                     t += phase.seconds
                 k += 1
+            reps = ex.reps.reps_for(target)
+            if reps >= 2:
+                # "Last one", and what comes next, at the start of the final repetition.
+                out.append((f"lastrep:{target:.3f}", (reps - 1) * ex.reps.rep_seconds))
             return out
         hold = ex.hold
         assert hold is not None
@@ -415,6 +419,8 @@ class Session:
             pick = 0 if rep == 0 or len(phase.say) == 1 else 1 + (rep - 1) % (len(phase.say) - 1)
             words = phase.say[pick]
             return Cue("pace", {"words": words, "rep": int(k) + 1, "of": self._rep_total()})
+        if key.startswith("lastrep:"):
+            return Cue("last_rep", {"next": self._next_exercise_name()})
         if key.startswith("countdown:"):
             assert ex.hold is not None
             data: dict[str, object] = {"seconds": ex.hold.countdown}
@@ -703,6 +709,11 @@ class Session:
         return [Cue("which_routine", {"routines": self._routine_names()})]
 
     def _i_repeat(self, intent: Intent, now: float) -> list[Cue]:
+        if self.state == "paused":
+            data = self._step_data(self._steps[self._index])
+            return [Cue("repeat_paused", {**data, "remaining": self._target - self._done})]
+        if self.state == "stopped":
+            return [Cue("stopped_hint", {"window": self._deadline_left(now)})]
         if self.state == "hold":
             remaining = self._target - self._achieved(now)
             return [
