@@ -584,3 +584,105 @@ def test_sigkill_mid_hold_leaves_an_interrupted_session_that_resumes(
         (INTERRUPTED, None),
         (COMPLETED, record.id),
     ]
+
+
+def _parse_demo_event(line: str) -> tuple[float, str, dict[str, str]] | None:
+    """`[mm:ss.mmm] event: hold started (hold_started) exercise=x k=v ...` → (at, kind, fields)."""
+    import re
+
+    match = re.match(r"\[(\d+):(\d\d\.\d{3})\] event: [a-z ]+ \((\w+)\)(.*)$", line.rstrip("\n"))
+    if match is None:
+        return None
+    at = int(match[1]) * 60 + float(match[2])
+    fields = dict(part.split("=", 1) for part in match[4].split())
+    return at, match[3], fields
+
+
+def _shown(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def test_sigkill_of_the_real_demo_mid_hold(tmp_path: Path, wall: FakeWall) -> None:
+    """`voicecoach demo` (real Session, Loop, Speaker, grammar, store) killed during its first
+    hold: the session is stored as interrupted with every event it had printed, and the next start
+    offers to resume at that step."""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from _history_proc import library, run_person
+
+    from voicecoach.clock import FakeClock
+    from voicecoach.session import Session
+
+    if shutil.which("espeak-ng") is None and not os.environ.get("CI"):
+        pytest.skip("espeak-ng is not installed (the demo synthesizes the person's lines)")
+    data = tmp_path / "data"
+    env = {**os.environ, "VOICECOACH_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicecoach", "demo", "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    watchdog = threading.Timer(60.0, proc.kill)  # never hang the suite
+    watchdog.start()
+    printed: list[tuple[float, str, dict[str, str]]] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            event = _parse_demo_event(line)
+            if event is None:
+                continue
+            printed.append(event)
+            if event[1] == "hold_started":
+                os.kill(proc.pid, signal.SIGKILL)  # mid-hold: the hold lasts 10+ minutes
+                break
+        else:
+            pytest.fail(f"demo ended before a hold: {proc.wait()} {proc.stderr.read()}")  # type: ignore[union-attr]
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        watchdog.cancel()
+        proc.kill()
+        proc.wait()
+
+    lib = library()
+    names = {ex.id: ex.name for rid in lib.ids() for _, ex in lib.exercises(rid)}
+    with HistoryStore.open(data / "history.sqlite3", wall=wall) as store:
+        [record] = store.sessions()
+        assert record.status == INTERRUPTED
+        stored = store.events(record.id)
+        # Every event printed before the kill is stored, in order, with its time and data.
+        assert len(stored) >= len(printed) >= 4
+        for event, (at, kind, fields) in zip(stored, printed, strict=False):
+            assert (event.kind, round(event.at, 3)) == (kind, round(at, 3))
+            shown = {"exercise": event.exercise, "side": event.side, **event.data}
+            assert {k: _shown(v) for k, v in shown.items() if v is not None and v != ""} == fields
+        steps = [e for e in stored if e.kind == "step_started"]
+        point = store.interrupted(names)
+        assert point == ResumePoint(
+            routine=record.routine or "",
+            step_index=steps[-1].data["step"],  # type: ignore[arg-type]
+            exercise=names[steps[-1].exercise or ""],
+            side=steps[-1].side,
+            session_id=record.id,
+        )
+        # The next start offers it, and "resume" continues at that step.
+        session = Session(lib, resumable=point, on_event=store.recorder())
+        clock = FakeClock(0.0)
+        greeting = session.greet(clock.now())
+        assert [c.prompt_key for c in greeting] == ["greeting", "greeting_resume"]
+        assert greeting[1].data["exercise"] == point.exercise
+        run_person(session, clock, resume=True)
+        first_step = next(e for e in session.events if e.kind == "step_started")
+        assert first_step.data["step"] == point.step_index
+        assert first_step.exercise == steps[-1].exercise
+        assert session.events[0].data["resumed_session_id"] == record.id
+        records = store.sessions()
+    assert [(r.status, r.resumes) for r in records] == [
+        (INTERRUPTED, None),
+        (COMPLETED, record.id),
+    ]
