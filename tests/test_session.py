@@ -554,3 +554,23 @@ def test_repeat_while_paused_repeats_the_instructions_and_stays_paused() -> None
     assert keys(said) == ["repeat_paused"]
     assert "tailbone" in coach.texts[-1] and "resume" in coach.texts[-1]
     assert coach.session.state == "paused"
+
+
+def test_the_core_is_pure() -> None:
+    """No audio, model, speech library or database, and no reading the clock or sleeping."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import voicecoach.session, voicecoach.dialog, voicecoach.routines, voicecoach.summary\n"
+        "print(sorted(m for m in ('vosk', 'sounddevice', 'pyttsx3', 'numpy', 'sqlite3')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    package = Path(__file__).resolve().parent.parent / "voicecoach"
+    for name in ("session.py", "dialog.py", "routines.py", "summary.py"):
+        source = (package / name).read_text()
+        for forbidden in ("import time", "monotonic(", "sleep(", "Timer(", "datetime"):
+            assert forbidden not in source, (name, forbidden)
