@@ -22,7 +22,7 @@ from voicecoach.messages import (
     Tick,
 )
 from voicecoach.routines import RoutineLibrary
-from voicecoach.session import _ALL_INTENTS, STATES, Session
+from voicecoach.session import ALL_INTENTS, STATES, Session
 from voicecoach.summary import summarize
 
 LIB = RoutineLibrary.load(user_dir=Path("/nonexistent-voicecoach-test"))
@@ -502,7 +502,7 @@ def reach(state: str) -> Coach:
 
 
 @pytest.mark.parametrize("state", STATES)
-@pytest.mark.parametrize("intent", _ALL_INTENTS)
+@pytest.mark.parametrize("intent", ALL_INTENTS)
 def test_every_intent_in_every_state_gets_a_spoken_answer(state: str, intent: str) -> None:
     coach = reach(state)
     assert coach.session.state == state

@@ -19,7 +19,7 @@ from voicecoach.messages import (
     Tick,
 )
 from voicecoach.routines import RoutineLibrary
-from voicecoach.session import _ALL_INTENTS, Session
+from voicecoach.session import ALL_INTENTS, Session
 from voicecoach.summary import summarize
 
 LIB = RoutineLibrary.load(user_dir=Path("/nonexistent-voicecoach-test"))
@@ -27,7 +27,7 @@ STOP_WINDOW = 30.0
 
 
 def intents() -> st.SearchStrategy[Intent]:
-    plain = st.sampled_from([i for i in _ALL_INTENTS if i not in ("start_routine", "extend",
+    plain = st.sampled_from([i for i in ALL_INTENTS if i not in ("start_routine", "extend",
                                                                     "rating")])  # fmt: skip
     return st.one_of(
         plain.map(Intent),

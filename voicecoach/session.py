@@ -79,7 +79,7 @@ SPEECH_STEP_WPM = 20
 SPEECH_STEP_VOLUME = 0.1
 """Volume (0..1) that louder/quieter add or take away."""
 
-_ALL_INTENTS = (
+ALL_INTENTS = (  # every intent the grammar defines; each gets an answer in every state
     "start_routine",
     "ready",
     "repeat",
