@@ -290,3 +290,22 @@ def test_real_command_line_has_no_traceback(data_dir: Path) -> None:
     assert result.stderr == (
         "voicecoach: --days must be a whole number of days, 1 or more (got 'x')\n"
     )
+
+
+def test_output_into_a_closed_pipe_is_not_a_traceback(data_dir: Path) -> None:
+    wall = FakeWall(today_at(7) - timedelta(days=30))
+    with HistoryStore.open(data_dir / "history.sqlite3", wall=wall) as store:
+        for _ in range(200):  # more JSON than a pipe buffers, so the write really fails
+            record_all(store, whole_session())
+            wall.advance(hours=3)
+    env = {**os.environ, "VOICECOACH_DATA_DIR": str(data_dir)}
+    result = subprocess.run(
+        f"'{sys.executable}' -m voicecoach history --json | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.stdout == "[\n  {\n    "
+    assert result.stderr == ""

@@ -93,7 +93,8 @@ class SessionRecord:
     duration_s: float
     """Session-clock seconds from its first to its last event (pauses included)."""
     holds: dict[str, int] = field(default_factory=dict)
-    """Holds completed (hold_ended) per side; exercises without a side count under "none"."""
+    """Hold spans ended (hold_ended) per side, left/right/none first; exercises without a side
+    count under "none". A pause does not split a hold; pain or "back" ends one early."""
     held_s: dict[str, float] = field(default_factory=dict)
     """Seconds actually held per side."""
     skips: int = 0
@@ -169,6 +170,9 @@ def record_from_events(
                 else:
                     before = value
     duration = events[-1].at - events[0].at if events else 0.0
+    order = {"left": 0, "right": 1, "none": 2}
+    holds = dict(sorted(holds.items(), key=lambda item: (order.get(item[0], 3), item[0])))
+    held = {side: held[side] for side in holds}
     return SessionRecord(
         id=session_id,
         started=started,

@@ -128,7 +128,7 @@ def plot_history(
         if len(days) <= 45:
             # Drawn on the twin axes so the stiffness lines never hide the counts.
             for xi, d, minute in zip(x, days, minutes, strict=True):
-                if d.completed:
+                if d.sessions:
                     stiff.annotate(
                         str(d.completed),
                         (mdates.date2num(xi), minute),

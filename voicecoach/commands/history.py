@@ -64,6 +64,19 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        code = _run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `voicecoach history --json | head`: the reader has gone; that is not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     path = default_path()
     if args.yes and not args.forget:
         raise VoicecoachError("--yes only goes with --forget")
