@@ -151,3 +151,77 @@ def test_the_session_is_in_the_history(demo) -> None:
         sessions = history.sessions()
     assert len(sessions) == 1
     assert sessions[0].status == "completed"
+
+
+class _EarOnlyRecognizer:
+    """Stands in for Vosk in the demo's model path: it recognizes the line the person is saying,
+    but only if the listener detected speech and fed it at least a word's worth of audio."""
+
+    def __init__(self, person_lines: list[str], grammar) -> None:
+        self._lines = person_lines
+        self._grammar = grammar
+        self._fed = 0
+
+    def accept(self, chunk: bytes):
+        self._fed += len(chunk) // 2
+        return None
+
+    def flush(self):
+        from voicecoach.messages import Utterance
+
+        fed, self._fed = self._fed, 0
+        if fed < 0.3 * 16_000 or not self._lines:
+            return None
+        text = self._lines[-1]
+        return Utterance(text, self._grammar.match(text), 0.95)
+
+    def reset(self) -> None:
+        self._fed = 0
+
+
+def test_the_model_path_mixes_the_person_over_the_coach_and_the_listener_hears_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a model the person's audio goes through the real listener, mixed with the coach's
+    voice. Vosk is not installable here, so only the decoder is a stand-in: the mixing, the
+    end-of-speech detection over the coach's voice, the gating and the dispatch are real."""
+    import voicecoach.asr as asr
+    import voicecoach.demo as demo_module
+
+    monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setattr(demo_module, "_try_model", lambda _m: (tmp_path / "fake-model", None))
+    monkeypatch.setattr(asr, "load_model", lambda _d: None)
+    made: list[_EarOnlyRecognizer] = []
+    said: list[str] = []
+    real_person_speak = demo_module.Person._speak
+
+    def speak(self) -> None:  # let the stand-in know which line is being said
+        said.append(self.script[0].text)
+        real_person_speak(self)
+
+    monkeypatch.setattr(demo_module.Person, "_speak", speak)
+
+    def recognizer(_model, grammar):
+        made.append(_EarOnlyRecognizer(said, grammar))
+        return made[0]
+
+    monkeypatch.setattr(asr, "CommandRecognizer", recognizer)
+    assert demo_module.run_demo(tmp_path / "out", speed=0, echo=None) == 0
+    text = (tmp_path / "out" / "transcript.txt").read_text()
+    assert TEXT_MODE_NOTE not in text
+    fired = [x.split()[2] for _t, x in _lines(tmp_path) if x.startswith("intent fired:")]
+    assert fired == [
+        "start_routine",
+        "rating",
+        "repeat",
+        "time_left",
+        "extend",
+        "skip",
+        "pause",
+        "resume",
+        "rating",
+    ]
+    lines = [x for _t, x in _lines(tmp_path)]
+    i = lines.index('person: "pause"')
+    assert "coach cut off mid-sentence" in lines[i : i + 10]

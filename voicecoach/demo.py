@@ -52,8 +52,9 @@ DEFAULT_SPEED = 200.0
 """Session seconds per real second: the 10-minute constructive rest passes in three seconds."""
 MAX_GAP_S = 1.5
 """Silences longer than this are shortened in session.wav (the session itself is 20+ minutes)."""
-ECHO_GAIN = 0.5
-"""How loud the coach's voice reaches the (virtual) microphone, relative to the person."""
+ECHO_GAIN = 0.3
+"""How loud the coach's voice reaches the (virtual) microphone, relative to the person (who is
+nearer to it)."""
 PERSON_VOICE = ("en-us", 150, 60)
 """espeak-ng voice, words per minute and pitch for the person's lines."""
 TEXT_MODE_NOTE = "(text, no speech model installed)"
@@ -392,7 +393,7 @@ class Person:
         """With a model: the person's voice mixed with the coach's, frame by frame, in time."""
         assert self.listener is not None
         frame = round(FRAME_S * SAMPLE_RATE)
-        lead = round(0.5 * SAMPLE_RATE)
+        lead = round(1.0 * SAMPLE_RATE)
         padded = np.concatenate(
             [np.zeros(lead, np.int16), audio, np.zeros(round(1.0 * SAMPLE_RATE), np.int16)]
         )
@@ -516,6 +517,9 @@ def run_demo(
             transcript.line(f"heard: {text} -> {verdict}", at=h.segment.end)
 
         listener = Listener(recognizer, events.put, reference=speaker.reference, on_heard=heard)
+        # The listener only hears the stretches around the person's lines; in a live session it
+        # learns the room's echo level during the coach's first sentence. Give it that level.
+        listener.detector.echo_gain = ECHO_GAIN
         transcript.note(f"speech model: {model_dir}; the person is heard by the real listener")
     else:
         transcript.note(
