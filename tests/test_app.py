@@ -231,3 +231,69 @@ def test_no_input_device_is_one_clear_line_suggesting_the_demo(
     assert err.startswith("voicecoach: no microphone found")
     assert "voicecoach demo" in err
     assert err.count("\n") == 1
+
+
+def _status(**kw) -> object:
+    from voicecoach.display import Status
+
+    base = dict(
+        routine="release",
+        exercise="Constructive rest",
+        side=None,
+        state="hold",
+        remaining_s=512.0,
+        total_s=900.0,
+        step=0,
+        steps=7,
+        allowed=("time_left", "extend", "pause", "stop"),
+    )
+    base.update(kw)
+    return Status(**base)
+
+
+def test_plain_display_when_not_a_terminal() -> None:
+    import io
+
+    from voicecoach.display import PlainDisplay, make_display
+    from voicecoach.listener import GateDecision, Heard, SpeechSegment
+    from voicecoach.messages import Utterance
+
+    out = io.StringIO()
+    display = make_display(out)
+    assert isinstance(display, PlainDisplay)
+    display.coach("Begin now, for ten minutes.")
+    display.heard(
+        Heard(
+            SpeechSegment(1.0, 1.5),
+            Utterance("repeat that", Intent("repeat"), 0.91),
+            GateDecision(False, "'repeat' while the coach speaks (not a barge-in)"),
+            1.7,
+        )
+    )
+    display.acted(IntentHeard(Intent("pause"), now=2.0), "hold", "paused")
+    display.status(_status(state="paused", remaining_s=None))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "coach: Begin now, for ten minutes."
+    assert "not a barge-in" in lines[1]
+    assert lines[2] == "did: pause (hold -> paused)"
+    assert "release | Constructive rest | paused" in lines[3]
+
+
+def test_rich_display_shows_the_countdown_and_what_can_be_said() -> None:
+    import io
+
+    from rich.console import Console
+
+    from voicecoach.display import RichDisplay
+
+    buffer = io.StringIO()
+    display = RichDisplay(Console(file=buffer, force_terminal=True, width=100))
+    display.status(_status())
+    display.coach("Halfway.")
+    display.acted(IntentHeard(Intent("time_left"), now=3.0), "hold", "hold")
+    display.close()
+    shown = buffer.getvalue()
+    assert "Constructive rest" in shown
+    assert "08:32 left of 15:00" in shown
+    assert '"how long left"' in shown and '"pause"' in shown
+    assert "time_left" in shown

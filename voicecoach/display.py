@@ -122,11 +122,11 @@ class PlainDisplay:
 class RichDisplay:
     """A live panel redrawn a few times a second."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: object | None = None) -> None:
         from rich.console import Console
         from rich.live import Live
 
-        self._console = Console()
+        self._console = console if isinstance(console, Console) else Console()
         self._status: Status | None = None
         self._coach = ""
         self._heard = "nothing yet"
