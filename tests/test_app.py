@@ -297,3 +297,112 @@ def test_rich_display_shows_the_countdown_and_what_can_be_said() -> None:
     assert "08:32 left of 15:00" in shown
     assert '"how long left"' in shown and '"pause"' in shown
     assert "time_left" in shown
+
+
+def test_run_live_wires_microphone_listener_session_speaker_and_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`voicecoach start --routine hip` end to end on the real clock, with only the devices and
+    the decoder replaced: a microphone that says two commands, a decoder stand-in that hears
+    "stop" in any stretch of speech, an output with no sound card."""
+    import io
+    import threading
+
+    import numpy as np
+
+    import voicecoach.app as app
+    import voicecoach.asr as asr
+    import voicecoach.audio as audio
+    import voicecoach.tts as tts
+    from voicecoach.display import PlainDisplay
+    from voicecoach.history import HistoryStore
+    from voicecoach.messages import Utterance
+
+    monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
+
+    class Mic:
+        def __init__(self) -> None:
+            self.closed = threading.Event()
+
+        def frames(self, timeout: float = 0.5):
+            rng = np.random.default_rng(0)
+            t = np.arange(320) / 16_000
+            started = time.monotonic()
+            for k in range(10_000):
+                if self.closed.is_set():
+                    return
+                due = started + (k + 1) * 0.02
+                time.sleep(max(0.0, due - time.monotonic()))
+                s = k * 0.02
+                loud = 0.6 <= s < 1.0 or 1.6 <= s < 2.0  # "stop", then "stop" again
+                frame = rng.normal(0, 30, 320)
+                if loud:
+                    frame += 20_000 * np.sin(2 * np.pi * 180 * (t + s))
+                yield frame.astype(np.int16)
+
+        def close(self) -> None:
+            self.closed.set()
+
+    class Decoder:
+        def __init__(self, _model, _grammar) -> None:
+            self.fed = 0
+
+        def accept(self, chunk: bytes):
+            self.fed += len(chunk)
+            return None
+
+        def flush(self):
+            fed, self.fed = self.fed, 0
+            return Utterance("stop", Intent("stop"), 0.95) if fed > 6400 else None
+
+        def reset(self) -> None:
+            self.fed = 0
+
+    class ShortRenderer:
+        def render(self, text: str, settings):
+            return tts.RenderedSpeech(text, np.full(1600, 500, np.int16), 16_000)
+
+        def close(self) -> None:
+            pass
+
+    class Output:
+        def __init__(self, clock, _device=None) -> None:
+            self.clock = clock
+
+        def play(self, samples, rate, on_done):
+            start = self.clock.now()
+            threading.Timer(
+                len(samples) / rate, on_done, (start + len(samples) / rate, False)
+            ).start()
+            return start
+
+        def cut(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    shown = io.StringIO()
+    monkeypatch.setattr(audio, "open_microphone", lambda _spec: Mic())
+    monkeypatch.setattr(asr, "resolve_model_dir", lambda _v: tmp_path)
+    monkeypatch.setattr(asr, "load_model", lambda _d: object())
+    monkeypatch.setattr(asr, "CommandRecognizer", Decoder)
+    monkeypatch.setattr(tts, "Pyttsx3Renderer", ShortRenderer)
+    monkeypatch.setattr(tts, "SoundDeviceOutput", Output)
+    monkeypatch.setattr(app, "make_display", lambda: PlainDisplay(shown))
+
+    started = time.monotonic()
+    assert app.run_live(routine="hip") == 0
+    assert time.monotonic() - started < 10
+    out = capsys.readouterr().out
+    assert out.startswith("Summary: Stopped after")
+    display = shown.getvalue()
+    assert (
+        "did: stop (setup -> stopped)" in display
+        or "did: stop (checkin_before -> stopped)" in display
+    )
+    assert "did: stop (stopped -> summary)" in display
+    with HistoryStore.open(tmp_path / "data" / "history.sqlite3", read_only=True) as history:
+        sessions = history.sessions()
+    assert [s.status for s in sessions] == ["stopped"]
