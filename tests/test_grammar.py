@@ -10,6 +10,7 @@ import pytest
 from voicecoach.errors import VoicecoachError
 from voicecoach.grammar import Grammar, grammar_from_dict, load_grammar
 from voicecoach.messages import Intent
+from voicecoach.session import ALL_INTENTS
 
 # Intent names and slots other parts rely on (issue 2, plus rating for issue 5's check-ins).
 FIXED_INTENTS = {
@@ -62,6 +63,10 @@ def g() -> Grammar:
 
 def test_grammar_has_the_fixed_intents(g: Grammar) -> None:
     assert set(g.intent_names) == FIXED_INTENTS
+
+
+def test_the_session_answers_every_intent_the_grammar_can_produce(g: Grammar) -> None:
+    assert set(ALL_INTENTS) == set(g.intent_names)
 
 
 def test_every_sampled_sentence_matches_its_own_intent_and_slots(g: Grammar) -> None:
