@@ -406,3 +406,15 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
     with HistoryStore.open(tmp_path / "data" / "history.sqlite3", read_only=True) as history:
         sessions = history.sessions()
     assert [s.status for s in sessions] == ["stopped"]
+
+
+def test_session_time_never_runs_backwards(tmp_path: Path) -> None:
+    clock, _events, _speaker, _waiter, session, loop, _ = make(tmp_path)
+    loop.dispatch(IntentHeard(Intent("start_routine", {"routine": "hip"}), now=clock.now()))
+    clock.advance(5.0)
+    loop.dispatch(Tick(now=clock.now()))
+    # Said just before that tick, detected just after it.
+    loop.dispatch(IntentHeard(Intent("pause"), now=clock.now() - 0.15))
+    assert loop.handled[-1].now == clock.now()
+    assert session.events[-1].kind == "paused"
+    assert session.events[-1].at == clock.now()

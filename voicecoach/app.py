@@ -9,6 +9,7 @@ event at a time, hands it to the session, and gives the cues to the dialog and t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import queue
 import threading
@@ -133,6 +134,7 @@ class Loop:
     handled: list[SessionInput] = field(default_factory=list)
     summary_text: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
+    _last_now: float = float("-inf")
 
     def say(self, cues: list[Cue]) -> None:
         for cue in cues:
@@ -161,6 +163,11 @@ class Loop:
         ):
             # Cut the coach short before the session answers, so the answer is not queued behind.
             self.speaker.interrupt()
+        if isinstance(event, IntentHeard) and event.now < self._last_now:
+            # An utterance is stamped with when it ended; a tick may have been handled in the
+            # moment it took to detect that. Session time never runs backwards.
+            event = dataclasses.replace(event, now=self._last_now)
+        self._last_now = max(self._last_now, event.now)
         before = self.session.state
         cues = self.session.handle(event)
         self.handled.append(event)

@@ -381,9 +381,17 @@ class SoundDeviceOutput:
                 raise sd.CallbackStop
 
         def finished() -> None:
-            threading.Thread(
-                target=on_done, args=(self._clock.now(), self._cut.is_set()), daemon=True
-            ).start()
+            # PortAudio calls this on its own thread, where the stream may not be closed.
+            end, cut = self._clock.now(), self._cut.is_set()
+
+            def close_and_report() -> None:
+                try:
+                    stream.close()
+                except Exception as exc:
+                    _LOGGER.info("closing output stream: %s", exc)
+                on_done(end, cut)
+
+            threading.Thread(target=close_and_report, daemon=True).start()
 
         stream = sd.OutputStream(
             samplerate=sample_rate,
