@@ -130,13 +130,21 @@ def bench_cue_to_first_sample(n: int) -> dict[str, float]:
     from voicecoach.tts import Pyttsx3Renderer, Speaker, VoiceSettings
 
     dialog = Dialog()
-    keys = ["hold_start", "halfway", "countdown", "reminder", "time_left", "paused", "resumed"]
+    from voicecoach.routines import RoutineLibrary
+
+    # Short cues and the longest instruction there is (constructive rest's setup, ~30 s of speech).
+    keys = ["hold_start", "halfway", "countdown", "reminder", "time_left", "paused", "setup"]
+    crp = RoutineLibrary.load().exercises("release")[0][1]
     data: dict[str, object] = {
         "duration": 30,
         "remaining": 95.0,
         "seconds": 10,
         "text": "Breathe deeply.",
         "in_hold": True,
+        "exercise": crp.name,
+        "why": crp.why,
+        "steps": list(crp.setup),
+        "first_side": True,
     }
     renderer = Pyttsx3Renderer()
     renderer.render("warm up", VoiceSettings())  # the engine starts once, not per cue
@@ -471,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"cue -> first sample handed to the output: p50 {c['p50']:.1f} ms, p95 "
             f"{c['p95']:.1f} ms, max {c['max']:.1f} ms over {args.cues} cues "
-            "(render + resample + start; device output latency not included; target <= 150 ms)"
+            "incl. 30 s setup instructions (render of the first sentence + resample + "
+            "start; device output latency not included; target <= 150 ms)"
         )
         d = bench_deadlines(args.real_seconds)
         print(

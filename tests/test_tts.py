@@ -227,3 +227,45 @@ def test_echo_reference_tail() -> None:
     assert ref.speaking_at(11.2, tail_s=0.3)
     assert not ref.speaking_at(11.4, tail_s=0.3)
     assert ref.last_activity(20.0) == 11.0
+
+
+def test_a_cue_is_played_sentence_by_sentence_with_one_start_and_one_finish() -> None:
+    clock = FakeClock(0.0)
+    out = _FakeOutput(clock)
+    events: list[object] = []
+    speaker = Speaker(_ToneRenderer(), out, events.append, clock)
+    cue = Cue("setup")
+    speaker.say("Lie on your back. Bend your knees! Then do nothing.", cue)
+    assert len(out.played) == 1  # only the first sentence had to be rendered to start
+    assert events == [SpeechStarted(now=0.01, cue=cue)]
+    clock.advance(1.0)
+    out.finish()
+    clock.advance(1.0)
+    out.finish()
+    assert len(out.played) == 3
+    assert events == [SpeechStarted(now=0.01, cue=cue)]
+    clock.advance(1.0)
+    out.finish()
+    assert events == [SpeechStarted(now=0.01, cue=cue), SpeechFinished(now=3.0, cue=cue)]
+    # Cut inside the first sentence: one Finished, marked interrupted; the rest is never played.
+    events.clear()
+    speaker.say("One. Two. Three.", cue)
+    clock.advance(0.1)
+    speaker.interrupt()
+    assert events == [SpeechStarted(now=3.01, cue=cue), SpeechFinished(3.1, cue, True)]
+    assert len(out.played) == 4
+    assert not speaker.speaking
+
+
+def test_long_instructions_start_as_fast_as_short_ones(renderer: Pyttsx3Renderer) -> None:
+    from voicecoach.clock import MonotonicClock
+
+    long_text = " ".join([SENTENCE] * 12)
+    latencies = {}
+    for label, text in (("short", "Breathe."), ("long", long_text)):
+        clock = MonotonicClock()
+        speaker = Speaker(renderer, _FakeOutput(clock), lambda _e: None, clock)  # type: ignore[arg-type]
+        speaker.say(text)
+        latencies[label] = speaker.last_cue_latency_ms
+    assert latencies["long"] is not None and latencies["long"] < 150
+    assert latencies["long"] < 5 * max(latencies["short"] or 0, 10)

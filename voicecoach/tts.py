@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import logging
 import queue
+import re
 import tempfile
 import threading
 import time
@@ -414,20 +415,34 @@ class SoundDeviceOutput:
         self._cut.set()
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=\S)")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences to render and play one by one: the first sample never waits for the last."""
+    return [part for part in _SENTENCE_END.split(text.strip()) if part] or [text]
+
+
 @dataclass
-class _Playing:
+class _Part:
+    """One sentence of a cue's words."""
+
     cue: Cue | None
     text: str
-    started_at: float
+    first: bool
+    last: bool
 
 
 class Speaker:
     """Says cues one after another through an AudioOutput; posts SpeechStarted/SpeechFinished.
 
     Speaking is driven by calls, not by a thread of its own: `say` renders and starts at once when
-    idle, and the output's completion starts the next queued sentence. When rendering or playback
-    fails the sentence is shown with `show_text` instead and the session goes on: the Started and
-    Finished events are still posted, so a session waiting for the cue to end is not stuck.
+    idle, and the output's completion starts the next queued sentence. A cue's words are rendered
+    sentence by sentence, so a long instruction starts as fast as a short one; the cue gets one
+    SpeechStarted (its first sample) and one SpeechFinished (its last, or where it was cut).
+    When rendering or playback fails the sentence is shown with `show_text` instead and the
+    session goes on: the Started and Finished events are still posted, so a session waiting for
+    the cue to end is not stuck.
     """
 
     def __init__(
@@ -440,7 +455,6 @@ class Speaker:
         settings: VoiceSettings | None = None,
         show_text: Callable[[str], None] = print,
         reference: EchoReference | None = None,
-        on_rendered: Callable[[Cue | None, RenderedSpeech, float], None] | None = None,
     ) -> None:
         self._renderer = renderer
         self._output = output
@@ -449,12 +463,12 @@ class Speaker:
         self.settings = settings or VoiceSettings()
         self._show_text = show_text
         self.reference = reference or EchoReference()
-        self._on_rendered = on_rendered
-        self._pending: collections.deque[tuple[Cue | None, str]] = collections.deque()
-        self._playing: _Playing | None = None
+        self._pending: collections.deque[_Part] = collections.deque()
+        self._playing: _Part | None = None
         self._lock = threading.RLock()
         self.failures = 0
         self.last_cue_latency_ms: float | None = None
+        """From `say` to the first sample of the latest cue that was played."""
 
     @property
     def speaking(self) -> bool:
@@ -468,8 +482,10 @@ class Speaker:
             return self.settings
 
     def say(self, text: str, cue: Cue | None = None) -> None:
+        parts = split_sentences(text)
         with self._lock:
-            self._pending.append((cue, text))
+            for i, part in enumerate(parts):
+                self._pending.append(_Part(cue, part, i == 0, i == len(parts) - 1))
             if self._playing is None:
                 self._next()
 
@@ -484,46 +500,47 @@ class Speaker:
 
     def _next(self) -> None:
         while self._pending:
-            cue, text = self._pending.popleft()
+            part = self._pending.popleft()
             asked = self._clock.now()
             audio: RenderedSpeech | None = None
             if self._renderer is not None and self._output is not None:
                 try:
-                    audio = self._renderer.render(text, self.settings)
+                    audio = self._renderer.render(part.text, self.settings)
                 except Exception as exc:
                     self.failures += 1
                     _LOGGER.warning("speech failed, printing instead: %s", exc)
             if audio is not None:
                 try:
-                    self._playing = _Playing(cue, text, asked)
+                    self._playing = part
                     start = self._output.play(  # type: ignore[union-attr]
                         audio.samples,
                         audio.sample_rate,
-                        lambda end, cut, c=cue: self._done(end, cut, c),
+                        lambda end, cut, p=part: self._done(end, cut, p),
                     )
                 except Exception as exc:
                     self._playing = None
                     self.failures += 1
                     _LOGGER.warning("playback failed, printing instead: %s", exc)
                 else:
-                    self._playing.started_at = start
-                    self.last_cue_latency_ms = (start - asked) * 1000
                     self.reference.started(start, audio.samples, audio.sample_rate)
-                    if self._on_rendered is not None:
-                        self._on_rendered(cue, audio, start)
-                    self._post(SpeechStarted(now=start, cue=cue))
+                    if part.first:
+                        self.last_cue_latency_ms = (start - asked) * 1000
+                        self._post(SpeechStarted(now=start, cue=part.cue))
                     return
             # No audio: show the words and let the session carry on as if they were said.
-            self._show_text(text)
+            self._show_text(part.text)
             now = self._clock.now()
-            self._post(SpeechStarted(now=now, cue=cue))
-            self._post(SpeechFinished(now=now, cue=cue))
+            if part.first:
+                self._post(SpeechStarted(now=now, cue=part.cue))
+            if part.last:
+                self._post(SpeechFinished(now=now, cue=part.cue))
 
-    def _done(self, end: float, interrupted: bool, cue: Cue | None) -> None:
+    def _done(self, end: float, interrupted: bool, part: _Part) -> None:
         with self._lock:
             self.reference.finished(end)
             self._playing = None
-            self._post(SpeechFinished(now=end, cue=cue, interrupted=interrupted))
+            if interrupted or part.last:
+                self._post(SpeechFinished(now=end, cue=part.cue, interrupted=interrupted))
             self._next()
 
     def close(self) -> None:
