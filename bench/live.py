@@ -325,6 +325,9 @@ def bench_model(
     recognizer = CommandRecognizer(load_model(model_dir), grammar)
     rss_loaded = rss_mb()
 
+    def complete(text: str) -> bool:
+        return grammar.match(text) is not None
+
     # Latency, at real-time pace.
     commands = [
         "pause",
@@ -352,7 +355,7 @@ def bench_model(
             sink.append(time.monotonic())
 
         recognizer.reset()
-        listener = Listener(recognizer, post)
+        listener = Listener(recognizer, post, complete=complete)
         t0 = time.monotonic()
         stream_realtime(listener, signal, t0)
         if dispatched:
@@ -376,7 +379,7 @@ def bench_model(
         ),
     ):
         recognizer.reset()
-        listener = Listener(recognizer, lambda _e: None)
+        listener = Listener(recognizer, lambda _e: None, complete=complete)
         cpu0, wall0 = time.process_time(), time.monotonic()
         stream_realtime(listener, signal, wall0)
         cpu = time.process_time() - cpu0
@@ -424,6 +427,7 @@ def bench_model(
                 e.utterance.text if isinstance(e, IntentHeard) and e.utterance else "?"
             ),
             reference=reference,
+            complete=complete,
         )
         for j in range(0, len(signal) - FRAME + 1, FRAME):
             listener.feed(signal[j : j + FRAME], t + (j + FRAME) / SAMPLE_RATE)
@@ -441,7 +445,7 @@ def bench_model(
     # RSS over an hour of streamed audio (prose and silence, one recognizer, never recreated).
     total = rss_hours * 3600
     done = 0.0
-    listener = Listener(recognizer, lambda _e: None)
+    listener = Listener(recognizer, lambda _e: None, complete=complete)
     chunk = np.concatenate([espeak(PROSE[0], work), noise(5.0, rng)])
     t = 0.0
     while done < total:

@@ -271,16 +271,19 @@ def test_real_model_coach_speech_fires_nothing_and_pause_over_it_fires_pause(
 
 
 @pytest.mark.model
-def test_real_model_a_wav_of_commands_drives_the_session(command_recognizer, espeak) -> None:
+def test_real_model_a_wav_of_commands_drives_the_session(
+    command_recognizer, espeak, tmp_path
+) -> None:
     from voicecoach.routines import RoutineLibrary
     from voicecoach.session import Session
-    from voicecoach.wavio import read_wav
+    from voicecoach.wavio import read_wav, write_wav
 
     lines = ["start hip routine", "pause", "resume", "how long left", "stop"]
     parts = [noise(0.8)]
     for line in lines:
         parts += [read_wav(espeak(line, rate=150)), noise(1.2, seed=len(parts))]
-    signal = np.concatenate(parts)
+    wav = write_wav(tmp_path / "commands.wav", np.concatenate(parts))
+    signal = read_wav(wav)
 
     session = Session(RoutineLibrary.load(), checkins=False, settle_s=0.5)
     states: list[str] = []
@@ -301,3 +304,62 @@ def test_real_model_a_wav_of_commands_drives_the_session(command_recognizer, esp
     ]
     assert "paused" in states
     assert states[-1] in ("stopped", "summary")
+
+
+class PartialRecognizer(ScriptedRecognizer):
+    """Also answers partial(): the words so far, one more phrase at each end of speech."""
+
+    def __init__(self, partials: list[str], final: Utterance) -> None:
+        super().__init__(final)
+        self._partials = partials
+        self.asked = 0
+
+    def partial(self) -> str:
+        self.asked += 1
+        return self._partials[min(self.asked, len(self._partials)) - 1]
+
+
+def _complete(text: str) -> bool:
+    from voicecoach.grammar import load_grammar
+
+    return load_grammar().match(text) is not None
+
+
+def test_a_pause_inside_a_command_does_not_cut_it_in_two() -> None:
+    signal = np.concatenate([noise(0.5), tone(0.4), noise(0.35), tone(0.4), noise(1.5)])
+    final = Utterance("add five minutes", Intent("extend", {"seconds": 300}), 0.9)
+
+    rec = PartialRecognizer(["add five", "add five minutes"], final)
+    fired = run(Listener(rec, lambda _e: None, complete=_complete), signal)
+    assert [e.intent.name for _t, e in fired] == ["extend"]
+    assert len(rec.fed_samples) == 1  # one utterance, flushed once
+    dispatched_at, event = fired[0]
+    assert event.now == pytest.approx(1.65, abs=0.03)
+    assert dispatched_at - event.now <= 0.25  # a whole command: no extra wait
+
+    # Without the partial check the breath ends the utterance: two halves, neither a command.
+    halves = ScriptedRecognizer(utt(None), utt(None))
+    assert run(Listener(halves, lambda _e: None), signal) == []
+    assert len(halves.fed_samples) == 2
+
+
+def test_an_unfinished_phrase_is_decided_after_the_longest_pause() -> None:
+    signal = np.concatenate([noise(0.5), tone(0.4), noise(1.5)])
+    rec = PartialRecognizer(["add five"], utt(None))
+    listener = Listener(rec, lambda _e: None, complete=_complete)
+    decided_at = None
+    for frame, t_end in frames(signal):
+        listener.feed(frame, t_end)
+        if listener.heard and decided_at is None:
+            decided_at = t_end
+    assert len(rec.fed_samples) == 1
+    assert listener.heard[0].segment.end == pytest.approx(0.9, abs=0.03)  # words ended at 0.9
+    assert decided_at == pytest.approx(0.9 + 0.6, abs=0.03)  # after the longest pause
+    assert listener.heard[0].decision.reason == "not a command"
+
+
+def test_a_whole_command_is_not_delayed_by_the_partial_check() -> None:
+    signal = np.concatenate([noise(0.5), tone(0.4), noise(1.0)])
+    rec = PartialRecognizer(["pause"], utt("pause"))
+    fired = run(Listener(rec, lambda _e: None, complete=_complete), signal)
+    assert [(round(t - e.now, 2), e.intent.name) for t, e in fired] == [(0.2, "pause")]

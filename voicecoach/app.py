@@ -289,7 +289,13 @@ def run_live(
         def heard(h: Heard) -> None:
             display.heard(h)
 
-        listener = Listener(recognizer, events.put, reference=speaker.reference, on_heard=heard)
+        listener = Listener(
+            recognizer,
+            events.put,
+            reference=speaker.reference,
+            on_heard=heard,
+            complete=lambda text: grammar.match(text) is not None,
+        )
         thread = threading.Thread(
             target=listener.run,
             args=(mic.frames(), clock.now, stop_listening),

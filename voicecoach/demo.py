@@ -516,7 +516,13 @@ def run_demo(
             verdict = h.decision.reason if not h.decision.accept else "accepted"
             transcript.line(f"heard: {text} -> {verdict}", at=h.segment.end)
 
-        listener = Listener(recognizer, events.put, reference=speaker.reference, on_heard=heard)
+        listener = Listener(
+            recognizer,
+            events.put,
+            reference=speaker.reference,
+            on_heard=heard,
+            complete=lambda text: grammar.match(text) is not None,
+        )
         # The listener only hears the stretches around the person's lines; in a live session it
         # learns the room's echo level during the coach's first sentence. Give it that level.
         listener.detector.echo_gain = ECHO_GAIN

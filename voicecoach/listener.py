@@ -9,7 +9,9 @@ Three parts, the first two pure so they are tested without a model or a micropho
 - `gate`: which utterances may fire. While the coach speaks, and for a short tail after, only the
   barge-in commands (stop, pause, skip, pain) pass, and only with a stricter confidence.
 - `Listener`: streams the speech frames (with a short pre-roll) into the CommandRecognizer,
-  flushes it at each end of speech, gates the result and posts IntentHeard.
+  flushes it at each end of speech, gates the result and posts IntentHeard. A partial result is
+  used for one thing only: when the words so far are not yet a whole command ("add five"), a
+  pause of up to 0.6 s does not end the utterance; a whole command is acted on at once.
 """
 
 from __future__ import annotations
@@ -178,6 +180,8 @@ class Recognizer(Protocol):
 
     def reset(self) -> None: ...
 
+    def partial(self) -> str: ...
+
 
 class Reference(Protocol):
     """The part of voicecoach.tts.EchoReference the listener uses."""
@@ -213,9 +217,16 @@ class Listener:
     preroll_s: float = 0.3
     on_heard: Callable[[Heard], None] | None = None
     dispatch_clock: Callable[[], float] | None = None
+    complete: Callable[[str], bool] | None = None
+    """Whether a partial result is already a whole command. When given, an end of speech after
+    an incomplete phrase waits up to `max_pause_s` for the rest before deciding."""
+    max_pause_s: float = 0.6
     heard: list[Heard] = field(default_factory=list)
     _preroll: collections.deque[np.ndarray] = field(default_factory=collections.deque)
     _fed: bool = False
+    _seg_start: float | None = None
+    _waiting_since: float | None = None
+    _ended_at: float = 0.0
 
     def _coach_active(self, seg: SpeechSegment) -> bool:
         if self.reference is None:
@@ -251,32 +262,56 @@ class Listener:
         ref = self.reference.window(t_start, t_end) if self.reference is not None else None
         what = self.detector.push(frame, t_end, ref)
         if what == "start":
-            # The words began a little before the detector was sure: feed the pre-roll first.
-            for old in self._preroll:
-                self._accept(old, posted, t_end)
+            if self._waiting_since is not None:
+                # Speech again within the allowed pause: the same command goes on.
+                self._waiting_since = None
+            else:
+                # The words began a little before the detector was sure: feed the pre-roll first.
+                self._seg_start = self.detector.started_at
+                for old in self._preroll:
+                    self._accept(old, posted, t_end)
+                self._fed = True
             self._preroll.clear()
-            self._fed = True
-        if self.detector.active or what == "end":
+        if self.detector.active or what == "end" or self._waiting_since is not None:
             self._accept(frame, posted, t_end)
         else:
             self._preroll.append(frame)
             while sum(f.size for f in self._preroll) > self.preroll_s * SAMPLE_RATE:
                 self._preroll.popleft()
         if what == "end" and self._fed:
-            self._fed = False
-            start = self.detector.started_at if self.detector.started_at is not None else t_end
-            seg = SpeechSegment(start, self.detector.speech_ended_at)
-            event = self._conclude(self.recognizer.flush(), seg)
-            if event is not None:
-                posted.append(event)
-            self.recognizer.reset()
+            if self.complete is not None and not self.complete(self._partial()):
+                # "add five" and a breath: wait a little longer for "minutes".
+                self._waiting_since = t_end
+                self._ended_at = self.detector.speech_ended_at
+            else:
+                self._finish(posted, self.detector.speech_ended_at)
+        elif (
+            self._waiting_since is not None
+            and not self.detector.active
+            and t_end - self._waiting_since >= self.max_pause_s - self.detector.hangover_s - 1e-9
+        ):
+            self._finish(posted, self._ended_at)
         return posted
+
+    def _partial(self) -> str:
+        partial = getattr(self.recognizer, "partial", None)
+        return str(partial()) if partial is not None else ""
+
+    def _finish(self, posted: list[IntentHeard], ended_at: float) -> None:
+        self._fed = False
+        self._waiting_since = None
+        start = self._seg_start if self._seg_start is not None else ended_at
+        event = self._conclude(self.recognizer.flush(), SpeechSegment(start, ended_at))
+        if event is not None:
+            posted.append(event)
+        self.recognizer.reset()
+        self._seg_start = None
 
     def _accept(self, frame: np.ndarray, posted: list[IntentHeard], t_end: float) -> None:
         utterance = self.recognizer.accept(frame.astype("<i2", copy=False).tobytes())
         if utterance is not None:
             # Vosk ended an utterance by its own rules (a long one): act on it now.
-            start = self.detector.started_at if self.detector.started_at is not None else t_end
+            start = self._seg_start if self._seg_start is not None else t_end
             event = self._conclude(utterance, SpeechSegment(start, t_end))
             if event is not None:
                 posted.append(event)
