@@ -339,7 +339,7 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
                 frame = rng.normal(0, 30, 320)
                 if loud:
                     frame += 20_000 * np.sin(2 * np.pi * 180 * (t + s))
-                yield frame.astype(np.int16)
+                yield frame.astype(np.int16), time.monotonic()
 
         def close(self) -> None:
             self.closed.set()

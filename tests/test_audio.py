@@ -67,8 +67,8 @@ def test_callback_only_queues_and_counts_losses() -> None:
     assert mic.dropped_blocks == 3
     frames = mic.frames(timeout=0.01)
     got = [next(frames) for _ in range(5)]
-    assert all(len(f) == 320 for f in got)
-    assert len(next(frames)) == 0  # nothing more: an empty frame, never a block forever
+    assert all(len(f) == 320 for f, _t in got)
+    assert len(next(frames)[0]) == 0  # nothing more: an empty frame, never a block forever
     mic.close()
 
 
@@ -76,5 +76,5 @@ def test_frames_are_resampled_when_the_device_refuses_16k() -> None:
     mic = Microphone(DEVICES[2])
     mic.rate = 44100
     mic._callback(np.zeros(882, dtype=np.int16).tobytes(), 882, None, None)
-    assert len(next(mic.frames(timeout=0.01))) == 320
+    assert len(next(mic.frames(timeout=0.01))[0]) == 320
     mic.close()

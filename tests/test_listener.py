@@ -363,3 +363,24 @@ def test_a_whole_command_is_not_delayed_by_the_partial_check() -> None:
     rec = PartialRecognizer(["pause"], utt("pause"))
     fired = run(Listener(rec, lambda _e: None, complete=_complete), signal)
     assert [(round(t - e.now, 2), e.intent.name) for t, e in fired] == [(0.2, "pause")]
+
+
+def test_a_late_echo_of_the_coach_is_not_taken_for_the_person() -> None:
+    """The room returns the coach's voice 80 ms late: as each burst of it ends, the reference is
+    already silent while the microphone still hears it. (With no lag allowance, each of the six
+    burst ends is taken for the person starting to speak.)"""
+    bursts = np.concatenate([np.concatenate([tone(0.3, amp=6000), np.zeros(1600, np.int16)])] * 6)
+    ref = _coach_reference(bursts, 1.0)
+    lag = round(0.08 * SAMPLE_RATE)
+    mic = np.concatenate([noise(1.0), noise(len(bursts) / SAMPLE_RATE + 1.0, seed=9)]).astype(
+        np.int32
+    )
+    s0 = SAMPLE_RATE + lag
+    mic[s0 : s0 + len(bursts)] += (bursts * 0.5).astype(np.int32)
+    rec = ScriptedRecognizer(*[utt("skip")] * 10)
+    listener = Listener(rec, lambda _e: None, reference=ref)
+    assert run(listener, mic.astype(np.int16)) == []
+    assert rec.fed_samples == []
+    control = ScriptedRecognizer(*[utt("skip")] * 10)
+    run(Listener(control, lambda _e: None, reference=ref, echo_lag_s=0.0), mic.astype(np.int16))
+    assert len(control.fed_samples) == 6

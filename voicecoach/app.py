@@ -298,7 +298,7 @@ def run_live(
         )
         thread = threading.Thread(
             target=listener.run,
-            args=(mic.frames(), clock.now, stop_listening),
+            args=(mic.frames(), stop_listening),
             name="listener",
             daemon=True,
         )

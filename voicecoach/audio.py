@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -134,15 +135,25 @@ class Microphone:
         self.dropped_blocks = 0
         self._stream: Any = None
         self._frame_s = frame_s
-        self._queue: queue.Queue[bytes] = queue.Queue(maxsize=max(4, round(max_queued_s / frame_s)))
+        self._queue: queue.Queue[tuple[bytes, float]] = queue.Queue(
+            maxsize=max(4, round(max_queued_s / frame_s))
+        )
         self._closed = threading.Event()
 
-    def _callback(self, indata: Any, _frames: int, _time: Any, status: Any) -> None:
+    def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         # Runs on PortAudio's thread: copy and go, never block.
+        now = time.monotonic()
         if status and status.input_overflow:
             self.overflows += 1
+        # Stamp the block with when its last sample was captured (the ADC time, mapped onto the
+        # monotonic clock): the echo reference is stamped the same way on the output side.
         try:
-            self._queue.put_nowait(bytes(indata))
+            age = float(time_info.currentTime) - float(time_info.inputBufferAdcTime)
+        except (AttributeError, TypeError, ValueError):
+            age = -1.0
+        t_end = now - age + frames / self.rate if 0.0 <= age < 1.0 else now
+        try:
+            self._queue.put_nowait((bytes(indata), t_end))
         except queue.Full:
             self.dropped_blocks += 1
 
@@ -178,14 +189,15 @@ class Microphone:
                 "`voicecoach devices` lists the others"
             ) from exc
 
-    def frames(self, timeout: float = 0.5) -> Iterator[np.ndarray]:
-        """16 kHz int16 frames until closed; an empty array when nothing arrived in `timeout`."""
+    def frames(self, timeout: float = 0.5) -> Iterator[tuple[np.ndarray, float]]:
+        """(16 kHz int16 frame, monotonic time of its last sample) until closed; an empty frame
+        when nothing arrived in `timeout`."""
         last_reported = 0
         while not self._closed.is_set():
             try:
-                block = self._queue.get(timeout=timeout)
+                block, t_end = self._queue.get(timeout=timeout)
             except queue.Empty:
-                yield np.zeros(0, dtype=np.int16)
+                yield np.zeros(0, dtype=np.int16), time.monotonic()
                 continue
             lost = self.overflows + self.dropped_blocks
             if lost > last_reported:
@@ -196,7 +208,9 @@ class Microphone:
                 )
                 last_reported = lost
             samples = np.frombuffer(block, dtype=np.int16)
-            yield resample(samples, self.rate, SAMPLE_RATE) if self.rate != SAMPLE_RATE else samples
+            if self.rate != SAMPLE_RATE:
+                samples = resample(samples, self.rate, SAMPLE_RATE)
+            yield samples, t_end
 
     def close(self) -> None:
         self._closed.set()

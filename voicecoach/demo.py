@@ -525,7 +525,7 @@ def run_demo(
         )
         # The listener only hears the stretches around the person's lines; in a live session it
         # learns the room's echo level during the coach's first sentence. Give it that level.
-        listener.detector.echo_gain = ECHO_GAIN
+        listener.detector.prime_echo_gain(ECHO_GAIN)
         transcript.note(f"speech model: {model_dir}; the person is heard by the real listener")
     else:
         transcript.note(

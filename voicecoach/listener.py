@@ -96,6 +96,15 @@ def _rms(frame: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x * x)))
 
 
+def _peak_rms(signal: np.ndarray, size: int) -> float:
+    """The loudest `size`-sample stretch of `signal` (the reference over the echo's lag range)."""
+    if signal.size <= size or size <= 0:
+        return _rms(signal)
+    n = signal.size // size
+    tail = signal[signal.size - n * size :].astype(np.float64).reshape(n, size)
+    return float(np.sqrt((tail * tail).mean(axis=1)).max())
+
+
 @dataclass
 class EndpointDetector:
     """Energy VAD with hangover and an echo-aware threshold.
@@ -121,24 +130,41 @@ class EndpointDetector:
     _loud_s: float = 0.0
     _quiet_s: float = 0.0
     _last_loud_end: float = 0.0
+    _e_ref: float = 0.0
+    _e_mic: float = 0.0
 
     def threshold(self, ref_level: float) -> float:
         return max(
             self.abs_floor, self.snr * self.noise, self.echo_margin * self.echo_gain * ref_level
         )
 
+    def __post_init__(self) -> None:
+        self.prime_echo_gain(self.echo_gain)
+
+    def prime_echo_gain(self, gain: float) -> None:
+        """Start from a known echo level (it is still refined while only the coach sounds)."""
+        self.echo_gain = gain
+        self._e_ref = 1000.0**2
+        self._e_mic = (gain * 1000.0) ** 2
+
     def push(
         self, frame: np.ndarray, t_end: float, reference: np.ndarray | None = None
     ) -> str | None:
+        """`reference`: what the coach played over this frame and the echo's lag range before
+        it; the loudest frame-long stretch of it sets the bar for the person's voice."""
         level = _rms(frame)
-        ref_level = _rms(reference) if reference is not None else 0.0
+        ref_level = _peak_rms(reference, frame.size) if reference is not None else 0.0
         loud = level > self.threshold(ref_level)
         dur = frame.size / SAMPLE_RATE if frame.size else self.frame_s
         if not loud:
             if ref_level > self.abs_floor and not self.active:
-                # Only the coach sounds: learn how loud its echo is here (slowly, bounded).
-                ratio = min(4.0, level / ref_level)
-                self.echo_gain = 0.9 * self.echo_gain + 0.1 * ratio
+                # Only the coach sounds: learn how loud its echo is here, as a ratio of long-term
+                # energies (frame-by-frame ratios swing with the lag between echo and reference).
+                assert reference is not None
+                ref_ms = float(np.mean(reference.astype(np.float64) ** 2))
+                self._e_mic = 0.95 * self._e_mic + 0.05 * level * level
+                self._e_ref = 0.95 * self._e_ref + 0.05 * ref_ms
+                self.echo_gain = min(4.0, float(np.sqrt(self._e_mic / self._e_ref)))
             elif ref_level <= self.abs_floor:
                 # Track the noise floor: fall fast, rise slowly.
                 rate = 0.3 if level < self.noise else 0.02
@@ -215,6 +241,8 @@ class Listener:
     policy: GatePolicy = field(default_factory=GatePolicy)
     detector: EndpointDetector = field(default_factory=EndpointDetector)
     preroll_s: float = 0.3
+    echo_lag_s: float = 0.1
+    """How late the coach's echo may reach the microphone."""
     on_heard: Callable[[Heard], None] | None = None
     dispatch_clock: Callable[[], float] | None = None
     complete: Callable[[str], bool] | None = None
@@ -259,7 +287,14 @@ class Listener:
         """One frame of 16 kHz int16 audio whose last sample is at clock time `t_end`."""
         posted: list[IntentHeard] = []
         t_start = t_end - frame.size / SAMPLE_RATE
-        ref = self.reference.window(t_start, t_end) if self.reference is not None else None
+        # What the coach played from `echo_lag_s` before this frame: its echo reaches the
+        # microphone late (device buffers, the room), and a misjudged lag must not look like
+        # the person starting to speak as each of its sentences ends.
+        ref = (
+            self.reference.window(t_start - self.echo_lag_s, t_end)
+            if self.reference is not None
+            else None
+        )
         what = self.detector.push(frame, t_end, ref)
         if what == "start":
             if self._waiting_since is not None:
@@ -316,19 +351,13 @@ class Listener:
             if event is not None:
                 posted.append(event)
 
-    def run(
-        self,
-        frames: Iterable[np.ndarray],
-        now: Callable[[], float],
-        stop: threading.Event,
-    ) -> None:
-        """The live thread: each frame is stamped with the clock time it arrived."""
-        for frame in frames:
+    def run(self, frames: Iterable[tuple[np.ndarray, float]], stop: threading.Event) -> None:
+        """The live thread: frames stamped with the clock time of their last sample."""
+        for frame, t_end in frames:
             if stop.is_set():
                 return
-            if frame.size == 0:
-                continue
-            self.feed(frame, now())
+            if frame.size:
+                self.feed(frame, t_end)
 
 
 # --- Vosk's own endpoint rules (install-time tuning) ------------------------------------------
