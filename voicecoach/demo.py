@@ -286,10 +286,10 @@ class Transcript:
         if self._echo is not None:
             print(entry, file=self._echo, flush=True)
 
-    def note(self, text: str) -> None:
+    def note(self, text: str, *, echo: bool = True) -> None:
         self._file.write(f"# {text}\n")
         self._file.flush()
-        if self._echo is not None:
+        if echo and self._echo is not None:
             print(text, file=self._echo, flush=True)
 
     def close(self) -> None:
@@ -529,9 +529,10 @@ def run_demo(
         transcript.note(f"speech model: {model_dir}; the person is heard by the real listener")
     else:
         transcript.note(
-            "No Vosk speech model is installed, so the person's lines are matched as text by the "
-            f"real grammar instead of being heard {TEXT_MODE_NOTE} [{why_not}]"
+            "No Vosk speech model is installed: the person's lines are matched as text by the "
+            f"real grammar instead of being heard, and marked {TEXT_MODE_NOTE}."
         )
+        transcript.note(f"why: {why_not}", echo=False)
 
     with (
         tempfile.TemporaryDirectory(prefix="voicecoach-demo-") as tmp,
