@@ -225,3 +225,25 @@ def test_the_model_path_mixes_the_person_over_the_coach_and_the_listener_hears_i
     lines = [x for _t, x in _lines(tmp_path)]
     i = lines.index('person: "pause"')
     assert "coach cut off mid-sentence" in lines[i : i + 10]
+
+
+def test_after_an_interrupted_session_the_person_waits_for_the_longer_greeting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voicecoach.demo import run_demo
+    from voicecoach.history import HistoryStore
+    from voicecoach.messages import SessionEvent
+
+    monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
+    with HistoryStore.open() as history:  # a session that was killed in its first hold
+        record = history.recorder()
+        record(SessionEvent("session_started", 0.0, routine="full", data={"steps": 9}))
+        record(SessionEvent("step_started", 1.0, "full", "constructive_rest", data={"step": 0}))
+        record(SessionEvent("hold_started", 2.0, "full", "constructive_rest"))
+    assert run_demo(tmp_path / "out", speed=0, echo=None) == 0
+    lines = [x for _t, x in _lines(tmp_path)]
+    assert lines[1].startswith("coach (greeting_resume):")
+    assert lines[2] == 'person: "start the full routine"'
+    assert "intent fired: start_routine {'routine': 'full'}" in lines
+    assert any(x.startswith("summary: ") for x in lines)

@@ -73,6 +73,8 @@ class Line:
     after_cue: str | None = None
     after_event: str | None = None
     exercise: str | None = None
+    over_coach: bool = False
+    """Said even if the coach is speaking (a barge-in); other lines wait for it to finish."""
 
 
 SCRIPT: tuple[Line, ...] = (
@@ -84,7 +86,7 @@ SCRIPT: tuple[Line, ...] = (
     Line("skip", 1.0, after_cue="setup"),
     # Two seconds into the slides the coach is still explaining them: "pause" lands over its
     # voice, is let through as a barge-in and cuts the sentence short.
-    Line("pause", 2.0, after_event="hold_started", exercise="psoas_slide"),
+    Line("pause", 2.0, after_event="hold_started", exercise="psoas_slide", over_coach=True),
     Line("resume", 10.0, after_cue="paused"),
     Line("about a two", 1.5, after_cue="checkin_after"),
 )
@@ -330,6 +332,7 @@ class Person:
     reference: Any
     listener: Listener | None = None
     grammar: Any = None
+    coach_speaking: Callable[[], bool] = lambda: False
     policy: GatePolicy = field(default_factory=GatePolicy)
     said: list[str] = field(default_factory=list)
     _armed: bool = False
@@ -353,9 +356,15 @@ class Person:
             self._arm(event.at)
 
     def _speak(self) -> None:
-        line = self.script.pop(0)
-        self._armed = False
+        line = self.script[0]
         now = self.clock.now()
+        if not line.over_coach and self.coach_speaking():
+            # People wait for the coach to finish (e.g. a greeting that goes on to mention the
+            # session that was interrupted last time).
+            self.scheduler.at(now + 0.5, self._speak)
+            return
+        self.script.pop(0)
+        self._armed = False
         audio = synthesize_person(line.text, self.workdir)
         self.timeline.add("person", now, audio)
         self.said.append(line.text)
@@ -549,6 +558,7 @@ def run_demo(
             speaker.reference,
             listener=listener,
             grammar=grammar,
+            coach_speaking=lambda: speaker.speaking,
         )
         observer = _Observer(transcript, person)
         recorder = history.recorder()
