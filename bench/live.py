@@ -321,6 +321,11 @@ def bench_model(
 
     rss0 = rss_mb()
     library = RoutineLibrary.load()
+    # More to read aloud: every routine's explanations and instructions, in the person's voices.
+    prose = list(PROSE)
+    for routine in library.routines():
+        for _part, ex in library.exercises(routine.id):
+            prose += [ex.why, *ex.setup]
     grammar = load_grammar(routine_names=library.spoken_names())
     recognizer = CommandRecognizer(load_model(model_dir), grammar)
     rss_loaded = rss_mb()
@@ -415,7 +420,7 @@ def bench_model(
             coach_s += len(audio) / SAMPLE_RATE
         else:
             voice = voices[i % len(voices)]
-            audio = espeak(PROSE[i % len(PROSE)], work, *voice)
+            audio = espeak(prose[i % len(prose)], work, *voice)
             reference = None
         signal = np.concatenate(
             [noise(0.3, rng), audio + noise(len(audio) / SAMPLE_RATE, rng), noise(0.7, rng)]

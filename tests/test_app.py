@@ -418,3 +418,13 @@ def test_session_time_never_runs_backwards(tmp_path: Path) -> None:
     assert loop.handled[-1].now == clock.now()
     assert session.events[-1].kind == "paused"
     assert session.events[-1].at == clock.now()
+
+
+def test_an_unknown_routine_flag_is_one_line_naming_the_known_ones(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path))
+    assert cli.main(["start", "--routine", "yoga"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("voicecoach: no routine 'yoga'; known routines:")
+    assert "hip" in err and err.count("\n") == 1

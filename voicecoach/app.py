@@ -253,6 +253,7 @@ def run_live(
     from voicecoach.audio import open_microphone
     from voicecoach.config import load_config, remember_voice
     from voicecoach.dialog import Dialog
+    from voicecoach.errors import VoicecoachError
     from voicecoach.grammar import load_grammar
     from voicecoach.history import HistoryStore
     from voicecoach.listener import Listener, tuned_model_dir
@@ -262,6 +263,10 @@ def run_live(
     from voicecoach.tts import Pyttsx3Renderer, SoundDeviceOutput, Speaker, VoiceSettings
 
     config = load_config().with_overrides(input_device=device, model=model)
+    library = RoutineLibrary.load()
+    if routine is not None and library.find(routine) is None:
+        known = ", ".join(library.ids())
+        raise VoicecoachError(f"no routine {routine!r}; known routines: {known}")
     # The microphone first: with none, say so before spending seconds loading the model.
     mic = open_microphone(config.input_device)
     clock = MonotonicClock()
@@ -274,7 +279,6 @@ def run_live(
             model_dir = tuned_model_dir(model_dir, data_dir() / "models")
         except OSError as exc:
             _LOGGER.warning("using the model's own endpoint rules: %s", exc)
-        library = RoutineLibrary.load()
         grammar = load_grammar(routine_names=library.spoken_names())
         recognizer = CommandRecognizer(load_model(model_dir), grammar)
         speaker = Speaker(
