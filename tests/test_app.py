@@ -271,12 +271,14 @@ def test_plain_display_when_not_a_terminal() -> None:
         )
     )
     display.acted(IntentHeard(Intent("pause"), now=2.0), "hold", "paused")
-    display.status(_status(state="paused", remaining_s=None))
+    display.status(_status(state="paused"))
+    display.status(_status(state="paused", remaining_s=500.0))  # only the countdown moved
     lines = out.getvalue().splitlines()
     assert lines[0] == "coach: Begin now, for ten minutes."
     assert "not a barge-in" in lines[1]
     assert lines[2] == "did: pause (hold -> paused)"
-    assert "release | Constructive rest | paused" in lines[3]
+    assert lines[3] == "[release | Constructive rest | paused | 08:32 left of 15:00]"
+    assert len(lines) == 4
 
 
 def test_rich_display_shows_the_countdown_and_what_can_be_said() -> None:

@@ -97,20 +97,17 @@ class PlainDisplay:
         self._print(f"did: {event.intent.name} ({change})")
 
     def status(self, status: Status) -> None:
-        line = " | ".join(
-            part
-            for part in (
-                status.routine,
-                status.exercise,
-                status.side,
-                status.state,
-                _clock(status.remaining_s) if status.remaining_s is not None else None,
-            )
-            if part
+        # A line when where we are changes; not one per redraw of the countdown.
+        where = " | ".join(
+            p for p in (status.routine, status.exercise, status.side, status.state) if p
         )
-        if line != self._last_line and status.remaining_s is None:
-            self._last_line = line
-            self._print(f"[{line}]")
+        if where == self._last_line:
+            return
+        self._last_line = where
+        left = ""
+        if status.remaining_s is not None and status.total_s:
+            left = f" | {_clock(status.remaining_s)} left of {_clock(status.total_s)}"
+        self._print(f"[{where}{left}]")
 
     def message(self, text: str) -> None:
         self._print(text)
