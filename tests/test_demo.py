@@ -244,6 +244,7 @@ def test_after_an_interrupted_session_the_person_waits_for_the_longer_greeting(
     assert run_demo(tmp_path / "out", speed=0, echo=None) == 0
     lines = [x for _t, x in _lines(tmp_path)]
     assert lines[1].startswith("coach (greeting_resume):")
+    assert "constructive rest" in lines[1].lower() and "constructive_rest" not in lines[1]
     assert lines[2] == 'person: "start the full routine"'
     assert "intent fired: start_routine {'routine': 'full'}" in lines
     assert any(x.startswith("summary: ") for x in lines)

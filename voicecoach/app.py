@@ -224,6 +224,15 @@ class Loop:
             self.dispatch(IntentHeard(Intent("stop"), now=now))
 
 
+def exercise_names(library: Any) -> dict[str, str]:
+    """Exercise id -> spoken name, so a resume point is offered in words ("constructive rest")."""
+    return {
+        ex.id: ex.name
+        for routine in library.routines()
+        for _part, ex in library.exercises(routine.id)
+    }
+
+
 def drive(loop: Loop, *, first: list[SessionInput] | None = None) -> bool:
     """Run the loop; Ctrl-C ends the session through "stop" so the summary is still produced.
 
@@ -312,7 +321,7 @@ def run_live(
                 library,
                 checkins=checkins,
                 progress=history.progress(),
-                resumable=history.interrupted(),
+                resumable=history.interrupted(exercise_names(library)),
                 on_event=recorder,
             )
             loop = Loop(

@@ -31,7 +31,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from voicecoach.app import Loop
+from voicecoach.app import Loop, exercise_names
 from voicecoach.audio import FRAME_S, SAMPLE_RATE
 from voicecoach.clock import FakeClock
 from voicecoach.errors import VoicecoachError
@@ -570,7 +570,7 @@ def run_demo(
         session = Session(
             library,
             progress=history.progress(),
-            resumable=history.interrupted(),
+            resumable=history.interrupted(exercise_names(library)),
             on_event=on_event,
         )
         waiter = VirtualWaiter(events, clock, scheduler, speed)
