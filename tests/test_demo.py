@@ -248,3 +248,16 @@ def test_after_an_interrupted_session_the_person_waits_for_the_longer_greeting(
     assert lines[2] == 'person: "start the full routine"'
     assert "intent fired: start_routine {'routine': 'full'}" in lines
     assert any(x.startswith("summary: ") for x in lines)
+
+
+def test_an_unwritable_out_dir_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voicecoach import cli
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert cli.main(["demo", "--out", str(blocker / "demo")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("voicecoach: cannot write the demo's output to")
+    assert err.count("\n") == 1

@@ -491,12 +491,17 @@ def run_demo(
     from voicecoach.tts import Pyttsx3Renderer, Speaker
 
     started = time.monotonic()
-    out_dir.mkdir(parents=True, exist_ok=True)
     clock = FakeClock(0.0)
     scheduler = Scheduler()
     timeline = Timeline()
     events: queue.Queue[SessionInput] = queue.Queue()
-    transcript = Transcript(out_dir / "transcript.txt", clock, echo)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        transcript = Transcript(out_dir / "transcript.txt", clock, echo)
+    except OSError as exc:
+        raise VoicecoachError(
+            f"cannot write the demo's output to {out_dir}: {exc.strerror}; pass --out DIR"
+        ) from exc
     library = RoutineLibrary.load()
     grammar = load_grammar(routine_names=library.spoken_names())
     model_dir, why_not = _try_model(model)
