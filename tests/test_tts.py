@@ -269,3 +269,11 @@ def test_long_instructions_start_as_fast_as_short_ones(renderer: Pyttsx3Renderer
         latencies[label] = speaker.last_cue_latency_ms
     assert latencies["long"] is not None and latencies["long"] < 150
     assert latencies["long"] < 5 * max(latencies["short"] or 0, 10)
+
+
+def test_an_unknown_voice_keeps_the_default_instead_of_silencing_the_coach(
+    renderer: Pyttsx3Renderer,
+) -> None:
+    speech = renderer.render("Breathe out.", VoiceSettings(voice="no-such-voice-xyz"))
+    assert speech.duration_s > 0.3
+    assert _rms(speech.samples) > 300

@@ -158,7 +158,10 @@ class Pyttsx3Renderer:
             from pyttsx3.drivers.espeak import EspeakDriver
 
             for name, value in props.items():
-                EspeakDriver.setProperty(name, value)
+                try:
+                    EspeakDriver.setProperty(name, value)
+                except ValueError as exc:  # e.g. a voice in config.toml this system lacks
+                    _LOGGER.warning("speech setting %s=%r not applied: %s", name, value, exc)
             deadline = time.monotonic() + 2.0
             while _espeak.IsPlaying() and time.monotonic() < deadline:
                 time.sleep(0.002)
