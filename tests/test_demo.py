@@ -147,10 +147,12 @@ def test_the_session_is_in_the_history(demo) -> None:
     from voicecoach.history import HistoryStore
 
     root, _ = demo
-    with HistoryStore.open(root / "data" / "history.sqlite3", read_only=True) as history:
+    with HistoryStore.open(root / "out" / "history.sqlite3", read_only=True) as history:
         sessions = history.sessions()
     assert len(sessions) == 1
     assert sessions[0].status == "completed"
+    # The person's own history is untouched by a demo.
+    assert not (root / "data" / "history.sqlite3").exists()
 
 
 class _EarOnlyRecognizer:
@@ -236,7 +238,9 @@ def test_after_an_interrupted_session_the_person_waits_for_the_longer_greeting(
 
     monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
-    with HistoryStore.open() as history:  # a session that was killed in its first hold
+    (tmp_path / "out").mkdir()
+    # a demo session that was killed in its first hold
+    with HistoryStore.open(tmp_path / "out" / "history.sqlite3") as history:
         record = history.recorder()
         record(SessionEvent("session_started", 0.0, routine="full", data={"steps": 9}))
         record(SessionEvent("step_started", 1.0, "full", "constructive_rest", data={"step": 0}))

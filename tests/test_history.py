@@ -651,7 +651,8 @@ def test_sigkill_of_the_real_demo_mid_hold(tmp_path: Path, wall: FakeWall) -> No
 
     lib = library()
     names = {ex.id: ex.name for rid in lib.ids() for _, ex in lib.exercises(rid)}
-    with HistoryStore.open(data / "history.sqlite3", wall=wall) as store:
+    assert not (data / "history.sqlite3").exists()  # the demo keeps its own history in --out
+    with HistoryStore.open(tmp_path / "out" / "history.sqlite3", wall=wall) as store:
         [record] = store.sessions()
         assert record.status == INTERRUPTED
         stored = store.events(record.id)

@@ -482,7 +482,8 @@ def run_demo(
     echo: TextIO | None = sys.stdout,
     script: tuple[Line, ...] = SCRIPT,
 ) -> int:
-    """Run the scripted session; write session.wav and transcript.txt; print the summary."""
+    """Run the scripted session; write session.wav, transcript.txt and the demo's own
+    history.sqlite3 into `out_dir`; print the summary."""
     from voicecoach.dialog import Dialog
     from voicecoach.grammar import load_grammar
     from voicecoach.history import HistoryStore
@@ -550,7 +551,8 @@ def run_demo(
 
     with (
         tempfile.TemporaryDirectory(prefix="voicecoach-demo-") as tmp,
-        HistoryStore.open() as history,
+        # The demo's sessions are not the person's: they go to a history of their own in DIR.
+        HistoryStore.open(out_dir / "history.sqlite3") as history,
     ):
         person = Person(
             list(script),

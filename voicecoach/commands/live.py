@@ -33,14 +33,16 @@ def register(subparsers: Any) -> None:
         description="Run a real session through the real code path with no microphone or "
         "speakers: the coach's cues are synthesized, the person's commands are synthesized with "
         "espeak-ng at scripted moments, and the clock jumps over silent stretches. Writes "
-        "DIR/session.wav and DIR/transcript.txt and prints the summary.",
+        "DIR/session.wav and DIR/transcript.txt and prints the summary. The demo's sessions are "
+        "recorded in DIR/history.sqlite3, never in your own history.",
     )
     demo.add_argument(
         "--out",
         metavar="DIR",
         type=Path,
         default=Path("out/demo"),
-        help="where to write session.wav and transcript.txt (default: ./out/demo)",
+        help="where to write session.wav, transcript.txt and the demo's history "
+        "(default: ./out/demo)",
     )
     demo.add_argument("--model", metavar="DIR", type=Path, help="Vosk model directory")
     demo.add_argument(
