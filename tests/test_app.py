@@ -387,7 +387,7 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
 
     shown = io.StringIO()
     monkeypatch.setattr(audio, "open_microphone", lambda _spec: Mic())
-    monkeypatch.setattr(asr, "resolve_model_dir", lambda _v: tmp_path)
+    monkeypatch.setattr(asr, "resolve_model_dir", lambda _v, config_value=None: tmp_path)
     monkeypatch.setattr(asr, "load_model", lambda _d: object())
     monkeypatch.setattr(asr, "CommandRecognizer", Decoder)
     monkeypatch.setattr(tts, "Pyttsx3Renderer", ShortRenderer)
@@ -430,3 +430,30 @@ def test_an_unknown_routine_flag_is_one_line_naming_the_known_ones(
     err = capsys.readouterr().err
     assert err.startswith("voicecoach: no routine 'yoga'; known routines:")
     assert "hip" in err and err.count("\n") == 1
+
+
+def test_run_live_lets_voicecoach_model_beat_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--model, then VOICECOACH_MODEL, then config.toml: the config's model is only a fallback."""
+    import voicecoach.app as app
+    import voicecoach.audio as audio
+    from voicecoach.errors import VoicecoachError
+
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "config.toml").write_text(f'model = "{tmp_path / "from-config"}"\n')
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(config_dir))
+    monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VOICECOACH_MODEL", str(tmp_path / "from-env"))
+
+    class _Mic:
+        def frames(self):  # pragma: no cover - never reached
+            return iter(())
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(audio, "open_microphone", lambda _device: _Mic())
+    with pytest.raises(VoicecoachError, match=r"VOICECOACH_MODEL: model directory .*from-env"):
+        app.run_live()

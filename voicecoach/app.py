@@ -271,7 +271,7 @@ def run_live(
     from voicecoach.session import Session
     from voicecoach.tts import Pyttsx3Renderer, SoundDeviceOutput, Speaker, VoiceSettings
 
-    config = load_config().with_overrides(input_device=device, model=model)
+    config = load_config().with_overrides(input_device=device)
     library = RoutineLibrary.load()
     if routine is not None and library.find(routine) is None:
         known = ", ".join(library.ids())
@@ -283,7 +283,8 @@ def run_live(
     display = make_display()
     stop_listening = threading.Event()
     try:
-        model_dir = resolve_model_dir(str(config.model) if config.model else None)
+        # --model, then VOICECOACH_MODEL, then config.toml: the environment beats the file.
+        model_dir = resolve_model_dir(model, config_value=config.model)
         try:
             model_dir = tuned_model_dir(model_dir, data_dir() / "models")
         except OSError as exc:
