@@ -135,7 +135,9 @@ class _VoskStream:
         return self._finish(self._rec.Result())
 
     def partial(self) -> str:
-        """What Vosk thinks it is hearing so far (for display only; never acted on)."""
+        """What Vosk thinks it is hearing so far. Preliminary ("four" can end as [unk]): never
+        dispatched as an intent. The listener uses it only to decide whether a pause inside
+        speech ends a command or should wait for more words; the display may show it."""
         return str(json.loads(self._rec.PartialResult()).get("partial", ""))
 
     def flush(self) -> Utterance | None:
