@@ -249,3 +249,14 @@ def test_routines_command_lists_all_and_the_broken(
         "bad.yaml: exercises[0].sides[1]: expected 'left' or 'right', got 'middle'",
     ):
         assert expected in out
+
+
+def test_an_error_quotes_a_long_wrong_value_briefly_on_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "notes.yaml"
+    path.write_text("just some notes\n" * 200)
+    with pytest.raises(VoicecoachError) as caught:
+        load_routine_file(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: routine: expected a mapping of fields, got 'just some")
+    assert "\n" not in message
+    assert len(message) < len(str(path)) + 120

@@ -179,6 +179,17 @@ class Step:
 # --- validation -----------------------------------------------------------------------------
 
 
+_BRIEF_CHARS = 60
+"""How much of a wrong value an error quotes: enough to recognize it, never a whole file."""
+
+
+def _brief(value: object) -> str:
+    shown = " ".join(repr(value).split())
+    if len(shown) <= _BRIEF_CHARS:
+        return shown
+    return f"{shown[: _BRIEF_CHARS - 3]}... ({type(value).__name__})"
+
+
 class _Checker:
     """Reads one routine file's data, raising errors that name the file, the field, and what was
     expected."""
@@ -190,7 +201,7 @@ class _Checker:
         if missing:
             message = f"{self.source}: {where}: missing; expected {expected}"
         else:
-            message = f"{self.source}: {where}: expected {expected}, got {got!r}"
+            message = f"{self.source}: {where}: expected {expected}, got {_brief(got)}"
         raise VoicecoachError(message)
 
     def mapping(self, value: object, where: str) -> Mapping[str, Any]:
