@@ -158,6 +158,9 @@ def download(manifest: Manifest, dest_dir: Path, timeout_s: float = DEFAULT_TIME
         mvn,
         "-q",
         "-B",
+        # Ask the registry again rather than replay Maven's cached "not found", so a model that
+        # becomes available is fetched by the next setup run.
+        "-U",
         "-Dstyle.color=never",
         "dependency:copy",
         f"-Dartifact={manifest.coordinates}",
