@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from voicecoach import history
 from voicecoach.errors import VoicecoachError
 from voicecoach.history import (
     COMPLETED,
@@ -258,6 +259,30 @@ def test_malformed_sqlite_file_is_moved_aside(db: Path, wall: FakeWall) -> None:
         assert store.set_aside is not None and store.set_aside.exists()
         assert store.sessions() == []
         record_all(store, whole_session())
+        assert len(store.sessions()) == 1
+
+
+def test_a_locked_history_is_a_clear_error_not_set_aside(
+    db: Path, wall: FakeWall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A healthy file that cannot be checked right now (another program holds an exclusive
+    SQLite lock on it, e.g. a DB browser) is not damaged: it must stay where it is."""
+    monkeypatch.setattr(history, "_BUSY_TIMEOUT_S", 0.2)
+    with HistoryStore.open(db, wall=wall) as store:
+        record_all(store, whole_session())
+    other = sqlite3.connect(db, timeout=0.1)
+    try:
+        other.execute("PRAGMA locking_mode = EXCLUSIVE")
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(VoicecoachError, match="locked") as info:
+            HistoryStore.open(db, wall=wall)
+        assert "\n" not in str(info.value)
+    finally:
+        other.rollback()
+        other.close()
+    assert list(db.parent.glob("*.corrupt-*")) == []
+    with HistoryStore.open(db, wall=wall) as store:
+        assert store.set_aside is None
         assert len(store.sessions()) == 1
 
 

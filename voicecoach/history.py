@@ -68,6 +68,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+_BUSY_TIMEOUT_S = 5.0
+"""How long opening waits for another program's lock on the file before giving up."""
 
 
 def default_wall() -> datetime:
@@ -726,13 +728,21 @@ def _lock_held_elsewhere(path: Path) -> bool:
 
 
 def _is_healthy(path: Path) -> bool:
+    """False when the file is not a SQLite database or fails its integrity check.
+
+    A file that cannot be checked right now (locked by another program, unreadable) is not
+    known to be damaged: that is a VoicecoachError, so a healthy history is never set aside.
+    """
     try:
-        conn = sqlite3.connect(path)
+        conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S)
     except sqlite3.Error:
         return False
     try:
         rows = conn.execute("PRAGMA quick_check").fetchall()
         return rows == [("ok",)]
+    except sqlite3.OperationalError as exc:
+        # Busy, locked, cannot open, I/O error: SQLite's verdict on damage is DatabaseError.
+        raise VoicecoachError(f"cannot open the history file {path}: {exc}") from None
     except sqlite3.DatabaseError:
         return False
     finally:
