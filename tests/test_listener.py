@@ -384,3 +384,33 @@ def test_a_late_echo_of_the_coach_is_not_taken_for_the_person() -> None:
     control = ScriptedRecognizer(*[utt("skip")] * 10)
     run(Listener(control, lambda _e: None, reference=ref, echo_lag_s=0.0), mic.astype(np.int16))
     assert len(control.fed_samples) == 6
+
+
+class _FlakyRecognizer(ScriptedRecognizer):
+    """Raises on the first utterance's audio (a decoder error), then works."""
+
+    def __init__(self, *results: Utterance | None) -> None:
+        super().__init__(*results)
+        self.raised = 0
+
+    def accept(self, chunk: bytes) -> Utterance | None:
+        if self.raised == 0:
+            self.raised += 1
+            raise RuntimeError("decoder blew up")
+        return super().accept(chunk)
+
+
+def test_a_failing_frame_costs_one_utterance_not_the_listener_thread(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import threading
+
+    signal = np.concatenate([noise(0.5), tone(0.4), noise(0.8), tone(0.5), noise(0.8)])
+    rec = _FlakyRecognizer(utt("resume"))
+    posted: list[object] = []
+    listener = Listener(rec, posted.append)
+    with caplog.at_level("WARNING", logger="voicecoach.listener"):
+        listener.run(frames(signal), threading.Event())  # returns; never raises
+    assert rec.raised == 1
+    assert [e.intent.name for e in posted] == ["resume"]  # the next command is still heard
+    assert "listener failed on a frame" in caplog.text

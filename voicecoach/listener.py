@@ -188,6 +188,13 @@ class EndpointDetector:
             return "end"
         return None
 
+    def reset(self) -> None:
+        """Forget the speech under way (keeps the learned noise floor and echo gain)."""
+        self.active = False
+        self.started_at = None
+        self._loud_s = 0.0
+        self._quiet_s = 0.0
+
     @property
     def speech_ended_at(self) -> float:
         """Clock time of the end of the last loud frame (the true end of speech)."""
@@ -352,12 +359,41 @@ class Listener:
                 posted.append(event)
 
     def run(self, frames: Iterable[tuple[np.ndarray, float]], stop: threading.Event) -> None:
-        """The live thread: frames stamped with the clock time of their last sample."""
+        """The live thread: frames stamped with the clock time of their last sample.
+
+        A frame that fails (the decoder, or a display fed from `on_heard`) costs that utterance,
+        not the thread: an uncaught exception here would leave the session running deaf, with
+        only a traceback on the person's terminal to say so.
+        """
+        failures = 0
         for frame, t_end in frames:
             if stop.is_set():
                 return
-            if frame.size:
+            if not frame.size:
+                continue
+            try:
                 self.feed(frame, t_end)
+            except Exception:
+                failures += 1
+                # Log the first one in full, then a count (a broken decoder fails every frame).
+                _LOGGER.warning(
+                    "listener failed on a frame (%d so far); dropping the utterance",
+                    failures,
+                    exc_info=failures == 1,
+                )
+                self._drop_utterance()
+
+    def _drop_utterance(self) -> None:
+        """Forget the utterance under way, so the next one starts clean."""
+        self._fed = False
+        self._waiting_since = None
+        self._seg_start = None
+        self._preroll.clear()
+        self.detector.reset()
+        try:
+            self.recognizer.reset()
+        except Exception as exc:
+            _LOGGER.warning("recognizer reset failed: %s", exc)
 
 
 # --- Vosk's own endpoint rules (install-time tuning) ------------------------------------------
