@@ -397,6 +397,8 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
     started = time.monotonic()
     assert app.run_live(routine="hip") == 0
     assert time.monotonic() - started < 10
+    # The listener thread was stopped and joined, not left decoding behind our back.
+    assert not [t for t in threading.enumerate() if t.name == "listener" and t.is_alive()]
     out = capsys.readouterr().out
     assert out.startswith("Summary: Stopped after")
     display = shown.getvalue()

@@ -282,6 +282,7 @@ def run_live(
     events: queue.Queue[SessionInput] = queue.Queue()
     display = make_display()
     stop_listening = threading.Event()
+    listening: threading.Thread | None = None
     try:
         # --model, then VOICECOACH_MODEL, then config.toml: the environment beats the file.
         model_dir = resolve_model_dir(model, config_value=config.model)
@@ -310,6 +311,7 @@ def run_live(
             on_heard=heard,
             complete=lambda text: grammar.match(text) is not None,
         )
+        # A daemon only so a wedged decoder cannot keep the process alive; it is joined below.
         thread = threading.Thread(
             target=listener.run,
             args=(mic.frames(), stop_listening),
@@ -335,6 +337,7 @@ def run_live(
                 on_voice_changed=lambda s: remember_voice(s.rate, s.volume),
             )
             thread.start()
+            listening = thread
             first = (
                 [IntentHeard(Intent("start_routine", {"routine": routine}), now=clock.now())]
                 if routine
@@ -355,6 +358,12 @@ def run_live(
     finally:
         stop_listening.set()
         mic.close()
+        if listening is not None:
+            # The microphone's frames end within their 0.5 s timeout once it is closed; the
+            # decoder must not still be running while the interpreter shuts down.
+            listening.join(timeout=2.0)
+            if listening.is_alive():
+                _LOGGER.warning("the listener thread did not stop within 2 s")
         display.close()
     print(f"Summary: {loop.summary_text}" if loop.summary_text else "No session was started.")
     return 0
