@@ -574,3 +574,18 @@ def test_the_core_is_pure() -> None:
         source = (package / name).read_text()
         for forbidden in ("import time", "monotonic(", "sleep(", "Timer(", "datetime"):
             assert forbidden not in source, (name, forbidden)
+
+
+def test_reminders_take_turns_across_the_sides_and_holds_of_an_exercise() -> None:
+    """Each hold of the kneeling stretch has room for one reminder; the routine's other reminder
+    wordings must get their turn instead of "Breathe deeply." at every hold."""
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.run_out()
+    said = [str(c.data["text"]) for c in coach.cues if c.prompt_key == "reminder"]
+    assert said == [
+        "Breathe deeply.",
+        "Back straight, tailbone tucked under.",
+        "Breathe deeply.",
+        "Keep your glutes squeezed.",
+    ]

@@ -212,6 +212,9 @@ class Session:
         self._span = 0.0  # hold time in the current hold_started..hold_ended span, before segment
         self._seg_start: float | None = None  # when the running hold segment began
         self._fired: set[str] = set()
+        # Reminders said so far per exercise id: wordings take turns across sides and attempts,
+        # so a routine's later reminders are heard instead of the first one at every hold.
+        self._reminders_said: dict[str, int] = {}
         self._hold_began = False  # the current step's hold has started (maybe paused)
         self._deadline: float | None = None  # settle, check-in wait or stop window
         self._wait_s: float | None = None  # restart length of _deadline after speech
@@ -432,8 +435,9 @@ class Session:
             return Cue("halfway", {"remaining": self._target - at})
         if key.startswith("reminder:"):
             assert ex.hold is not None
-            n = int(key.split(":")[1])
-            return Cue("reminder", {"text": ex.hold.reminders[(n - 1) % len(ex.hold.reminders)]})
+            said = self._reminders_said.get(ex.id, 0)
+            self._reminders_said[ex.id] = said + 1
+            return Cue("reminder", {"text": ex.hold.reminders[said % len(ex.hold.reminders)]})
         return None
 
     def _rep_total(self) -> int:
