@@ -5,6 +5,7 @@ A fake `mvn` on PATH stands in for Maven (the real registry is not part of the t
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import subprocess
@@ -373,3 +374,15 @@ def test_cached_not_found_answer_is_condensed(env, monkeypatch, capsys) -> None:
         "https://repo.maven.apache.org/maven2 (Maven's cached answer from an earlier attempt)"
     )
     assert "\x1b" not in capsys.readouterr().err
+
+
+def test_disk_full_while_unpacking_is_one_line_and_leaves_nothing(env, monkeypatch, capsys) -> None:
+    def no_space(src, dst, *args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(model_fetch.shutil, "copyfileobj", no_space)
+    assert main(["--manifest", str(env.manifest)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("fetch-model: cannot unpack vosk-model-en-0.3.46.aar")
+    assert "No space left on device" in err and err.count("\n") == 1
+    assert _leftovers(env.models) == []

@@ -267,7 +267,13 @@ def unpack(artifact: Path, manifest: Manifest) -> Path:
             if bad is not None:
                 raise VoicecoachError(f"{artifact.name} is corrupt (first bad entry: {bad})")
             source = _find_model_root(archive, manifest)
-            _extract_under(archive, source, work / "model")
+            try:
+                _extract_under(archive, source, work / "model")
+            except OSError as exc:  # a full disk, a read-only models/ ...
+                raise VoicecoachError(
+                    f"cannot unpack {artifact.name} into {models_dir}: {exc.strerror or exc}; "
+                    "nothing was installed"
+                ) from exc
         model = work / "model"
         missing = missing_model_parts(model)
         if missing:
