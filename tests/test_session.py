@@ -589,3 +589,12 @@ def test_reminders_take_turns_across_the_sides_and_holds_of_an_exercise() -> Non
         "Breathe deeply.",
         "Keep your glutes squeezed.",
     ]
+
+
+def test_start_after_stop_does_not_ask_for_the_stop_that_was_just_said() -> None:
+    coach = reach("stopped")
+    said = coach.say("start_routine", routine="release")
+    assert keys(said) == ["stopped_hint"]
+    assert "stop first" not in coach.texts[-1]
+    assert "resume" in coach.texts[-1] and "stop again" in coach.texts[-1]
+    assert coach.session.state == "stopped"

@@ -688,6 +688,8 @@ class Session:
                     Cue("unknown_routine", {"name": str(spoken), "routines": self._routine_names()})
                 ]
             return self._start_session(routine.id, now)
+        if self.state == "stopped":  # "stop first" was already said: tell how to end or go on
+            return [Cue("stopped_hint", {"window": self._deadline_left(now)})]
         running = self._lib.get(self._routine).name if self._routine else ""
         return [Cue("already_running", {"routine": running})]
 
