@@ -120,6 +120,43 @@ def test_a_hung_engine_is_abandoned_and_a_fresh_one_takes_over(
     r.close()
 
 
+def test_close_stops_the_engine_thread_and_deletes_its_temp_dir(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pathlib import Path
+
+    r = Pyttsx3Renderer(timeout_s=2.0)
+    monkeypatch.setattr(r, "_new_engine", _WorkingEngine)
+    r.render("one", VoiceSettings())
+    thread = r._thread
+    workdir = Path(r._tmpdir.name)
+    assert thread is not None and workdir.is_dir()
+    r.close()
+    assert not thread.is_alive()
+    assert not workdir.exists()
+
+
+def test_an_abandoned_hung_engine_exits_if_it_ever_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release = threading.Event()
+    r = Pyttsx3Renderer(timeout_s=0.2)
+    engine_threads: list[threading.Thread] = []
+
+    def new_engine() -> _HangingEngine:
+        engine_threads.append(threading.current_thread())
+        return _HangingEngine(release)
+
+    monkeypatch.setattr(r, "_new_engine", new_engine)
+    with pytest.raises(TtsError, match="hung"):
+        r.render("one", VoiceSettings())
+    [stuck] = engine_threads
+    release.set()  # runAndWait comes back (too late); the thread must not linger on its queue
+    stuck.join(timeout=2.0)
+    assert not stuck.is_alive()
+    r.close()
+
+
 class _FakeOutput:
     """Plays nothing; the test decides when a sentence ends."""
 

@@ -117,14 +117,17 @@ class Pyttsx3Renderer:
         self._generation = 0
         self._lock = threading.Lock()
         self.restarts = 0
-        self._tmpdir = tempfile.TemporaryDirectory(prefix="voicecoach-tts-")
+        self._tmpdir = tempfile.TemporaryDirectory(
+            prefix="voicecoach-tts-", ignore_cleanup_errors=True
+        )
 
     # --- engine thread ---------------------------------------------------------------------
 
-    def _ensure_thread(self) -> None:
+    def _ensure_thread(self) -> queue.Queue:
+        """The running engine thread's job queue, starting a thread if there is none."""
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
-                return
+                return self._jobs
             self._generation += 1
             self._jobs = queue.Queue()
             self._thread = threading.Thread(
@@ -134,6 +137,7 @@ class Pyttsx3Renderer:
                 daemon=True,
             )
             self._thread.start()
+            return self._jobs
 
     def _new_engine(self) -> object:
         import pyttsx3
@@ -217,10 +221,10 @@ class Pyttsx3Renderer:
 
     def render(self, text: str, settings: VoiceSettings) -> RenderedSpeech:
         """Render `text`; raises TtsError when the engine fails or hangs."""
-        self._ensure_thread()
+        jobs = self._ensure_thread()
         future: Future[RenderedSpeech] = Future()
         started = time.monotonic()
-        self._jobs.put((text, settings, future))
+        jobs.put((text, settings, future))
         try:
             speech = future.result(timeout=self.timeout_s)
         except TimeoutError:
@@ -228,7 +232,10 @@ class Pyttsx3Renderer:
                 "speech engine hung for %.1f s on %r; restarting it", self.timeout_s, text
             )
             with self._lock:
-                self._thread = None  # abandoned; the next render starts a fresh engine
+                # Abandoned; the next render starts a fresh engine. Should the stuck one ever
+                # come back, it finds the word to exit instead of waiting on its queue forever.
+                jobs.put(None)
+                self._thread = None
                 self.restarts += 1
             raise TtsError("the speech engine hung") from None
         except TtsError:
@@ -247,10 +254,15 @@ class Pyttsx3Renderer:
         return RenderedSpeech(text, samples, self.output_rate)
 
     def close(self) -> None:
+        """Stop the engine thread and delete the directory the sentences were rendered in."""
         with self._lock:
-            if self._thread is not None:
+            thread, self._thread = self._thread, None
+            if thread is not None:
                 self._jobs.put(None)
-                self._thread = None
+        if thread is not None:
+            # A healthy engine finishes its sentence and exits at once; a hung one is a daemon.
+            thread.join(timeout=min(2.0, self.timeout_s))
+        self._tmpdir.cleanup()
 
 
 # --- echo reference ---------------------------------------------------------------------------
