@@ -52,6 +52,8 @@ DISTRACTORS = [
     "go back to the starting position",
     "if it hurts ease off",
     "rest for a minute",
+    "good let's carry on",  # the coach's own words after "resume"
+    "let's carry on",
     "five",  # a rating, not a command: checked below to be rating, not extend
 ]
 
@@ -165,6 +167,64 @@ def test_words_cover_the_phrases(g: Grammar) -> None:
     ],
 )
 def test_issue_examples(g: Grammar, text: str, intent: Intent) -> None:
+    assert g.match(text) == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # What people lying on the floor say, beyond the issue's examples.
+        ("add another five minutes", Intent("extend", {"seconds": 300})),
+        ("give me five more minutes", Intent("extend", {"seconds": 300})),
+        ("another five minutes please", Intent("extend", {"seconds": 300})),
+        ("add five minutes please", Intent("extend", {"seconds": 300})),
+        ("can I have two more minutes", Intent("extend", {"seconds": 120})),
+        ("five minutes more", Intent("extend", {"seconds": 300})),
+        ("just one more minute", Intent("extend", {"seconds": 60})),
+        ("add one more minute please", Intent("extend", {"seconds": 60})),
+        ("a few more minutes", Intent("extend")),
+        ("how much time is left", Intent("time_left")),
+        ("how much is left", Intent("time_left")),
+        ("how much longer do I have", Intent("time_left")),
+        ("stop the session", Intent("stop")),
+        ("stop please", Intent("stop")),
+        ("please stop", Intent("stop")),
+        ("let's stop", Intent("stop")),
+        ("I want to stop", Intent("stop")),
+        ("I'm done for today", Intent("stop")),
+        ("that's enough", Intent("stop")),
+        ("I need a break", Intent("pause")),
+        ("take a break", Intent("pause")),
+        ("pause please", Intent("pause")),
+        ("hold on a second", Intent("pause")),
+        ("wait a minute", Intent("pause")),
+        ("one second", Intent("pause")),
+        ("okay I'm ready", Intent("ready")),
+        ("I'm ready now", Intent("ready")),
+        ("next one please", Intent("skip")),
+        ("go back please", Intent("back")),
+        ("go back a step", Intent("back")),
+        ("say that again please", Intent("repeat")),
+        ("could you repeat that", Intent("repeat")),
+        ("keep going please", Intent("resume")),
+        ("let's keep going", Intent("resume")),
+        ("continue please", Intent("resume")),
+        ("ouch that hurts", Intent("pain")),
+        ("stop it hurts", Intent("pain")),
+        ("it hurts too much", Intent("pain")),
+        ("a little slower", Intent("slower")),
+        ("slow down please", Intent("slower")),
+        ("a bit faster", Intent("faster")),
+        ("a bit louder", Intent("louder")),
+        ("turn it up", Intent("louder")),
+        ("turn it down", Intent("quieter")),
+        ("that's too loud", Intent("quieter")),
+        ("what are the options", Intent("help")),
+        ("a five", Intent("rating", {"value": 5})),
+        ("six I think", Intent("rating", {"value": 6})),
+    ],
+)
+def test_natural_phrasings(g: Grammar, text: str, intent: Intent) -> None:
     assert g.match(text) == intent
 
 
