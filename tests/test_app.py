@@ -459,3 +459,16 @@ def test_run_live_lets_voicecoach_model_beat_the_config_file(
     monkeypatch.setattr(audio, "open_microphone", lambda _device: _Mic())
     with pytest.raises(VoicecoachError, match=r"VOICECOACH_MODEL: model directory .*from-env"):
         app.run_live()
+
+
+def test_a_tick_due_inside_the_output_latency_does_not_run_session_time_backwards(
+    tmp_path: Path,
+) -> None:
+    """SoundDeviceOutput stamps a sentence's start with its DAC time, ahead of the clock."""
+    clock, _events, _speaker, _waiter, _session, loop, _ = make(tmp_path)
+    loop.dispatch(IntentHeard(Intent("start_routine", {"routine": "hip"}), now=clock.now()))
+    clock.advance(1.0)
+    loop.dispatch(SpeechStarted(now=clock.now() + 0.05))  # first sample 50 ms from now
+    loop.dispatch(Tick(now=clock.now() + 0.01))  # a deadline 10 ms from now
+    times = [e.now for e in loop.handled]
+    assert times == sorted(times)

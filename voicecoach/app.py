@@ -163,9 +163,11 @@ class Loop:
         ):
             # Cut the coach short before the session answers, so the answer is not queued behind.
             self.speaker.interrupt()
-        if isinstance(event, IntentHeard) and event.now < self._last_now:
-            # An utterance is stamped with when it ended; a tick may have been handled in the
-            # moment it took to detect that. Session time never runs backwards.
+        if event.now < self._last_now:
+            # Session time never runs backwards. An utterance is stamped with when it ended, and
+            # a tick may have been handled in the moment it took to detect that; a sentence's
+            # start is stamped with when its first sample reaches the speaker (the DAC time, a
+            # little ahead of the clock), and a tick may come due within that lead.
             event = dataclasses.replace(event, now=self._last_now)
         self._last_now = max(self._last_now, event.now)
         before = self.session.state
