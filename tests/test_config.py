@@ -73,3 +73,11 @@ def test_a_broken_file_is_never_overwritten(config_dir: Path) -> None:
     path.write_text("rate = 'fast'\n")
     remember_voice(140, 0.7)
     assert path.read_text() == "rate = 'fast'\n"
+
+
+def test_a_file_that_is_not_utf8_is_one_clear_line(config_dir: Path) -> None:
+    (config_dir / "config.toml").write_bytes(b'voice = "caf\xe9"\n')  # saved as Latin-1
+    with pytest.raises(VoicecoachError, match="not UTF-8") as err:
+        load_config()
+    assert str(config_dir / "config.toml") in str(err.value)
+    assert "\n" not in str(err.value)

@@ -82,6 +82,10 @@ def load_config(path: Path | None = None) -> Config:
         return Config()
     except OSError as exc:
         raise VoicecoachError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise VoicecoachError(
+            f"{path}: not UTF-8 text (byte {exc.start}); TOML files must be saved as UTF-8"
+        ) from exc
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
