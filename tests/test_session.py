@@ -598,3 +598,23 @@ def test_start_after_stop_does_not_ask_for_the_stop_that_was_just_said() -> None
     assert "stop first" not in coach.texts[-1]
     assert "resume" in coach.texts[-1] and "stop again" in coach.texts[-1]
     assert coach.session.state == "stopped"
+
+
+@pytest.mark.parametrize("state", ["idle", "stopped", "summary"])
+def test_a_number_outside_a_check_in_never_promises_a_question_that_will_not_come(
+    state: str,
+) -> None:
+    coach = reach(state)
+    coach.say("rating", value=4)
+    assert "at the end" not in coach.texts[-1]
+    assert coach.events("rating") == []
+
+
+def test_a_number_during_a_routine_without_check_ins_is_not_promised_a_question() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("rating", value=4)
+    assert "at the end" not in coach.texts[-1]
+    with_checkins = reach("hold")
+    with_checkins.say("rating", value=4)
+    assert "at the end" in with_checkins.texts[-1]  # true here: the question does come

@@ -987,7 +987,9 @@ class Session:
         value = intent.slots.get("value")
         state = self.state
         if state not in ("checkin_before", "checkin_after"):
-            return [Cue("rating_not_asked")]
+            if self._checkins and state in ("setup", "side_switch", "hold", "paused"):
+                return [Cue("rating_not_asked")]  # "I'll ask at the end": true only here
+            return self._not_now("rating")
         if not isinstance(value, int) or not 0 <= value <= 10:
             return [Cue("rating_unclear"), *self._last]
         phase = "before" if state == "checkin_before" else "after"
