@@ -35,7 +35,7 @@ from voicecoach.app import Loop, exercise_names
 from voicecoach.audio import FRAME_S, SAMPLE_RATE
 from voicecoach.clock import FakeClock
 from voicecoach.errors import VoicecoachError
-from voicecoach.listener import GatePolicy, Heard, Listener, gate
+from voicecoach.listener import GatePolicy, Heard, Listener, SpeechSegment, coach_active, gate
 from voicecoach.messages import (
     Cue,
     IntentHeard,
@@ -380,11 +380,11 @@ class Person:
         intent = self.grammar.match(text)
         utterance = Utterance(text, intent, 1.0 if intent else 0.0)
         policy = self.policy
-        coach = self.reference.speaking_at(start, policy.echo_tail_s) or self.reference.speaking_at(
-            end, policy.echo_tail_s
-        )
 
         def deliver() -> None:
+            # Judged once the line is over, as the listener does: a cue that began while the
+            # person was still speaking counts.
+            coach = coach_active(self.reference, SpeechSegment(start, end), policy.echo_tail_s)
             decision = gate(utterance, coach_active=coach, policy=policy)
             what = f"{intent.name} {dict(intent.slots)}" if intent else "no command"
             if decision.accept and intent is not None:

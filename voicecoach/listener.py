@@ -224,6 +224,19 @@ class Reference(Protocol):
     def speaking_at(self, t: float, tail_s: float = 0.0) -> bool: ...
 
 
+def coach_active(reference: Reference | None, seg: SpeechSegment, tail_s: float) -> bool:
+    """Whether the coach made sound during `seg`, or stopped less than `tail_s` before either
+    of its ends: what `gate` calls `coach_active`. Ask once the segment is over, so a cue that
+    began while the person was still speaking counts."""
+    if reference is None:
+        return False
+    if reference.speaking_at(seg.start, tail_s) or reference.speaking_at(seg.end, tail_s):
+        return True
+    # Did the coach speak at any point inside the segment?
+    ref = reference.window(seg.start, seg.end)
+    return bool(ref.size and np.any(ref != 0))
+
+
 @dataclass
 class Heard:
     """What the listener made of one stretch of speech, for the display and the transcript."""
@@ -263,18 +276,9 @@ class Listener:
     _waiting_since: float | None = None
     _ended_at: float = 0.0
 
-    def _coach_active(self, seg: SpeechSegment) -> bool:
-        if self.reference is None:
-            return False
-        tail = self.policy.echo_tail_s
-        if self.reference.speaking_at(seg.start, tail) or self.reference.speaking_at(seg.end, tail):
-            return True
-        # Did the coach speak at any point inside the segment?
-        ref = self.reference.window(seg.start, seg.end)
-        return bool(ref.size and np.any(ref != 0))
-
     def _conclude(self, utterance: Utterance | None, seg: SpeechSegment) -> IntentHeard | None:
-        decision = gate(utterance, coach_active=self._coach_active(seg), policy=self.policy)
+        active = coach_active(self.reference, seg, self.policy.echo_tail_s)
+        decision = gate(utterance, coach_active=active, policy=self.policy)
         now = self.dispatch_clock() if self.dispatch_clock else seg.end
         heard = Heard(seg, utterance, decision, now)
         self.heard.append(heard)
