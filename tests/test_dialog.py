@@ -148,3 +148,16 @@ def test_summary_of_a_stopped_session_without_progress() -> None:
     )  # fmt: skip
     text = Dialog().render_summary(summary, {"kneeling_psoas_stretch": "kneeling stretch"})
     assert text == "Stopped after one minute and five seconds. Kneeling stretch twelve seconds."
+
+
+def test_a_stopped_session_is_not_counted_as_todays_session_or_the_streak() -> None:
+    """Progress counts this session "if it completes"; a stopped one does not."""
+    summary = SessionSummary(
+        routine="hip", total_s=65.0, hold_s=12.0,
+        results=(SideResult("kneeling_psoas_stretch", "left", 12.0),), completed=False,
+        steps_skipped=0, added_s=0.0, pauses=0, paused_s=0.0, pain_events=0, stops=1,
+        sessions_today=2, streak_days=5,
+    )  # fmt: skip
+    text = Dialog().render_summary(summary, {"kneeling_psoas_stretch": "kneeling stretch"})
+    assert "session today" not in text and "day" not in text
+    assert text == "Stopped after one minute and five seconds. Kneeling stretch twelve seconds."

@@ -374,6 +374,10 @@ class Dialog:
         elif summary.stiffness_before is not None and summary.stiffness_after is None:
             before = number_words(summary.stiffness_before)
             parts.append(self._fill("summary_stiffness_before", {"before": before}))
+        if not summary.completed:
+            # Progress counts this session "if it completes": a stopped one is neither today's
+            # next session nor part of the streak.
+            return " ".join(parts)
         if summary.sessions_today:
             ordinal = ordinal_words(summary.sessions_today)
             parts.append(self._fill("summary_today", {"ordinal": ordinal}))
