@@ -246,6 +246,14 @@ def test_coach_sentences_and_distractors_are_not_commands(g: Grammar, text: str)
     assert g.match(text) is None
 
 
+def test_a_bare_go_is_not_a_command(g: Grammar) -> None:
+    """One consonant from "no" (and near "so", "oh"): forced onto "go" it would start a hold."""
+    assert g.match("go") is None
+    assert "go" not in g.vosk_phrases()
+    assert g.match("let's go") == Intent("ready")
+    assert g.match("go ahead") == Intent("ready")
+
+
 def test_a_bare_number_is_a_rating_not_an_extension(g: Grammar) -> None:
     assert g.match("five") == Intent("rating", {"value": 5})
 
