@@ -3,6 +3,7 @@ rest ending at exactly 15 minutes of hold, the summary's numbers, a session.wav 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -82,6 +83,15 @@ def test_transcript_has_the_scripted_intents_in_order(demo) -> None:
     if not model_installed:
         heard = [text for _t, text in _lines(root) if text.startswith("heard:")]
         assert heard and all(TEXT_MODE_NOTE in h for h in heard)
+
+
+def test_transcript_times_never_run_backwards(demo) -> None:
+    """A command's heard, event, intent and state lines carry the session time it took effect
+    (when its words ended); the coach's answer follows at the moment it was given."""
+    root, _ = demo
+    lines = _lines(root)
+    backwards = [(a, b) for a, b in itertools.pairwise(lines) if b[0] < a[0]]
+    assert backwards == []
 
 
 def test_constructive_rest_ends_at_exactly_fifteen_minutes_after_add_five_minutes(demo) -> None:
@@ -227,6 +237,8 @@ def test_the_model_path_mixes_the_person_over_the_coach_and_the_listener_hears_i
     lines = [x for _t, x in _lines(tmp_path)]
     i = lines.index('person: "pause"')
     assert "coach cut off mid-sentence" in lines[i : i + 10]
+    times = [t for t, _x in _lines(tmp_path)]
+    assert times == sorted(times)
 
 
 def test_after_an_interrupted_session_the_person_waits_for_the_longer_greeting(

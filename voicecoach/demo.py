@@ -387,12 +387,14 @@ class Person:
             coach = coach_active(self.reference, SpeechSegment(start, end), policy.echo_tail_s)
             decision = gate(utterance, coach_active=coach, policy=policy)
             what = f"{intent.name} {dict(intent.slots)}" if intent else "no command"
+            # Stamped, like the listener's lines, with when the words ended: the moment the
+            # session acts on them, ahead of the detector's hangover.
             if decision.accept and intent is not None:
-                self.transcript.line(f'heard: "{text}" -> {what} {TEXT_MODE_NOTE}')
+                self.transcript.line(f'heard: "{text}" -> {what} {TEXT_MODE_NOTE}', at=end)
                 self.post(IntentHeard(intent=intent, now=end, utterance=utterance))
             else:
                 self.transcript.line(
-                    f'heard: "{text}" -> ignored ({decision.reason}) {TEXT_MODE_NOTE}'
+                    f'heard: "{text}" -> ignored ({decision.reason}) {TEXT_MODE_NOTE}', at=end
                 )
 
         # Dispatched when the listener's end-of-speech detector would have fired.
@@ -435,12 +437,16 @@ class _Observer:
         self._t.line(f"coach ({cue.prompt_key}): {text}")
 
     def on_input(self, event: SessionInput, before: str, after: str, cues: list[Cue]) -> None:
+        # At the session time the input took effect, the time its session events carry (an
+        # intent's is when its words ended, a moment before the detector was sure of it).
         if isinstance(event, IntentHeard):
-            self._t.line(f"intent fired: {event.intent.name} {dict(event.intent.slots)}")
+            self._t.line(
+                f"intent fired: {event.intent.name} {dict(event.intent.slots)}", at=event.now
+            )
         if isinstance(event, SpeechFinished) and event.interrupted:
             self._t.line("coach cut off mid-sentence", at=event.now)
         if before != after:
-            self._t.line(f"state: {before} -> {after}")
+            self._t.line(f"state: {before} -> {after}", at=event.now)
         if isinstance(event, SpeechFinished):
             self._person.cue_finished(event.cue, event.now, event.interrupted)
 
@@ -518,7 +524,9 @@ def run_demo(
     listener: Listener | None = None
     transcript.note(
         "voicecoach demo: session time [mm:ss.mmm] on a virtual clock; "
-        "who said what, the intents fired, state changes and session events"
+        "who said what, the intents fired, state changes and session events. A command's lines "
+        "carry when its words ended, the session time it takes effect; the coach answers once "
+        "the end of speech is detected, a moment later"
     )
     if model_dir is not None:
         from voicecoach.asr import CommandRecognizer, load_model
