@@ -80,7 +80,8 @@ def test_every_placeholder_in_the_prompts_file_is_known() -> None:
         "duration_cap", "value", "value_words", "why_part", "steps", "switch", "side_name",
         "side_name_cap", "reps_words", "words", "text", "remaining", "remaining_cap", "next",
         "reps_left_words", "added", "added_cap", "max", "window", "allowed", "info", "total",
-        "results", "extras", "before", "after", "ordinal", "days",
+        "results", "extras", "before", "after", "ordinal", "days", "reps_added_words",
+        "max_reps_words",
     }  # fmt: skip
     for key, variants in prompts.items():
         if key == "intent_phrases":

@@ -618,3 +618,16 @@ def test_a_number_during_a_routine_without_check_ins_is_not_promised_a_question(
     with_checkins = reach("hold")
     with_checkins.say("rating", value=4)
     assert "at the end" in with_checkins.texts[-1]  # true here: the question does come
+
+
+def test_extending_paced_slides_past_the_maximum_is_told_in_repetitions() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("skip")  # to the psoas slide
+    coach.say("ready")
+    capped = coach.say("extend", seconds=600)
+    assert keys(capped) == ["extended_capped"]
+    assert coach.texts[-1] == "I can only add five more; ten repetitions is the most for this one."
+    at_max = coach.say("extend")
+    assert keys(at_max) == ["extend_at_max"]
+    assert coach.texts[-1] == "This one is already at its most, ten repetitions."

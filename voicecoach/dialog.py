@@ -66,6 +66,9 @@ _ORDINALS = {
 # Always allowed, so not worth listing when telling what can be said.
 _UNSPOKEN = ("help", "slower", "faster", "louder", "quieter")
 
+# Cue data fields that hold whole counts and are also said in words ({reps_words}).
+_COUNT_FIELDS = ("steps", "reps", "reps_left", "reps_added", "max_reps", "value")
+
 # Cue data fields that hold seconds and are said as durations.
 _DURATION_FIELDS = ("duration", "remaining", "added", "total", "max", "window")
 
@@ -227,8 +230,10 @@ class Dialog:
             return "pain_setup"
         if key == "time_left" and d.get("reps_left") is not None:
             return "time_left_reps"
-        if key == "extended" and d.get("reps") is not None:
-            return "extended_reps"
+        if key in ("extended", "extended_capped") and d.get("reps") is not None:
+            return f"{key}_reps"
+        if key == "extend_at_max" and d.get("max_reps") is not None:
+            return "extend_at_max_reps"
         if key == "not_paused" and d.get("remaining") is None:
             return "not_paused_plain"
         if key == "reps_start" and not d.get("side_name"):
@@ -255,7 +260,7 @@ class Dialog:
                 out[name] = " ".join(_sentence(str(v)) for v in value)
             elif isinstance(value, bool) or value is None:
                 continue
-            elif isinstance(value, int) and name in ("steps", "reps", "reps_left", "value"):
+            elif isinstance(value, int) and name in _COUNT_FIELDS:
                 out[name] = str(value)
                 out[f"{name}_words"] = number_words(value)
             else:

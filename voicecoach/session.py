@@ -790,7 +790,10 @@ class Session:
         added = min(want, room)
         capped = added < want - _EPS
         if added <= _EPS:
-            return [Cue("extend_at_max", {"max": ex.max_seconds})]
+            at_max: dict[str, object] = {"max": ex.max_seconds}
+            if ex.reps is not None:
+                at_max["max_reps"] = ex.reps.max_count
+            return [Cue("extend_at_max", at_max)]
         self._target += added
         if self._seg_start is not None or self._done > 0:
             # Cues that the new length moves into the past are not said late.
@@ -804,8 +807,9 @@ class Session:
             "total": self._target,
             "max": ex.max_seconds,
         }
-        if ex.reps is not None:
+        if ex.reps is not None:  # paced: said in repetitions, not seconds
             data["reps"] = self._rep_total()
+            data["reps_added"] = round(added / ex.reps.rep_seconds)
         return [Cue("extended_capped" if capped else "extended", data)]
 
     def _i_pause(self, intent: Intent, now: float) -> list[Cue]:
