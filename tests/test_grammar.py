@@ -228,6 +228,24 @@ def test_natural_phrasings(g: Grammar, text: str, intent: Intent) -> None:
     assert g.match(text) == intent
 
 
+# Help describes these two instead of quoting a sentence ("start and a routine").
+DESCRIBED_IN_HELP = {"start_routine", "rating"}
+
+
+def test_what_the_spoken_help_says_to_say_is_a_command(g: Grammar) -> None:
+    """ "You can say: ..., add time, ...": each phrase the coach offers must work as said."""
+    from voicecoach.dialog import load_prompts
+
+    phrases = load_prompts()["intent_phrases"]
+    assert isinstance(phrases, dict)
+    wrong = {
+        intent: (phrase, g.match(phrase))
+        for intent, phrase in phrases.items()
+        if intent not in DESCRIBED_IN_HELP and g.match(phrase) != Intent(intent)
+    }
+    assert wrong == {}
+
+
 def test_extend_amounts_are_ints_and_plain_extend_has_none(g: Grammar) -> None:
     for text, intent in g.sample_sentences():
         if intent.name == "extend" and "seconds" in intent.slots:
