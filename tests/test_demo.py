@@ -313,3 +313,32 @@ def test_text_mode_gates_a_line_on_what_the_coach_said_while_it_was_spoken(
     transcript.close()
     assert posted == []
     assert "not a barge-in" in (tmp_path / "transcript.txt").read_text()
+
+
+def test_a_demo_that_fails_midway_still_stops_the_speech_engine_and_cleans_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from voicecoach.demo import run_demo
+    from voicecoach.session import Session
+
+    monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    real_handle = Session.handle
+
+    def handle(self, event):  # a bug surfacing a few inputs in
+        if len(self.events) >= 2:
+            raise RuntimeError("session bug")
+        return real_handle(self, event)
+
+    monkeypatch.setattr(Session, "handle", handle)
+    with pytest.raises(RuntimeError, match="session bug") as failed:
+        run_demo(tmp_path / "out", speed=0, echo=None)
+    # Checked while the traceback still holds the demo's objects (no finalizer has run).
+    assert failed.value is not None
+    assert sorted(p.name for p in scratch.iterdir()) == []
+    assert "person:" in (tmp_path / "out" / "transcript.txt").read_text()

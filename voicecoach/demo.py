@@ -509,117 +509,124 @@ def run_demo(
         raise VoicecoachError(
             f"cannot write the demo's output to {out_dir}: {exc.strerror}; pass --out DIR"
         ) from exc
-    library = RoutineLibrary.load()
-    grammar = load_grammar(routine_names=library.spoken_names())
-    model_dir, why_not = _try_model(model)
+    renderer: Pyttsx3Renderer | None = None
+    try:
+        library = RoutineLibrary.load()
+        grammar = load_grammar(routine_names=library.spoken_names())
+        model_dir, why_not = _try_model(model)
 
-    renderer = Pyttsx3Renderer()
-    speaker = Speaker(
-        renderer,
-        VirtualOutput(clock, scheduler, timeline),
-        events.put,
-        clock,
-        show_text=lambda text: transcript.line(f"coach (printed, speech engine failed): {text}"),
-    )
-    listener: Listener | None = None
-    transcript.note(
-        "voicecoach demo: session time [mm:ss.mmm] on a virtual clock; "
-        "who said what, the intents fired, state changes and session events. A command's lines "
-        "carry when its words ended, the session time it takes effect; the coach answers once "
-        "the end of speech is detected, a moment later"
-    )
-    if model_dir is not None:
-        from voicecoach.asr import CommandRecognizer, load_model
-
-        recognizer = CommandRecognizer(load_model(model_dir), grammar)
-
-        def heard(h: Heard) -> None:
-            u = h.utterance
-            text = f'"{u.text}" ({u.confidence:.2f})' if u else "(nothing recognized)"
-            verdict = h.decision.reason if not h.decision.accept else "accepted"
-            transcript.line(f"heard: {text} -> {verdict}", at=h.segment.end)
-
-        listener = Listener(
-            recognizer,
+        renderer = Pyttsx3Renderer()
+        speaker = Speaker(
+            renderer,
+            VirtualOutput(clock, scheduler, timeline),
             events.put,
-            reference=speaker.reference,
-            on_heard=heard,
-            complete=lambda text: grammar.match(text) is not None,
-        )
-        # The listener only hears the stretches around the person's lines; in a live session it
-        # learns the room's echo level during the coach's first sentence. Give it that level.
-        listener.detector.prime_echo_gain(ECHO_GAIN)
-        transcript.note(f"speech model: {model_dir}; the person is heard by the real listener")
-    else:
-        transcript.note(
-            "No Vosk speech model is installed: the person's lines are matched as text by the "
-            f"real grammar instead of being heard, and marked {TEXT_MODE_NOTE}."
-        )
-        transcript.note(f"why: {why_not}", echo=False)
-
-    with (
-        tempfile.TemporaryDirectory(prefix="voicecoach-demo-") as tmp,
-        # The demo's sessions are not the person's: they go to a history of their own in DIR.
-        HistoryStore.open(out_dir / "history.sqlite3") as history,
-    ):
-        person = Person(
-            list(script),
             clock,
-            scheduler,
-            timeline,
-            events.put,
-            transcript,
-            Path(tmp),
-            speaker.reference,
-            listener=listener,
-            grammar=grammar,
-            coach_speaking=lambda: speaker.speaking,
+            show_text=lambda text: transcript.line(
+                f"coach (printed, speech engine failed): {text}"
+            ),
         )
-        observer = _Observer(transcript, person)
-        recorder = history.recorder()
-
-        def on_event(event: SessionEvent) -> None:
-            recorder(event)
-            observer.session_event(event)
-
-        session = Session(
-            library,
-            progress=history.progress(),
-            resumable=history.interrupted(exercise_names(library)),
-            on_event=on_event,
+        listener: Listener | None = None
+        transcript.note(
+            "voicecoach demo: session time [mm:ss.mmm] on a virtual clock; "
+            "who said what, the intents fired, state changes and session events. A command's lines "
+            "carry when its words ended, the session time it takes effect; the coach answers once "
+            "the end of speech is detected, a moment later"
         )
-        waiter = VirtualWaiter(events, clock, scheduler, speed)
-        loop = Loop(session, Dialog(), speaker, waiter, clock, observer=observer)
+        if model_dir is not None:
+            from voicecoach.asr import CommandRecognizer, load_model
 
-        class _Stuck:
-            def next_event(self, deadline: float | None) -> SessionInput | None:
-                event = waiter.next_event(deadline)
-                if waiter.idle:
-                    loop.stop()
-                return event
+            recognizer = CommandRecognizer(load_model(model_dir), grammar)
 
-        loop.waiter = _Stuck()
-        loop.run()
-        # Let the summary be spoken to its end.
-        waiter.drain(loop, until=lambda: not speaker.speaking)
-        renderer.close()
+            def heard(h: Heard) -> None:
+                u = h.utterance
+                text = f'"{u.text}" ({u.confidence:.2f})' if u else "(nothing recognized)"
+                verdict = h.decision.reason if not h.decision.accept else "accepted"
+                transcript.line(f"heard: {text} -> {verdict}", at=h.segment.end)
 
-    summary = session.summary
-    if summary is None:
-        transcript.line(f"the session did not finish (state {session.state})")
+            listener = Listener(
+                recognizer,
+                events.put,
+                reference=speaker.reference,
+                on_heard=heard,
+                complete=lambda text: grammar.match(text) is not None,
+            )
+            # The listener only hears the stretches around the person's lines; in a live session it
+            # learns the room's echo level during the coach's first sentence. Give it that level.
+            listener.detector.prime_echo_gain(ECHO_GAIN)
+            transcript.note(f"speech model: {model_dir}; the person is heard by the real listener")
+        else:
+            transcript.note(
+                "No Vosk speech model is installed: the person's lines are matched as text by the "
+                f"real grammar instead of being heard, and marked {TEXT_MODE_NOTE}."
+            )
+            transcript.note(f"why: {why_not}", echo=False)
+
+        with (
+            tempfile.TemporaryDirectory(prefix="voicecoach-demo-") as tmp,
+            # The demo's sessions are not the person's: they go to a history of their own in DIR.
+            HistoryStore.open(out_dir / "history.sqlite3") as history,
+        ):
+            person = Person(
+                list(script),
+                clock,
+                scheduler,
+                timeline,
+                events.put,
+                transcript,
+                Path(tmp),
+                speaker.reference,
+                listener=listener,
+                grammar=grammar,
+                coach_speaking=lambda: speaker.speaking,
+            )
+            observer = _Observer(transcript, person)
+            recorder = history.recorder()
+
+            def on_event(event: SessionEvent) -> None:
+                recorder(event)
+                observer.session_event(event)
+
+            session = Session(
+                library,
+                progress=history.progress(),
+                resumable=history.interrupted(exercise_names(library)),
+                on_event=on_event,
+            )
+            waiter = VirtualWaiter(events, clock, scheduler, speed)
+            loop = Loop(session, Dialog(), speaker, waiter, clock, observer=observer)
+
+            class _Stuck:
+                def next_event(self, deadline: float | None) -> SessionInput | None:
+                    event = waiter.next_event(deadline)
+                    if waiter.idle:
+                        loop.stop()
+                    return event
+
+            loop.waiter = _Stuck()
+            loop.run()
+            # Let the summary be spoken to its end.
+            waiter.drain(loop, until=lambda: not speaker.speaking)
+
+        summary = session.summary
+        if summary is None:
+            transcript.line(f"the session did not finish (state {session.state})")
+            raise VoicecoachError(
+                f"demo session stuck in state {session.state!r}; see {out_dir / 'transcript.txt'}"
+            )
+        transcript.line(f"summary: {loop.summary_text}")
+        transcript.line(f"summary data: {json.dumps(summary_dict(summary), sort_keys=True)}")
+        wav_s = timeline.write(out_dir / "session.wav")
+        transcript.note(
+            f"session.wav: {wav_s:.1f} s (silences over {MAX_GAP_S} s shortened); "
+            f"{clock.now() / 60:.1f} min of session time in {time.monotonic() - started:.1f} s"
+        )
+        if echo is not None:
+            print(f"\nSummary: {loop.summary_text}", file=echo)
+            print(f"Wrote {out_dir / 'session.wav'} and {out_dir / 'transcript.txt'}", file=echo)
+        return 0
+    finally:
+        # Also when the session fails: the engine thread stops, its temp dir goes, and the
+        # transcript keeps what happened up to the failure.
+        if renderer is not None:
+            renderer.close()
         transcript.close()
-        raise VoicecoachError(
-            f"demo session stuck in state {session.state!r}; see {out_dir / 'transcript.txt'}"
-        )
-    transcript.line(f"summary: {loop.summary_text}")
-    transcript.line(f"summary data: {json.dumps(summary_dict(summary), sort_keys=True)}")
-    wav_s = timeline.write(out_dir / "session.wav")
-    transcript.note(
-        f"session.wav: {wav_s:.1f} s (silences over {MAX_GAP_S} s shortened); "
-        f"{clock.now() / 60:.1f} min of session time in {time.monotonic() - started:.1f} s"
-    )
-    transcript.close()
-    if echo is not None:
-        print(f"\nSummary: {loop.summary_text}", file=echo)
-        print(f"Wrote {out_dir / 'session.wav'} and {out_dir / 'transcript.txt'}", file=echo)
-    return 0
