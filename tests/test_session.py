@@ -631,3 +631,21 @@ def test_extending_paced_slides_past_the_maximum_is_told_in_repetitions() -> Non
     at_max = coach.say("extend")
     assert keys(at_max) == ["extend_at_max"]
     assert coach.texts[-1] == "This one is already at its most, ten repetitions."
+
+
+def test_ready_while_paused_in_setup_starts_the_hold() -> None:
+    """Paused while getting into position, "ready" means "I'm in position": begin the hold
+    instead of reading the instructions again and waiting out the settle time."""
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.wait(4.0)
+    coach.say("pause")
+    coach.wait(60.0)
+    said = coach.say("ready")
+    assert coach.session.state == "hold"
+    assert "hold_start" in keys(said) and "setup" not in keys(said)
+    assert coach.events("hold_started")[0].at == coach.now
+    coach.wait(30.0)
+    summary_events = [e.kind for e in coach.session.events]
+    assert summary_events.count("resumed") == 1
+    assert coach.events("hold_ended")[0].data["achieved_s"] == 30.0

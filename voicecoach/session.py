@@ -700,6 +700,11 @@ class Session:
         if state == "hold":
             return [Cue("already_holding", {"remaining": self._target - self._achieved(now)})]
         if state == "paused":
+            if self._paused_from in ("setup", "side_switch"):
+                # Paused while getting into position: "ready" means in position, so begin.
+                self._emit("resumed", now)
+                self._paused_from = None
+                return self._begin_hold(now)
             return self._i_resume(intent, now)
         if state == "checkin_before":
             self._deadline = None
