@@ -277,6 +277,25 @@ def test_damaged_file_is_reported_not_traced(
     assert "is damaged" in err and err.count("\n") == 1
 
 
+def test_malformed_file_with_a_good_header_is_reported_not_traced(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Page 1 intact, the tables' pages overwritten: opening works, reading the rows fails."""
+    db = data_dir / "history.sqlite3"
+    with HistoryStore.open(db, wall=FakeWall(today_at(7))) as store:
+        for _ in range(30):
+            record_all(store, whole_session())
+    size = db.stat().st_size
+    data = bytearray(db.read_bytes())
+    data[4096 : size - 4096] = b"\xa5" * (size - 8192)
+    db.write_bytes(bytes(data))
+    for argv in ([], ["--json"], ["--plot", str(data_dir / "h.png")]):
+        code, out, err = run(argv, capsys)
+        assert code == 1 and out == ""
+        assert "is damaged" in err and err.count("\n") == 1, err
+    assert db.read_bytes() == bytes(data)  # reading never moves or changes it
+
+
 def test_real_command_line_has_no_traceback(data_dir: Path) -> None:
     env = {**os.environ, "VOICECOACH_DATA_DIR": str(data_dir)}
     result = subprocess.run(

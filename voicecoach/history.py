@@ -289,10 +289,7 @@ class HistoryStore:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise VoicecoachError(
-                f"history file {path} is damaged ({exc}); the next session sets it aside and "
-                "starts a fresh one"
-            ) from None
+            raise _damaged(path, exc) from None
         if version == 0:
             conn.close()
             raise VoicecoachError(f"no history yet (no sessions recorded in {path})")
@@ -587,7 +584,13 @@ class HistoryStore:
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
         with self._mutex:
-            return self._conn.execute(sql, params).fetchall()
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                raise VoicecoachError(f"cannot read the history file {self.path}: {exc}") from None
+            except sqlite3.DatabaseError as exc:
+                # Damage past the first page only shows when its rows are read.
+                raise _damaged(self.path, exc) from None
 
     def _all_events(self) -> dict[int, list[SessionEvent]]:
         by_session: dict[int, list[SessionEvent]] = {}
@@ -643,6 +646,13 @@ def _event(row: Sequence[Any]) -> SessionEvent:
 
 def _with_routine(record: SessionRecord, routine: str) -> SessionRecord:
     return replace(record, routine=routine)
+
+
+def _damaged(path: Path, exc: sqlite3.DatabaseError) -> VoicecoachError:
+    return VoicecoachError(
+        f"history file {path} is damaged ({exc}); the next session sets it aside and "
+        "starts a fresh one"
+    )
 
 
 def _too_new(path: Path, version: int) -> VoicecoachError:
