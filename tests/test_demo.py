@@ -342,3 +342,19 @@ def test_a_demo_that_fails_midway_still_stops_the_speech_engine_and_cleans_up(
     assert failed.value is not None
     assert sorted(p.name for p in scratch.iterdir()) == []
     assert "person:" in (tmp_path / "out" / "transcript.txt").read_text()
+
+
+def test_espeak_failing_on_the_persons_line_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from voicecoach.demo import synthesize_person
+    from voicecoach.errors import VoicecoachError
+
+    broken = tmp_path / "espeak-ng"
+    broken.write_text("#!/bin/sh\necho 'espeak-ng: no voice data' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(shutil, "which", lambda _name: str(broken))
+    with pytest.raises(VoicecoachError, match="no voice data"):
+        synthesize_person("pause", tmp_path)

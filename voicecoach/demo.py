@@ -310,11 +310,17 @@ def synthesize_person(text: str, workdir: Path) -> np.ndarray:
         raise VoicecoachError("espeak-ng is not installed; run scripts/setup")
     voice, wpm, pitch = PERSON_VOICE
     path = workdir / f"person-{abs(hash(text))}.wav"
-    subprocess.run(
-        [binary, "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(path), text],
-        check=True,
-        capture_output=True,
-    )
+    try:
+        subprocess.run(
+            [binary, "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(path), text],
+            check=True,
+            capture_output=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = exc.stderr.decode(errors="replace").strip() if getattr(exc, "stderr", None) else ""
+        raise VoicecoachError(
+            f"espeak-ng could not say the person's line {text!r}: {detail or exc}"
+        ) from exc
     return read_wav(path)
 
 
