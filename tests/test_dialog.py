@@ -129,8 +129,8 @@ def test_summary_says_the_numbers_and_stays_short() -> None:
         "constructive rest fifteen minutes",
         "psoas slide five and four repetitions",
         "hip stirring forty-five seconds each side",
-        "kneeling psoas stretch thirty seconds left and skipped right",
-        "deeper variation thirty seconds left and twenty-three seconds right",
+        "kneeling psoas stretch left thirty seconds and right skipped",
+        "deeper variation left thirty seconds and right twenty-three seconds",
         "One step skipped, five minutes added, two pauses and pain once",
         "from six to three",
         "second session today, of two to three advised",
@@ -162,3 +162,11 @@ def test_a_stopped_session_is_not_counted_as_todays_session_or_the_streak() -> N
     text = Dialog().render_summary(summary, {"kneeling_psoas_stretch": "kneeling stretch"})
     assert "session today" not in text and "day" not in text
     assert text == "Stopped after one minute and five seconds. Kneeling stretch twelve seconds."
+
+
+def test_summary_sides_cannot_be_heard_as_time_left() -> None:
+    """The coach says time remaining as "thirty seconds left", so in the summary the side comes
+    first: "left thirty seconds"."""
+    text = Dialog(seed=1).render_summary(_full_summary())
+    assert "seconds left" not in text and "minutes left" not in text
+    assert "kneeling psoas stretch left thirty seconds and right skipped" in text

@@ -261,7 +261,7 @@ def test_summary_numbers_after_a_mixed_session() -> None:
     spoken = coach.texts[-1]
     assert "from six to three" in spoken
     assert "Two steps skipped, ten seconds added, one pause and pain once." in spoken
-    assert "kneeling psoas stretch forty seconds left and skipped right" in spoken.lower()
+    assert "kneeling psoas stretch left forty seconds and right skipped" in spoken.lower()
 
 
 # --- pause, pain, stop ----------------------------------------------------------------------

@@ -325,7 +325,8 @@ class Dialog:
         if len(set(amounts)) == 1 and len(results) == 2:
             return f"{name} {amounts[0]} each side"
         return f"{name} " + join_words(
-            [f"{a} {r.side}" if r.side else a for a, r in zip(amounts, results, strict=True)],
+            # The side first: "thirty seconds left" would sound like time remaining.
+            [f"{r.side} {a}" if r.side else a for a, r in zip(amounts, results, strict=True)],
             "and",
         )
 
