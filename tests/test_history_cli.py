@@ -296,6 +296,17 @@ def test_malformed_file_with_a_good_header_is_reported_not_traced(
     assert db.read_bytes() == bytes(data)  # reading never moves or changes it
 
 
+def test_a_huge_days_means_everything(
+    history: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--days 99999999 reaches back past year 1: that is all of the history, not an error."""
+    code, out, err = run(["--days", "99999999", "--json"], capsys)
+    assert code == 0 and err == ""
+    assert len(json.loads(out)) == 4
+    code, out, err = run(["--days", "99999999999", "--plot", str(tmp_path / "all.png")], capsys)
+    assert code == 0 and err == "" and out.startswith("wrote ")
+
+
 def test_real_command_line_has_no_traceback(data_dir: Path) -> None:
     env = {**os.environ, "VOICECOACH_DATA_DIR": str(data_dir)}
     result = subprocess.run(
