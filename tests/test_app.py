@@ -301,12 +301,17 @@ def test_rich_display_shows_the_countdown_and_what_can_be_said() -> None:
     assert "time_left" in shown
 
 
+@pytest.mark.parametrize("speech", ["works", "engine raises"])
 def test_run_live_wires_microphone_listener_session_speaker_and_history(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    speech: str,
 ) -> None:
     """`voicecoach start --routine hip` end to end on the real clock, with only the devices and
     the decoder replaced: a microphone that says two commands, a decoder stand-in that hears
-    "stop" in any stretch of speech, an output with no sound card."""
+    "stop" in any stretch of speech, an output with no sound card. With a speech engine that
+    raises, the session goes on the same, its words shown (once) instead of spoken."""
     import io
     import threading
 
@@ -363,6 +368,8 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
 
     class ShortRenderer:
         def render(self, text: str, settings):
+            if speech == "engine raises":
+                raise tts.TtsError("the speech engine failed to start")
             return tts.RenderedSpeech(text, np.full(1600, 500, np.int16), 16_000)
 
         def close(self) -> None:
@@ -407,6 +414,10 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
         or "did: stop (checkin_before -> stopped)" in display
     )
     assert "did: stop (stopped -> summary)" in display
+    # The greeting is shown once, whole, whether or not it could be spoken; a failing engine
+    # is told once, not with every sentence.
+    assert display.count("coach: Hello.") == 1
+    assert display.count("not spoken") == (1 if speech == "engine raises" else 0)
     with HistoryStore.open(tmp_path / "data" / "history.sqlite3", read_only=True) as history:
         sessions = history.sessions()
     assert [s.status for s in sessions] == ["stopped"]

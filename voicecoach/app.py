@@ -285,6 +285,15 @@ def run_live(
     display = make_display()
     stop_listening = threading.Event()
     listening: threading.Thread | None = None
+    told_speech_failed = threading.Event()
+
+    def speech_failed() -> None:
+        # The display already shows every cue's words (Loop.say); printing each sentence again
+        # would say everything twice. Say once why the coach is silent (-v logs the cause).
+        if not told_speech_failed.is_set():
+            told_speech_failed.set()
+            display.message("coach's speech failed: its words are shown here, not spoken")
+
     try:
         # --model, then VOICECOACH_MODEL, then config.toml: the environment beats the file.
         model_dir = resolve_model_dir(model, config_value=config.model)
@@ -300,7 +309,7 @@ def run_live(
             events.put,
             clock,
             settings=VoiceSettings(rate=config.rate, volume=config.volume, voice=config.voice),
-            show_text=lambda text: display.message(f"coach: {text}"),
+            show_text=lambda _text: speech_failed(),
         )
 
         def heard(h: Heard) -> None:
