@@ -149,6 +149,67 @@ def test_float_wav_is_refused_clearly(tmp_path: Path) -> None:
         read_wav(path)
 
 
+def _extensible(path: Path, data: bytes, rate: int, channels: int, width: int, sub: int) -> Path:
+    """A WAVE_FORMAT_EXTENSIBLE file, as sox and recorders write 24-bit or multichannel audio."""
+    guid = sub.to_bytes(2, "little") + bytes.fromhex("000000001000800000aa00389b71")
+    fmt_body = (
+        (0xFFFE).to_bytes(2, "little")
+        + channels.to_bytes(2, "little")
+        + rate.to_bytes(4, "little")
+        + (rate * channels * width).to_bytes(4, "little")
+        + (channels * width).to_bytes(2, "little")
+        + (8 * width).to_bytes(2, "little")
+        + (22).to_bytes(2, "little")
+        + (8 * width).to_bytes(2, "little")
+        + (0).to_bytes(4, "little")
+        + guid
+    )
+    fact = (
+        b"fact"
+        + (4).to_bytes(4, "little")
+        + (len(data) // (channels * width)).to_bytes(4, "little")
+    )
+    body = (
+        b"WAVE"
+        + b"fmt "
+        + len(fmt_body).to_bytes(4, "little")
+        + fmt_body
+        + fact
+        + b"data"
+        + len(data).to_bytes(4, "little")
+        + data
+    )
+    path.write_bytes(b"RIFF" + len(body).to_bytes(4, "little") + body)
+    return path
+
+
+def test_extensible_24_bit_stereo_is_read(tmp_path: Path) -> None:
+    tone = _tone(440.0, 48000, 1.0)
+    ints = np.rint(np.repeat(tone[:, None], 2, axis=1) * (2**23 - 1)).astype(np.int32)
+    data = ints.reshape(-1).astype("<i4").view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+    pcm = read_wav(_extensible(tmp_path / "t24.wav", data, 48000, 2, 3, sub=1))
+    assert abs(len(pcm) - TARGET_RATE) <= 1
+    assert abs(_dominant_hz(pcm, TARGET_RATE) - 440.0) < 2.0
+    rms = np.sqrt(np.mean(pcm[400:-400].astype(np.float64) ** 2)) / 32768
+    assert rms == pytest.approx(0.5 / np.sqrt(2), rel=0.02)
+
+
+def test_extensible_six_channel_16_bit_is_read(tmp_path: Path) -> None:
+    tone = np.rint(_tone(300.0, 44100, 0.5) * 32767).astype("<i2")
+    data = np.repeat(tone[:, None], 6, axis=1).tobytes()
+    pcm = read_wav(_extensible(tmp_path / "t6.wav", data, 44100, 6, 2, sub=1))
+    assert abs(len(pcm) - TARGET_RATE // 2) <= 1
+    assert abs(_dominant_hz(pcm, TARGET_RATE) - 300.0) < 3.0
+
+
+def test_extensible_float_is_refused_clearly(tmp_path: Path) -> None:
+    data = np.zeros(100, dtype="<f4").tobytes()
+    path = _extensible(tmp_path / "f.wav", data, 16000, 1, 4, sub=3)
+    with pytest.raises(VoicecoachError, match=r"not a readable PCM WAV.*not PCM") as info:
+        read_wav(path)
+    assert "\n" not in str(info.value)
+
+
 def test_missing_file_and_directory(tmp_path: Path) -> None:
     with pytest.raises(VoicecoachError, match="no such file"):
         read_wav(tmp_path / "missing.wav")

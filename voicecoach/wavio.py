@@ -29,17 +29,16 @@ _CHUNK = 16384
 """Output samples computed per block (bounds the memory of the tap matrix)."""
 _MAX_PHASES = 4096
 """Largest number of distinct filter phases worth precomputing."""
+_FORMAT_EXTENSIBLE = 0xFFFE
+_SUBTYPE_PCM = bytes.fromhex("0100000000001000800000aa00389b71")
+"""KSDATAFORMAT_SUBTYPE_PCM as stored in an extensible format chunk."""
 
 
 def read_wav(path: Path | str, rate: int = TARGET_RATE) -> np.ndarray:
     """Read a PCM WAV of any rate, sample width and channel count as mono int16 at `rate`."""
     path = Path(path)
     try:
-        with wave.open(str(path), "rb") as wav:
-            channels = wav.getnchannels()
-            width = wav.getsampwidth()
-            source_rate = wav.getframerate()
-            frames = wav.readframes(wav.getnframes())
+        channels, width, source_rate, frames = _read_frames(path)
     except FileNotFoundError as exc:
         raise VoicecoachError(f"{path}: no such file") from exc
     except IsADirectoryError as exc:
@@ -64,6 +63,51 @@ def read_wav(path: Path | str, rate: int = TARGET_RATE) -> np.ndarray:
         "%s: %d Hz, %d ch, %d bit, %.2f s", path, source_rate, channels, 8 * width, len(out) / rate
     )
     return to_int16(out)
+
+
+def _read_frames(path: Path) -> tuple[int, int, int, bytes]:
+    """Channels, sample width in bytes, rate and the raw interleaved frames of a PCM WAV."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            return (
+                wav.getnchannels(),
+                wav.getsampwidth(),
+                wav.getframerate(),
+                wav.readframes(wav.getnframes()),
+            )
+    except wave.Error as exc:
+        # Python 3.11's wave reads format 1 only; sox, DAWs and recorders write 24-bit and
+        # multichannel PCM as WAVE_FORMAT_EXTENSIBLE.
+        if str(exc) != f"unknown format: {_FORMAT_EXTENSIBLE}":
+            raise
+    return _read_extensible(path.read_bytes())
+
+
+def _read_extensible(data: bytes) -> tuple[int, int, int, bytes]:
+    """The frames of a WAVE_FORMAT_EXTENSIBLE file whose sub-format is PCM (wave.Error if not)."""
+    fmt: bytes | None = None
+    pos = 12
+    while pos + 8 <= len(data):
+        chunk_id = data[pos : pos + 4]
+        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        body = data[pos + 8 : pos + 8 + size]
+        if chunk_id == b"fmt ":
+            fmt = body
+        elif chunk_id == b"data":
+            if fmt is None or len(fmt) < 40:
+                raise wave.Error("extensible format chunk missing or too short")
+            channels = int.from_bytes(fmt[2:4], "little")
+            rate = int.from_bytes(fmt[4:8], "little")
+            block_align = int.from_bytes(fmt[12:14], "little")
+            if fmt[24:40] != _SUBTYPE_PCM:
+                raise wave.Error(f"extensible sub-format {fmt[24:26].hex()} is not PCM")
+            if channels < 1 or block_align < channels or block_align % channels:
+                raise wave.Error(f"bad block size {block_align} for {channels} channels")
+            # The container width: valid bits (e.g. 20 or 24 in 32) sit at its top end.
+            width = block_align // channels
+            return channels, width, rate, body[: len(body) - len(body) % block_align]
+        pos += 8 + size + (size & 1)  # chunks are padded to an even size
+    raise wave.Error("no data chunk")
 
 
 def write_wav(path: Path | str, pcm: np.ndarray, rate: int = TARGET_RATE) -> Path:
