@@ -170,3 +170,21 @@ def test_summary_sides_cannot_be_heard_as_time_left() -> None:
     text = Dialog(seed=1).render_summary(_full_summary())
     assert "seconds left" not in text and "minutes left" not in text
     assert "kneeling psoas stretch left thirty seconds and right skipped" in text
+
+
+def test_summary_leaves_out_sides_not_held_and_says_part_of_a_repetition_as_time() -> None:
+    """Stopped in the right side's setup: no "right no time at all". Ten seconds into the
+    first slide: not "zero repetitions"."""
+    summary = SessionSummary(
+        routine="hip", total_s=65.0, hold_s=40.0,
+        results=(
+            SideResult("kneeling_psoas_stretch", "left", 30.0),
+            SideResult("kneeling_psoas_stretch", "right", 0.0),
+            SideResult("psoas_slide", "left", 10.0, reps=0),
+        ),
+        completed=False, steps_skipped=0, added_s=0.0, pauses=0, paused_s=0.0, pain_events=0,
+        stops=1,
+    )  # fmt: skip
+    text = Dialog().render_summary(summary)
+    assert "no time at all" not in text and "zero" not in text
+    assert "Kneeling psoas stretch thirty seconds; psoas slide ten seconds." in text

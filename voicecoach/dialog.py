@@ -306,15 +306,17 @@ class Dialog:
     def _result_words(self, name: str, results: list[SideResult]) -> str:
         if all(r.skipped for r in results):
             return f"{name}, skipped"
+        # A side reached but never held (stopped in its setup) is left out, not "no time at all".
+        results = [r for r in results if r.skipped or r.achieved_s > 0]
 
         def amount(r: SideResult) -> str:
             if r.skipped:
                 return "skipped"
-            if r.reps is not None:
+            if r.reps:  # part of a first repetition is said as time, not "zero repetitions"
                 return _unit(r.reps, "repetition")
             return say_duration(r.achieved_s, about=False)
 
-        if len(results) == 2 and all(r.reps is not None and not r.skipped for r in results):
+        if len(results) == 2 and all(r.reps and not r.skipped for r in results):
             first, second = (number_words(r.reps or 0) for r in results)
             if first == second:
                 return f"{name} {first} repetitions each side"
