@@ -239,6 +239,31 @@ def test_engine_that_raises_prints_the_text_and_the_session_goes_on() -> None:
     assert not speaker.speaking
 
 
+def test_a_speech_engine_that_keeps_failing_is_given_up_on_not_waited_for_every_sentence(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A hung engine costs its timeout (10 s) per sentence; the session must not stall on each."""
+
+    class Hanging:
+        calls = 0
+
+        def render(self, text: str, settings: VoiceSettings) -> RenderedSpeech:
+            Hanging.calls += 1
+            raise TtsError("the speech engine hung")
+
+    clock = FakeClock()
+    shown: list[str] = []
+    speaker = Speaker(Hanging(), _FakeOutput(clock), lambda _e: None, clock, show_text=shown.append)
+    with caplog.at_level("INFO", logger="voicecoach.tts"):
+        for i in range(6):
+            speaker.say(f"Sentence {i}.")
+    assert shown == [f"Sentence {i}." for i in range(6)]
+    assert Hanging.calls == 3
+    assert not speaker.voiced
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2  # the first failure, and giving up; not one per sentence
+
+
 def test_real_engine_failure_inside_pyttsx3_falls_back_too(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -34,6 +34,8 @@ from voicecoach.messages import Cue, SessionInput, SpeechAdjust, SpeechFinished,
 _LOGGER = logging.getLogger(__name__)
 
 MIN_RATE, MAX_RATE = 90, 320
+MAX_FAILURES_IN_A_ROW = 3
+"""Sentences that may fail to render or play in a row before the speaker stops trying."""
 MIN_VOLUME, MAX_VOLUME = 0.1, 1.0
 
 
@@ -482,6 +484,7 @@ class Speaker:
         self._playing: _Part | None = None
         self._lock = threading.RLock()
         self.failures = 0
+        self._failed_in_a_row = 0
         self.last_cue_latency_ms: float | None = None
         """From `say` to the first sample of the latest cue that was played."""
 
@@ -518,12 +521,11 @@ class Speaker:
             part = self._pending.popleft()
             asked = self._clock.now()
             audio: RenderedSpeech | None = None
-            if self._renderer is not None and self._output is not None:
+            if self._renderer is not None and self._output is not None and self.voiced:
                 try:
                     audio = self._renderer.render(part.text, self.settings)
                 except Exception as exc:
-                    self.failures += 1
-                    _LOGGER.warning("speech failed, printing instead: %s", exc)
+                    self._failed("speech", exc)
             if audio is not None:
                 try:
                     self._playing = part
@@ -534,9 +536,9 @@ class Speaker:
                     )
                 except Exception as exc:
                     self._playing = None
-                    self.failures += 1
-                    _LOGGER.warning("playback failed, printing instead: %s", exc)
+                    self._failed("playback", exc)
                 else:
+                    self._failed_in_a_row = 0
                     self.reference.started(start, audio.samples, audio.sample_rate)
                     if part.first:
                         self.last_cue_latency_ms = (start - asked) * 1000
@@ -549,6 +551,27 @@ class Speaker:
                 self._post(SpeechStarted(now=now, cue=part.cue))
             if part.last:
                 self._post(SpeechFinished(now=now, cue=part.cue))
+
+    @property
+    def voiced(self) -> bool:
+        """False once speech has failed MAX_FAILURES_IN_A_ROW times running: a hung engine costs
+        its timeout on every sentence, and the session must not stall on each cue for it."""
+        return self._failed_in_a_row < MAX_FAILURES_IN_A_ROW
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        self.failures += 1
+        self._failed_in_a_row += 1
+        if not self.voiced:
+            _LOGGER.warning(
+                "%s failed %d times in a row (%s); showing the words only from now on",
+                what,
+                self._failed_in_a_row,
+                exc,
+            )
+        elif self._failed_in_a_row == 1:
+            _LOGGER.warning("%s failed, showing the words instead: %s", what, exc)
+        else:
+            _LOGGER.info("%s failed again (%d in a row): %s", what, self._failed_in_a_row, exc)
 
     def _done(self, end: float, interrupted: bool, part: _Part) -> None:
         with self._lock:
