@@ -267,7 +267,6 @@ def test_plain_display_when_not_a_terminal() -> None:
             SpeechSegment(1.0, 1.5),
             Utterance("repeat that", Intent("repeat"), 0.91),
             GateDecision(False, "'repeat' while the coach speaks (not a barge-in)"),
-            1.7,
         )
     )
     display.acted(IntentHeard(Intent("pause"), now=2.0), "hold", "paused")

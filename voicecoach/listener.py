@@ -244,7 +244,6 @@ class Heard:
     segment: SpeechSegment
     utterance: Utterance | None
     decision: GateDecision
-    dispatched_at: float
 
 
 @dataclass
@@ -264,7 +263,6 @@ class Listener:
     echo_lag_s: float = 0.1
     """How late the coach's echo may reach the microphone."""
     on_heard: Callable[[Heard], None] | None = None
-    dispatch_clock: Callable[[], float] | None = None
     complete: Callable[[str], bool] | None = None
     """Whether a partial result is already a whole command. When given, an end of speech after
     an incomplete phrase waits up to `max_pause_s` for the rest before deciding."""
@@ -279,8 +277,7 @@ class Listener:
     def _conclude(self, utterance: Utterance | None, seg: SpeechSegment) -> IntentHeard | None:
         active = coach_active(self.reference, seg, self.policy.echo_tail_s)
         decision = gate(utterance, coach_active=active, policy=self.policy)
-        now = self.dispatch_clock() if self.dispatch_clock else seg.end
-        heard = Heard(seg, utterance, decision, now)
+        heard = Heard(seg, utterance, decision)
         self.heard.append(heard)
         if self.on_heard is not None:
             self.on_heard(heard)

@@ -301,16 +301,6 @@ class EchoReference:
             if self._segments and self._segments[-1].end is None:
                 self._segments[-1] = replace(self._segments[-1], end=end)
 
-    def last_activity(self, now: float) -> float | None:
-        """The clock time the coach last made sound (`now` while it is playing), or None."""
-        with self._lock:
-            if not self._segments:
-                return None
-            seg = self._segments[-1]
-        if seg.end is None:
-            return min(now, seg.start + len(seg.samples) / seg.sample_rate)
-        return seg.end
-
     def speaking_at(self, t: float, tail_s: float = 0.0) -> bool:
         """Whether the coach was making sound at `t`, or stopped less than `tail_s` before it."""
         with self._lock:
@@ -367,7 +357,6 @@ class SoundDeviceOutput:
     def __init__(self, clock: Clock, device: int | str | None = None) -> None:
         self._clock = clock
         self._device = device
-        self._stream: object | None = None
         self._cut = threading.Event()
 
     def play(
@@ -420,7 +409,6 @@ class SoundDeviceOutput:
             finished_callback=finished,
             latency="low",
         )
-        self._stream = stream
         stream.start()
         started.wait(timeout=1.0)
         return first_sample_at[0] if first_sample_at else self._clock.now()
