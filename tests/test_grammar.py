@@ -220,6 +220,8 @@ def test_issue_examples(g: Grammar, text: str, intent: Intent) -> None:
         ("turn it down", Intent("quieter")),
         ("that's too loud", Intent("quieter")),
         ("what are the options", Intent("help")),
+        ("start a routine", Intent("start_routine")),
+        ("let's do a routine", Intent("start_routine")),
         ("a five", Intent("rating", {"value": 5})),
         ("six I think", Intent("rating", {"value": 6})),
     ],
