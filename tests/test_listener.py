@@ -414,3 +414,15 @@ def test_a_failing_frame_costs_one_utterance_not_the_listener_thread(
     assert rec.raised == 1
     assert [e.intent.name for e in posted] == ["resume"]  # the next command is still heard
     assert "listener failed on a frame" in caplog.text
+
+
+def test_what_was_heard_is_kept_bounded_over_a_long_session() -> None:
+    from voicecoach.listener import HEARD_KEPT
+
+    burst = np.concatenate([tone(0.3), noise(0.4)])
+    signal = np.concatenate([noise(0.3), *[burst] * (HEARD_KEPT + 10)])
+    rec = ScriptedRecognizer(*[utt(None)] * (HEARD_KEPT + 10))
+    listener = Listener(rec, lambda _e: None)
+    run(listener, signal)
+    assert len(rec.fed_samples) == HEARD_KEPT + 10
+    assert len(listener.heard) == HEARD_KEPT

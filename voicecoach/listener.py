@@ -32,6 +32,9 @@ from voicecoach.messages import IntentHeard, SessionInput, Utterance
 
 _LOGGER = logging.getLogger(__name__)
 
+HEARD_KEPT = 50
+"""How many recent utterances `Listener.heard` keeps, for the display and tests."""
+
 BARGE_IN = frozenset({"stop", "pause", "skip", "pain"})
 """Commands that may cut the coach short; everything else waits until it has finished."""
 
@@ -267,7 +270,10 @@ class Listener:
     """Whether a partial result is already a whole command. When given, an end of speech after
     an incomplete phrase waits up to `max_pause_s` for the rest before deciding."""
     max_pause_s: float = 0.6
-    heard: list[Heard] = field(default_factory=list)
+    heard: collections.deque[Heard] = field(
+        default_factory=lambda: collections.deque(maxlen=HEARD_KEPT)
+    )
+    """The latest utterances (bounded: a session of chatter must not grow it for hours)."""
     _preroll: collections.deque[np.ndarray] = field(default_factory=collections.deque)
     _fed: bool = False
     _seg_start: float | None = None
