@@ -260,3 +260,19 @@ def test_an_error_quotes_a_long_wrong_value_briefly_on_one_line(tmp_path: Path) 
     assert message.startswith(f"{path}: routine: expected a mapping of fields, got 'just some")
     assert "\n" not in message
     assert len(message) < len(str(path)) + 120
+
+
+def test_check_accepts_a_file_that_includes_a_routine_beside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`routines` loads a user file that includes another user routine; `check` must agree."""
+    write(tmp_path, GOOD, "morning.yaml")
+    write(tmp_path, BROKEN["unknown side"][0], "bad.yaml")  # a broken neighbour is not its fault
+    more = "id: more\nnames: [more]\nexercises:\n  - routine: morning\n"
+    path = write(tmp_path, more, "more.yaml")
+    assert "more" in RoutineLibrary.load(user_dir=tmp_path).ids()
+    assert cli.main(["check", str(path)]) == 0, capsys.readouterr().err
+    assert "ok - routine 'more', 1 steps" in capsys.readouterr().out
+    ghost = write(tmp_path, "id: ghost\nnames: [ghost]\nexercises:\n  - routine: nope\n", "g.yaml")
+    assert cli.main(["check", str(ghost)]) == 1
+    assert "expected a known routine, got 'nope'" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """`voicecoach routines` lists every routine (built-in and the person's own, broken files with
-their error); `voicecoach check FILE` validates one routine file."""
+their error); `voicecoach check FILE` validates one routine file, resolving its includes against
+the built-in routines and the routines beside it, as loading would."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from voicecoach import paths
 from voicecoach.dialog import say_duration
 from voicecoach.errors import VoicecoachError
-from voicecoach.routines import BUILTIN_DIR, Exercise, RoutineLibrary, load_routine_file
+from voicecoach.routines import BUILTIN_DIR, Exercise, Routine, RoutineLibrary, load_routine_file
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,21 +67,40 @@ def run_routines(args: argparse.Namespace) -> int:
     return 0
 
 
+def _neighbours(path: Path, taken: set[str]) -> list[Routine]:
+    """The valid routines beside `path`: they load together with it, so it may include them.
+    A broken or clashing neighbour is left out; it is not this file's error."""
+    found: list[Routine] = []
+    for other in sorted([*path.parent.glob("*.yaml"), *path.parent.glob("*.yml")]):
+        if other.resolve() == path.resolve():
+            continue
+        try:
+            routine = load_routine_file(other)
+        except VoicecoachError:
+            continue
+        if routine.id not in taken:
+            taken.add(routine.id)
+            found.append(routine)
+    return found
+
+
 def run_check(args: argparse.Namespace) -> int:
     path: Path = args.file
     if not path.is_file():
         raise VoicecoachError(f"{path}: file: expected a routine YAML file, got no such file")
     routine = load_routine_file(path)
-    builtins = [load_routine_file(p, builtin=True) for p in sorted(BUILTIN_DIR.glob("*.yaml"))]
+    known = [load_routine_file(p, builtin=True) for p in sorted(BUILTIN_DIR.glob("*.yaml"))]
     if path.resolve().parent != BUILTIN_DIR.resolve():
-        if routine.id in {b.id for b in builtins}:
+        if routine.id in {b.id for b in known}:
             raise VoicecoachError(
                 f"{path}: id: expected an id no built-in routine uses, got {routine.id!r}"
             )
-        builtins.append(routine)
-    lib = RoutineLibrary(builtins)  # resolves included routines
-    if lib.broken:
-        raise VoicecoachError(lib.broken[0].error)
+        taken = {b.id for b in known} | {routine.id}
+        known += [*_neighbours(path, taken), routine]
+    lib = RoutineLibrary(known)  # resolves included routines
+    mine = [b.error for b in lib.broken if b.path == routine.source]
+    if mine:
+        raise VoicecoachError(mine[0])
     steps = lib.steps(routine.id)
     total = say_duration(lib.total_seconds(routine.id))
     print(f"{path}: ok - routine {routine.id!r}, {len(steps)} steps, {total} of holds")
