@@ -91,6 +91,15 @@ def test_plain_output_is_one_readable_line(stubbed, tmp_path, capsys) -> None:
     )
 
 
+def test_a_broken_config_does_not_block_an_explicit_model(stubbed, tmp_path, capsys) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "config.toml").write_text("model = [broken\n")
+    wav = _tone_wav(tmp_path / "a.wav")
+    assert cli.main(["recognize", "--model", str(tmp_path), str(wav)]) == 0
+    assert "extend" in capsys.readouterr().out
+
+
 def test_no_files_is_a_usage_error(capsys) -> None:
     assert cli.main(["recognize"]) == 1
     assert "give one or more WAV files" in capsys.readouterr().err

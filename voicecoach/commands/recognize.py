@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -50,9 +51,12 @@ def run(args: argparse.Namespace) -> int:
     if not files and args.sample is None:
         raise VoicecoachError("give one or more WAV files, or --sample to try a synthesized one")
 
-    from voicecoach.asr import CommandRecognizer, load_model, resolve_model_dir
+    from voicecoach.asr import MODEL_ENV, CommandRecognizer, load_model, resolve_model_dir
 
-    model_dir = resolve_model_dir(args.model, config_value=_config_model())
+    # config.toml only matters when neither --model nor the environment names a model: a broken
+    # config file must not block an explicit choice.
+    config_model = None if args.model or os.environ.get(MODEL_ENV) else _config_model()
+    model_dir = resolve_model_dir(args.model, config_value=config_model)
     grammar = _grammar()
     model = load_model(model_dir)
     recognizer = CommandRecognizer(model, grammar)
