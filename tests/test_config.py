@@ -81,3 +81,23 @@ def test_a_file_that_is_not_utf8_is_one_clear_line(config_dir: Path) -> None:
         load_config()
     assert str(config_dir / "config.toml") in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_remembering_the_voice_keeps_the_persons_comments_and_paths(config_dir: Path) -> None:
+    path = config_dir / "config.toml"
+    path.write_text(
+        "# my mic is the USB one\n"
+        'input_device = "USB"  # not the laptop\n'
+        'model = "~/models/vosk"\n'
+        "rate = 165  # words per minute\n"
+    )
+    remember_voice(140, 0.7)
+    assert path.read_text() == (
+        "# my mic is the USB one\n"
+        'input_device = "USB"  # not the laptop\n'
+        'model = "~/models/vosk"\n'
+        "rate = 140  # words per minute\n"
+        "volume = 0.70\n"
+    )
+    config = load_config()
+    assert (config.rate, config.volume, config.input_device) == (140, 0.7, "USB")

@@ -5,6 +5,7 @@ volume). Command-line flags override it; slower/faster/louder/quieter are writte
 from __future__ import annotations
 
 import logging
+import re
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -114,11 +115,15 @@ def save_config(config: Config, path: Path | None = None) -> Path:
         value = getattr(config, f.name)
         if value is not None:
             lines.append(f"{f.name} = {_toml_value(value)}")
+    _write_atomically(path, "\n".join(lines) + "\n")
+    return path
+
+
+def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     _LOGGER.info("saved %s", path)
-    return path
 
 
 def remember_voice(rate: int, volume: float, path: Path | None = None) -> Config:
@@ -130,5 +135,28 @@ def remember_voice(rate: int, volume: float, path: Path | None = None) -> Config
         _LOGGER.warning("not saving the voice setting: %s", exc)
         return Config(rate=rate, volume=volume)
     updated = replace(current, rate=rate, volume=round(volume, 2))
-    save_config(updated, path)
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        save_config(updated, path)
+        return updated
+    # Change just those two lines: the person's comments, order and "~" paths stay as written.
+    for key in ("rate", "volume"):
+        value = _toml_value(getattr(updated, key))
+        text, found = re.subn(
+            rf"^(\s*{key}\s*=\s*)[^#\n]*?(\s*(?:#.*)?)$",
+            lambda m, v=value: f"{m.group(1)}{v}{m.group(2)}",
+            text,
+            count=1,
+            flags=re.MULTILINE,
+        )
+        if not found:
+            text = f"{text.rstrip()}\n{key} = {value}\n".lstrip()
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError:  # a layout the line edit cannot handle: write it afresh
+        save_config(updated, path)
+        return updated
+    _write_atomically(path, text)
     return updated
