@@ -276,3 +276,12 @@ def test_check_accepts_a_file_that_includes_a_routine_beside_it(
     ghost = write(tmp_path, "id: ghost\nnames: [ghost]\nexercises:\n  - routine: nope\n", "g.yaml")
     assert cli.main(["check", str(ghost)]) == 1
     assert "expected a known routine, got 'nope'" in capsys.readouterr().err
+
+
+def test_an_empty_reps_beside_a_hold_is_no_second_kind(tmp_path: Path) -> None:
+    """`reps:` left empty (null) is no reps at all, as every other empty field is taken."""
+    path = write(tmp_path, GOOD + "    reps:\n")
+    assert load_routine_file(path).items[0].hold is not None  # type: ignore[union-attr]
+    both = write(tmp_path, GOOD + "    reps: {count: 2, phases: [{seconds: 4, say: [Go.]}]}\n")
+    with pytest.raises(VoicecoachError, match=r"exercises\[0\]: expected either hold or reps"):
+        load_routine_file(both)

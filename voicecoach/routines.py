@@ -385,7 +385,7 @@ def _parse_exercise(c: _Checker, raw: object, where: str) -> Exercise | Include:
             c.fail(f"{where}.side_names.{key}", "'left' or 'right'", key)
         side_names[key] = c.text(value, f"{where}.side_names.{key}")
     hold = reps = None
-    if "hold" in data and "reps" in data:
+    if data.get("hold") is not None and data.get("reps") is not None:
         c.fail(where, "either hold or reps, not both", "both")
     if data.get("hold") is not None:
         hold = _parse_hold(c, data["hold"], f"{where}.hold")
