@@ -286,6 +286,24 @@ def test_a_locked_history_is_a_clear_error_not_set_aside(
         assert len(store.sessions()) == 1
 
 
+def test_a_locked_history_read_only_is_not_called_damaged(
+    db: Path, wall: FakeWall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(history, "_BUSY_TIMEOUT_S", 0.2)
+    with HistoryStore.open(db, wall=wall) as store:
+        record_all(store, whole_session())
+    other = sqlite3.connect(db, timeout=0.1)
+    try:
+        other.execute("PRAGMA locking_mode = EXCLUSIVE")
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(VoicecoachError, match=r"cannot read .* locked") as info:
+            HistoryStore.open(db, read_only=True)
+        assert "damaged" not in str(info.value)
+    finally:
+        other.rollback()
+        other.close()
+
+
 def test_damaged_file_read_only_is_a_clear_error(db: Path) -> None:
     db.parent.mkdir(parents=True)
     db.write_bytes(b"not sqlite at all" * 64)

@@ -282,13 +282,21 @@ class HistoryStore:
     def _open_read_only(cls, path: Path, wall: Wall) -> HistoryStore:
         if not path.exists():
             raise VoicecoachError(f"no history yet (no sessions recorded in {path})")
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                check_same_thread=False,
+                timeout=_BUSY_TIMEOUT_S,
             )
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable: not damage
+                raise VoicecoachError(f"cannot read the history file {path}: {exc}") from None
             raise _damaged(path, exc) from None
         if version == 0:
             conn.close()
