@@ -649,3 +649,13 @@ def test_ready_while_paused_in_setup_starts_the_hold() -> None:
     summary_events = [e.kind for e in coach.session.events]
     assert summary_events.count("resumed") == 1
     assert coach.events("hold_ended")[0].data["achieved_s"] == 30.0
+
+
+@pytest.mark.parametrize("state", ["idle", "summary"])
+def test_help_where_a_routine_can_be_started_names_the_routines(state: str) -> None:
+    coach = reach(state)
+    coach.say("help")
+    assert "full, hip or release" in coach.texts[-1]
+    hold = reach("hold")
+    hold.say("help")
+    assert "release" not in hold.texts[-1]  # only where starting one is possible

@@ -238,8 +238,9 @@ class Dialog:
             return "not_paused_plain"
         if key == "reps_start" and not d.get("side_name"):
             return "reps_start_none"
-        if key == "help" and d.get("more"):
-            return "help_with_more"
+        if key == "help":
+            base = "help_routines" if d.get("routines") else "help"
+            return f"{base}_with_more" if d.get("more") else base
         return key
 
     def phrase(self, intent: str) -> str:

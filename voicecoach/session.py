@@ -937,16 +937,15 @@ class Session:
             info = self._info()
             if info:
                 return [Cue("help_more", {"info": info})]
-        return [
-            Cue(
-                "help",
-                {
-                    "allowed": self.allowed_intents(),
-                    "state": self.state,
-                    "more": bool(self._info()),
-                },
-            )
-        ]
+        allowed = self.allowed_intents()
+        data: dict[str, object] = {
+            "allowed": allowed,
+            "state": self.state,
+            "more": bool(self._info()),
+        }
+        if "start_routine" in allowed:  # "start and a routine" is no help without their names
+            data["routines"] = self._routine_names()
+        return [Cue("help", data)]
 
     def _info(self) -> str | None:
         """What is said when help is asked for twice: about the exercise, then the routine."""
