@@ -6,6 +6,7 @@ import re
 from collections import defaultdict
 
 import pytest
+import yaml
 
 from voicecoach.errors import VoicecoachError
 from voicecoach.grammar import Grammar, grammar_from_dict, load_grammar
@@ -272,6 +273,60 @@ def test_a_bare_go_is_not_a_command(g: Grammar) -> None:
     assert "go" not in g.vosk_phrases()
     assert g.match("let's go") == Intent("ready")
     assert g.match("go ahead") == Intent("ready")
+
+
+# Whole sentences the coach says that are also commands. The listener's echo gate drops them while
+# the coach speaks (none is a barge-in), but the grammar must not add more: these are for the
+# prompt files to reword, and this list may only shrink.
+COACH_SAYS_A_COMMAND = {
+    "carry on",  # hold_continue: "Carry on. {duration_cap} to go."
+    "ten more seconds",  # countdown: "Ten more seconds."
+    "slower",  # speech_slower etc.: the coach's acknowledgement repeats the command
+    "faster",
+    "louder",
+    "quieter",
+}
+
+
+def _coach_sentences() -> set[str]:
+    """Every sentence or clause (speech pauses at commas) in the prompts and the built-in
+    routines that has no placeholder, as the microphone hears it."""
+    from voicecoach.grammar import normalize_utterance
+    from voicecoach.paths import PACKAGE_DATA
+
+    texts: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, str):
+            texts.append(node)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    files = [PACKAGE_DATA / "prompts.yaml", *sorted((PACKAGE_DATA / "routines").glob("*.yaml"))]
+    for path in files:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.name == "prompts.yaml":
+            data.pop("intent_phrases", None)  # help's list of commands, not sentences
+        else:
+            data.pop("names", None)  # routine and exercise names are meant to be said
+        walk(data)
+    sentences = set()
+    for text in texts:
+        for sentence in re.split(r"[.!?:;,]", text):
+            if "{" not in sentence and normalize_utterance(sentence):
+                sentences.add(normalize_utterance(sentence))
+    return sentences
+
+
+def test_the_coachs_own_sentences_are_not_commands(g: Grammar) -> None:
+    sentences = _coach_sentences()
+    assert len(sentences) > 100
+    commands = {text for text in sentences if g.match(text) is not None}
+    assert commands <= COACH_SAYS_A_COMMAND
 
 
 def test_a_bare_number_is_a_rating_not_an_extension(g: Grammar) -> None:
