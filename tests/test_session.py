@@ -659,3 +659,11 @@ def test_help_where_a_routine_can_be_started_names_the_routines(state: str) -> N
     hold = reach("hold")
     hold.say("help")
     assert "release" not in hold.texts[-1]  # only where starting one is possible
+
+
+def test_help_while_paused_mentions_that_hurts() -> None:
+    """Pain is answered while paused (the hold ends, ease out); help must not hide it there."""
+    coach = reach("paused")
+    assert "pain" in coach.session.allowed_intents()
+    coach.say("help")
+    assert "that hurts" in coach.texts[-1]

@@ -132,7 +132,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
         "help",
     ),
     "hold": ("time_left", "extend", "pause", "repeat", "skip", "back", "pain", "stop", "help"),
-    "paused": ("resume", "time_left", "extend", "skip", "back", "repeat", "stop", "help"),
+    "paused": ("resume", "time_left", "extend", "skip", "back", "repeat", "pain", "stop", "help"),
     "stopped": ("resume", "stop", "help"),
     "checkin_after": ("rating", "skip", "back", "repeat", "stop", "help"),
     "summary": ("repeat", "start_routine", "help"),
