@@ -78,3 +78,34 @@ def test_frames_are_resampled_when_the_device_refuses_16k() -> None:
     mic._callback(np.zeros(882, dtype=np.int16).tobytes(), 882, None, None)
     assert len(next(mic.frames(timeout=0.01))[0]) == 320
     mic.close()
+
+
+@pytest.mark.parametrize(("rate", "freq"), [(44100, 3000), (48000, 6000), (8000, 1000)])
+def test_a_resampled_stream_has_no_seams_at_block_edges(rate: int, freq: int) -> None:
+    """Block by block, as the microphone delivers it, the stream comes out as one signal
+    (resampling each 20 ms block on its own buzzed at 50 Hz)."""
+    from voicecoach.audio import SAMPLE_RATE, _lowpass
+
+    block = round(rate * 0.02)
+    t = np.arange(rate * 2) / rate
+    x = (np.sin(2 * np.pi * freq * t) * 8000).astype(np.int16)
+    mic = Microphone(DEVICES[2], max_queued_s=3.0)
+    mic.rate = rate
+    for i in range(0, len(x), block):
+        mic._callback(x[i : i + block].tobytes(), block, None, None)
+    frames = mic.frames(timeout=0.01)
+    got = []
+    while (frame := next(frames)[0]).size:
+        got.append(frame)
+    mic.close()
+    out = np.concatenate(got).astype(np.float64)
+    assert {f.size for f in got} == {320}
+    # The same signal resampled whole, with the stream's fixed (sub-millisecond) delay.
+    kernel = _lowpass(rate, SAMPLE_RATE)
+    whole = np.convolve(x.astype(np.float64), kernel, mode="same") if kernel is not None else x
+    step = rate / SAMPLE_RATE
+    delay = (kernel.size // 2 if kernel is not None else 0) + 1 - step
+    positions = np.arange(out.size) * step - delay
+    expected = np.interp(positions, np.arange(x.size), whole)
+    inner = slice(50, out.size - 50)
+    assert np.abs(out[inner] - expected[inner]).max() <= 2

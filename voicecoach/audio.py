@@ -31,21 +31,74 @@ NO_INPUT_MESSAGE = (
 )
 
 
+def _lowpass(src_rate: int, dst_rate: int) -> np.ndarray | None:
+    """The anti-aliasing windowed-sinc kernel (65 taps) for going down to dst_rate, else None."""
+    if dst_rate >= src_rate:
+        return None
+    cutoff = 0.45 * dst_rate / src_rate  # cycles per input sample, a little under Nyquist
+    taps = np.arange(-32, 33, dtype=np.float32)
+    kernel = 2 * cutoff * np.sinc(2 * cutoff * taps) * np.hanning(taps.size).astype(np.float32)
+    return kernel / kernel.sum()
+
+
+def _to_int16(y: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(y), -32768, 32767).astype(np.int16)
+
+
 def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
-    """Resample int16 mono audio: windowed-sinc low-pass when going down, then interpolation."""
+    """Resample a whole int16 mono signal: windowed-sinc low-pass when going down, then
+    interpolation. For a stream cut into blocks use StreamResampler."""
     if src_rate == dst_rate or samples.size == 0:
         return samples.astype(np.int16, copy=False)
     x = samples.astype(np.float32)
-    if dst_rate < src_rate:
-        cutoff = 0.45 * dst_rate / src_rate  # cycles per input sample, a little under Nyquist
-        taps = np.arange(-32, 33, dtype=np.float32)
-        kernel = 2 * cutoff * np.sinc(2 * cutoff * taps) * np.hanning(taps.size).astype(np.float32)
-        kernel /= kernel.sum()
+    kernel = _lowpass(src_rate, dst_rate)
+    if kernel is not None:
         x = np.convolve(x, kernel, mode="same")
     n_out = round(samples.size * dst_rate / src_rate)
     positions = np.arange(n_out, dtype=np.float64) * (src_rate / dst_rate)
     y = np.interp(positions, np.arange(samples.size, dtype=np.float64), x)
-    return np.clip(np.round(y), -32768, 32767).astype(np.int16)
+    return _to_int16(y)
+
+
+class StreamResampler:
+    """Resamples a stream block by block as if it were one signal.
+
+    `resample` on each 20 ms block on its own would filter every block's edges against zeros
+    and restart the interpolation phase: a 50 Hz buzz (-30 dB at 6 kHz) in what the recognizer
+    hears. Here the filter's context and the phase carry over from block to block; the price is
+    a fixed delay of (half the filter + 1 - one output step) input samples, under a millisecond.
+    Each block of N input samples gives N * dst / src output samples (on average, when that is
+    not a whole number).
+    """
+
+    def __init__(self, src_rate: int, dst_rate: int) -> None:
+        self._step = src_rate / dst_rate
+        self._kernel = _lowpass(src_rate, dst_rate)
+        self._half = 0 if self._kernel is None else self._kernel.size // 2
+        # Leading zeros and a first output one step in: the filter and the interpolation have
+        # the context they need, and a first block of N samples gives its full share of output.
+        self._buf = np.zeros(2 * self._half + 1, dtype=np.float32)
+        self._pos = self._half + self._step
+        """Where the next output sample falls, in samples of `_buf`."""
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        self._buf = np.concatenate([self._buf, block.astype(np.float32)])
+        if self._kernel is not None:
+            # filtered[j] is the low-passed signal at _buf index j + half.
+            filtered = np.convolve(self._buf, self._kernel, mode="valid")
+        else:
+            filtered = self._buf
+        last = self._half + filtered.size - 1
+        n = max(0, int(np.floor((last - self._pos) / self._step + 1e-9)) + 1)
+        positions = self._pos + self._step * np.arange(n, dtype=np.float64)
+        grid = np.arange(self._half, last + 1, dtype=np.float64)
+        y = np.interp(positions, grid, filtered)
+        self._pos += self._step * n
+        # Keep what the next output samples still need: the filter's reach before them.
+        drop = int(self._pos) - self._half
+        self._buf = self._buf[drop:]
+        self._pos -= drop
+        return _to_int16(y)
 
 
 @dataclass(frozen=True)
@@ -139,6 +192,7 @@ class Microphone:
             maxsize=max(4, round(max_queued_s / frame_s))
         )
         self._closed = threading.Event()
+        self._resampler: StreamResampler | None = None
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         # Runs on PortAudio's thread: copy and go, never block.
@@ -209,7 +263,9 @@ class Microphone:
                 last_reported = lost
             samples = np.frombuffer(block, dtype=np.int16)
             if self.rate != SAMPLE_RATE:
-                samples = resample(samples, self.rate, SAMPLE_RATE)
+                if self._resampler is None:
+                    self._resampler = StreamResampler(self.rate, SAMPLE_RATE)
+                samples = self._resampler(samples)
             yield samples, t_end
 
     def close(self) -> None:
