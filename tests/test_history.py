@@ -442,6 +442,7 @@ def test_sessions_days_filter(db: Path, wall: FakeWall) -> None:
         assert len(store.sessions()) == 3
         assert len(store.sessions(days=3)) == 2
         assert len(store.sessions(days=1)) == 1
+        assert len(store.sessions(days=10**9)) == 3  # reaches past year 1: everything
 
 
 def test_forget_deletes_everything(db: Path, wall: FakeWall) -> None:

@@ -139,6 +139,17 @@ def streak_ending(days: Iterable[date], end: date) -> int:
     return count
 
 
+def first_day(days: int | None, today: date) -> date | None:
+    """The first day of "the last `days` days" (today counting as the first); None for all of
+    them, also when `days` reaches back past year 1."""
+    if days is None:
+        return None
+    try:
+        return today - timedelta(days=days - 1)
+    except OverflowError:
+        return None
+
+
 def record_from_events(
     session_id: int,
     started: datetime,
@@ -547,9 +558,7 @@ class HistoryStore:
         rows = self._query(
             f"SELECT id, started, routine, status, {resumes} FROM sessions ORDER BY id"
         )
-        since: date | None = None
-        if days is not None:
-            since = (today or self._wall().date()) - timedelta(days=days - 1)
+        since = first_day(days, today or self._wall().date())
         events_by_session = self._all_events() if rows else {}
         records = []
         for session_id, started_text, routine, status, resumed in rows:

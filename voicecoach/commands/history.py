@@ -25,6 +25,7 @@ from voicecoach.history import (
     SessionRecord,
     default_path,
     default_wall,
+    first_day,
     set_aside_copies,
     streak_ending,
 )
@@ -98,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
             raise VoicecoachError(_nothing_recorded(days, path) + ": nothing to plot")
         from voicecoach.plot import plot_history
 
-        first = _first_day(days, today)
+        first = first_day(days, today)
         last = max(today, records[-1].started.date())
         try:
             plot_history(records, args.plot, first=first, last=last)
@@ -298,18 +299,8 @@ def _check_plot_path(out: Path) -> None:
         raise VoicecoachError(f"cannot write the plot to {out}: permission denied")
 
 
-def _first_day(days: int | None, today: date) -> date | None:
-    """The first day `--days N` covers; None for all of them (also when N reaches past year 1)."""
-    if days is None:
-        return None
-    try:
-        return today - timedelta(days=days - 1)
-    except OverflowError:
-        return None
-
-
 def _within(records: list[SessionRecord], days: int | None, today: date) -> list[SessionRecord]:
-    since = _first_day(days, today)
+    since = first_day(days, today)
     if since is None:
         return records
     return [r for r in records if r.started.date() >= since]
