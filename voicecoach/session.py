@@ -138,6 +138,8 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "summary": ("repeat", "start_routine", "help"),
 }
 _SPEECH_INTENTS = ("slower", "faster", "louder", "quieter")
+_WAITS_AFTER_SPEECH = ("setup", "side_switch", "checkin_before", "checkin_after")
+"""States whose wait (settle time, check-in answer) counts from the end of the coach's speech."""
 
 _EPS = 1e-9
 
@@ -221,7 +223,6 @@ class Session:
         self._paused_from: str | None = None
         self._stopped_from: str | None = None
         self._last: list[Cue] = []
-        self._speaking = False
         self._last_intent: str | None = None
         self._now = 0.0
 
@@ -254,23 +255,11 @@ class Session:
         if isinstance(event, Tick):
             return self._on_tick(event.now)
         if isinstance(event, SpeechStarted):
-            self._speaking = True
-            if self._wait_s is not None and self.state in (
-                "setup",
-                "side_switch",
-                "checkin_before",
-                "checkin_after",
-            ):
+            if self._wait_s is not None and self.state in _WAITS_AFTER_SPEECH:
                 self._deadline = None
             return []
         if isinstance(event, SpeechFinished):
-            self._speaking = False
-            if self._wait_s is not None and self.state in (
-                "setup",
-                "side_switch",
-                "checkin_before",
-                "checkin_after",
-            ):
+            if self._wait_s is not None and self.state in _WAITS_AFTER_SPEECH:
                 self._deadline = event.now + self._wait_s
             return []
         raise TypeError(f"not a session input: {event!r}")
@@ -280,7 +269,7 @@ class Session:
         if self.state == "hold" and self._seg_start is not None:
             pending = [t for key, t in self._milestones() if key not in self._fired]
             if pending:
-                return self._seg_start + (min(pending) - self._achieved_before_segment())
+                return self._seg_start + (min(pending) - self._done)
             return None
         return self._deadline
 
@@ -361,9 +350,6 @@ class Session:
         }
 
     # --- hold time accounting ----------------------------------------------------------------
-
-    def _achieved_before_segment(self) -> float:
-        return self._done
 
     def _achieved(self, now: float) -> float:
         running = (now - self._seg_start) if self._seg_start is not None else 0.0
@@ -898,7 +884,7 @@ class Session:
         self._emit("resumed_after_stop", now, {"to": came_from})
         self._deadline = None
         cues = [Cue("resumed_after_stop")]
-        if came_from == "hold" or (came_from in ("setup", "side_switch") and self._hold_began):
+        if came_from == "hold":
             return cues + self._begin_hold(now)
         if came_from == "checkin_before":
             self._go("back_to_checkin")
