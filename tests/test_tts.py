@@ -338,3 +338,50 @@ def test_an_unknown_voice_keeps_the_default_instead_of_silencing_the_coach(
     speech = renderer.render("Breathe out.", VoiceSettings(voice="no-such-voice-xyz"))
     assert speech.duration_s > 0.3
     assert _rms(speech.samples) > 300
+
+
+def test_an_output_device_that_never_starts_playing_fails_the_sentence_not_the_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stalled device (a suspended sound server, a headset gone): its stream opens but never
+    asks for audio. The sentence is shown instead and the session hears it finish."""
+    import sys
+    import types
+
+    from voicecoach.tts import SoundDeviceOutput
+
+    closed: list[str] = []
+
+    class StalledStream:
+        def __init__(self, **_kw: object) -> None:
+            pass
+
+        def start(self) -> None:
+            pass  # never calls the callback
+
+        def abort(self) -> None:
+            closed.append("abort")
+
+        def close(self) -> None:
+            closed.append("close")
+
+    fake_sd = types.SimpleNamespace(
+        OutputStream=StalledStream, CallbackAbort=Exception, CallbackStop=Exception
+    )
+    monkeypatch.setitem(sys.modules, "sounddevice", fake_sd)
+    clock = FakeClock(1.0)
+    events: list[object] = []
+    shown: list[str] = []
+    speaker = Speaker(
+        _ToneRenderer(),
+        SoundDeviceOutput(clock, start_timeout_s=0.05),
+        events.append,
+        clock,
+        show_text=shown.append,
+    )
+    cue = Cue("hold_start")
+    speaker.say("Begin now.", cue)
+    assert shown == ["Begin now."]
+    assert events == [SpeechStarted(now=1.0, cue=cue), SpeechFinished(now=1.0, cue=cue)]
+    assert not speaker.speaking
+    assert closed == ["abort", "close"]

@@ -354,10 +354,14 @@ class AudioOutput(Protocol):
 class SoundDeviceOutput:
     """Plays through a sounddevice OutputStream; its callback reports the DAC time of sample one."""
 
-    def __init__(self, clock: Clock, device: int | str | None = None) -> None:
+    def __init__(
+        self, clock: Clock, device: int | str | None = None, *, start_timeout_s: float = 1.0
+    ) -> None:
         self._clock = clock
         self._device = device
         self._cut = threading.Event()
+        self.start_timeout_s = start_timeout_s
+        """How long a stream may take to ask for its first buffer before it counts as failed."""
 
     def play(
         self, samples: np.ndarray, sample_rate: int, on_done: Callable[[float, bool], None]
@@ -368,10 +372,14 @@ class SoundDeviceOutput:
         position = 0
         first_sample_at: list[float] = []
         started = threading.Event()
+        abandoned = threading.Event()
         data = samples.astype(np.int16)
 
         def callback(outdata: np.ndarray, frames: int, t: object, _status: object) -> None:
             nonlocal position
+            if abandoned.is_set():
+                outdata.fill(0)
+                raise sd.CallbackAbort
             if not first_sample_at:
                 # DAC time of this buffer, mapped from the stream's clock onto ours.
                 lead = t.outputBufferDacTime - t.currentTime  # type: ignore[attr-defined]
@@ -389,6 +397,8 @@ class SoundDeviceOutput:
 
         def finished() -> None:
             # PortAudio calls this on its own thread, where the stream may not be closed.
+            if abandoned.is_set():
+                return  # play() raised for this stream: its sentence is not ours to report
             end, cut = self._clock.now(), self._cut.is_set()
 
             def close_and_report() -> None:
@@ -409,9 +419,23 @@ class SoundDeviceOutput:
             finished_callback=finished,
             latency="low",
         )
-        stream.start()
-        started.wait(timeout=1.0)
-        return first_sample_at[0] if first_sample_at else self._clock.now()
+        try:
+            stream.start()
+            if not started.wait(timeout=self.start_timeout_s):
+                raise TtsError(
+                    f"the output device did not start playing within {self.start_timeout_s:g} s"
+                )
+        except BaseException:
+            # Without this the speaker would wait forever for a sentence that never ends (and
+            # the session with it), and the stream would stay open.
+            abandoned.set()
+            try:
+                stream.abort()
+                stream.close()
+            except Exception as exc:
+                _LOGGER.info("closing a failed output stream: %s", exc)
+            raise
+        return first_sample_at[0]
 
     def cut(self) -> None:
         self._cut.set()
