@@ -266,8 +266,6 @@ class Dialog:
                 out[f"{name}_words"] = number_words(value)
             else:
                 out[name] = str(value)
-        if isinstance(data.get("steps"), int):
-            out["steps_words"] = number_words(int(data["steps"]))  # type: ignore[call-overload]
         side_name = data.get("side_name")
         out["side_name"] = str(side_name) if side_name else "side"
         out["side_name_cap"] = _cap(out["side_name"])
