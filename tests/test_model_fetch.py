@@ -151,6 +151,13 @@ def test_fetch_verifies_and_unpacks(env) -> None:
     assert "-Dartifact=com.alphacephei:vosk-model-en:0.3.46:aar" in env.log.read_text()
 
 
+def test_maven_refuses_to_cache_a_corrupt_transfer(env) -> None:
+    """Maven's default checksum policy only warns and keeps a corrupt download in ~/.m2, where
+    every later fetch would copy it again (and fail our SHA-256 check forever)."""
+    fetch(read_manifest(env.manifest))
+    assert "--strict-checksums" in env.log.read_text().split()
+
+
 def test_present_model_exits_fast_without_mvn(env, monkeypatch, capsys) -> None:
     fetch(read_manifest(env.manifest))
     env.log.unlink()

@@ -161,6 +161,9 @@ def download(manifest: Manifest, dest_dir: Path, timeout_s: float = DEFAULT_TIME
         # Ask the registry again rather than replay Maven's cached "not found", so a model that
         # becomes available is fetched by the next setup run.
         "-U",
+        # Maven's default checksum policy only warns, keeping a corrupt transfer in ~/.m2 for
+        # every later fetch to copy again: fail instead, and nothing bad is cached.
+        "--strict-checksums",
         "-Dstyle.color=never",
         "dependency:copy",
         f"-Dartifact={manifest.coordinates}",
