@@ -61,11 +61,12 @@ def test_callback_only_queues_and_counts_losses() -> None:
     mic = Microphone(DEVICES[2], max_queued_s=0.1)  # room for 5 blocks of 20 ms
     block = np.ones(320, dtype=np.int16).tobytes()
     overflow = SimpleNamespace(input_overflow=True)
+    frames = mic.frames(timeout=0.01)
+    assert len(next(frames)[0]) == 0  # listening from here on
     for i in range(8):
         mic._callback(block, 320, None, overflow if i == 0 else None)
     assert mic.overflows == 1
     assert mic.dropped_blocks == 3
-    frames = mic.frames(timeout=0.01)
     got = [next(frames) for _ in range(5)]
     assert all(len(f) == 320 for f, _t in got)
     assert len(next(frames)[0]) == 0  # nothing more: an empty frame, never a block forever
@@ -75,8 +76,10 @@ def test_callback_only_queues_and_counts_losses() -> None:
 def test_frames_are_resampled_when_the_device_refuses_16k() -> None:
     mic = Microphone(DEVICES[2])
     mic.rate = 44100
+    frames = mic.frames(timeout=0.01)
+    next(frames)  # listening
     mic._callback(np.zeros(882, dtype=np.int16).tobytes(), 882, None, None)
-    assert len(next(mic.frames(timeout=0.01))[0]) == 320
+    assert len(next(frames)[0]) == 320
     mic.close()
 
 
@@ -91,9 +94,10 @@ def test_a_resampled_stream_has_no_seams_at_block_edges(rate: int, freq: int) ->
     x = (np.sin(2 * np.pi * freq * t) * 8000).astype(np.int16)
     mic = Microphone(DEVICES[2], max_queued_s=3.0)
     mic.rate = rate
+    frames = mic.frames(timeout=0.01)
+    next(frames)  # listening
     for i in range(0, len(x), block):
         mic._callback(x[i : i + block].tobytes(), block, None, None)
-    frames = mic.frames(timeout=0.01)
     got = []
     while (frame := next(frames)[0]).size:
         got.append(frame)
@@ -109,3 +113,20 @@ def test_a_resampled_stream_has_no_seams_at_block_edges(rate: int, freq: int) ->
     expected = np.interp(positions, np.arange(x.size), whole)
     inner = slice(50, out.size - 50)
     assert np.abs(out[inner] - expected[inner]).max() <= 2
+
+
+def test_audio_captured_before_listening_began_is_dropped_not_reported_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The stream starts before the model has loaded; what it queued meanwhile is stale."""
+    mic = Microphone(DEVICES[2], max_queued_s=0.1)
+    for _ in range(50):  # a second of audio while the model loads: the queue overflows
+        mic._callback(np.ones(320, dtype=np.int16).tobytes(), 320, None, None)
+    frames = mic.frames(timeout=0.01)
+    with caplog.at_level("WARNING", logger="voicecoach.audio"):
+        assert len(next(frames)[0]) == 0  # nothing stale
+        mic._callback(np.full(320, 7, dtype=np.int16).tobytes(), 320, None, None)
+        frame, _t = next(frames)
+    assert frame.tolist() == [7] * 320
+    assert "lost audio" not in caplog.text
+    mic.close()

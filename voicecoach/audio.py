@@ -245,7 +245,18 @@ class Microphone:
 
     def frames(self, timeout: float = 0.5) -> Iterator[tuple[np.ndarray, float]]:
         """(16 kHz int16 frame, monotonic time of its last sample) until closed; an empty frame
-        when nothing arrived in `timeout`."""
+        when nothing arrived in `timeout`.
+
+        What was captured before the first frame is asked for (while the speech model loads,
+        which can take longer than the queue holds) is stale: it is dropped, and the blocks
+        that found the queue full then are not reported as lost.
+        """
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self.overflows = self.dropped_blocks = 0
         last_reported = 0
         while not self._closed.is_set():
             try:
