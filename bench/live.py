@@ -21,6 +21,7 @@ Run: .venv/bin/python bench/live.py [--model DIR] [--real-seconds 60] [--prose-m
 from __future__ import annotations
 
 import argparse
+import os
 import queue
 import resource
 import shlex
@@ -477,7 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prose-minutes", type=float, default=30.0)
     parser.add_argument("--rss-hours", type=float, default=1.0)
     args = parser.parse_args(argv)
-    command = shlex.join([Path(sys.executable).name, *sys.argv])
+    # The interpreter as invoked (e.g. .venv/bin/python): a bare "python" would name another one.
+    command = shlex.join([os.path.relpath(sys.executable), *sys.argv])
     if shutil.which("espeak-ng") is None:
         print("bench: espeak-ng is not installed: run scripts/setup", file=sys.stderr)
         return 1
