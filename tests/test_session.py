@@ -667,3 +667,20 @@ def test_help_while_paused_mentions_that_hurts() -> None:
     assert "pain" in coach.session.allowed_intents()
     coach.say("help")
     assert "that hurts" in coach.texts[-1]
+
+
+@pytest.mark.parametrize("second", ["stop", "window"])
+def test_stop_at_the_last_check_in_still_counts_the_routine_as_done(second: str) -> None:
+    """Every exercise was done; declining "how stiff now?" with stop must not turn the session
+    into a stopped one (it would not count for today or the streak)."""
+    coach = reach("checkin_after")
+    coach.say("stop")
+    if second == "stop":
+        coach.say("stop")
+    else:
+        coach.wait(30.0)
+    summary = coach.session.summary
+    assert coach.session.finished and summary is not None
+    assert summary.completed
+    assert coach.events("finished")[0].data == {"completed": True}
+    assert not coach.texts[-1].startswith("Stopped")

@@ -637,7 +637,7 @@ class Session:
         if state == "checkin_after":
             return self._finish(at, completed=True)
         if state == "stopped":
-            return self._finish(at, completed=False)
+            return self._finish_stopped(at)
         self._deadline = None
         return []
 
@@ -874,10 +874,15 @@ class Session:
             self._wait_s = None
             return [Cue("stopped", {"window": self._stop_window_s})]
         if state == "stopped":
-            return self._finish(now, completed=False)
+            return self._finish_stopped(now)
         if state == "summary":
             return [Cue("session_over", {"routines": self._routine_names()})]
         return [Cue("nothing_to_stop", {"routines": self._routine_names()})]
+
+    def _finish_stopped(self, now: float) -> list[Cue]:
+        """End a stopped session. Stopped at the last check-in, every exercise was done: only
+        the stiffness question was declined, so the routine still counts as completed."""
+        return self._finish(now, completed=self._stopped_from == "checkin_after")
 
     def _resume_after_stop(self, now: float) -> list[Cue]:
         came_from, self._stopped_from = self._stopped_from, None
