@@ -215,6 +215,21 @@ def test_a_command_just_after_the_coach_stops_needs_the_barge_in_bar() -> None:
     assert run(listener, mic) == []  # began 0.1 s after the coach stopped: inside the tail
 
 
+def test_a_cue_starting_while_the_words_are_still_being_decoded_counts_as_the_coach() -> None:
+    """The words end at 1.0 s; the detector feeds the recognizer 200 ms more before it is sure.
+    The coach starts at 1.1 s, so its echo is in what was decoded: only a barge-in may fire."""
+    ref = _coach_reference(tone(1.0, amp=3000), 1.1)
+    mic = np.concatenate([noise(0.6), tone(0.4, amp=9000, freq=150), noise(2.0)])
+    refused = ScriptedRecognizer(utt("repeat", 0.99))
+    listener = Listener(refused, lambda _e: None, reference=ref)
+    assert run(listener, mic) == []
+    assert "not a barge-in" in listener.heard[0].decision.reason
+    barge_in = ScriptedRecognizer(utt("pause", 0.9))
+    fired = run(Listener(barge_in, lambda _e: None, reference=ref), mic)
+    assert [e.intent.name for _t, e in fired] == ["pause"]
+    assert fired[0][1].now == pytest.approx(1.0, abs=0.03)  # still stamped when the words ended
+
+
 def test_endpoint_detector_learns_the_echo_gain() -> None:
     det = EndpointDetector()
     ref = tone(2.0, amp=3000)

@@ -276,12 +276,18 @@ class Listener:
     """The latest utterances (bounded: a session of chatter must not grow it for hours)."""
     _preroll: collections.deque[np.ndarray] = field(default_factory=collections.deque)
     _fed: bool = False
+    _fed_until: float = float("-inf")
+    """Clock time of the last audio given to the recognizer."""
     _seg_start: float | None = None
     _waiting_since: float | None = None
     _ended_at: float = 0.0
 
     def _conclude(self, utterance: Utterance | None, seg: SpeechSegment) -> IntentHeard | None:
-        active = coach_active(self.reference, seg, self.policy.echo_tail_s)
+        # The coach counts over all the audio the recognizer decoded, which runs past the end
+        # of the words by the hangover (or the allowed pause): a cue starting in that stretch
+        # put its echo into what was decoded.
+        decoded = SpeechSegment(seg.start, max(seg.end, self._fed_until))
+        active = coach_active(self.reference, decoded, self.policy.echo_tail_s)
         decision = gate(utterance, coach_active=active, policy=self.policy)
         heard = Heard(seg, utterance, decision)
         self.heard.append(heard)
@@ -357,6 +363,7 @@ class Listener:
         self._seg_start = None
 
     def _accept(self, frame: np.ndarray, posted: list[IntentHeard], t_end: float) -> None:
+        self._fed_until = max(self._fed_until, t_end)
         utterance = self.recognizer.accept(frame.astype("<i2", copy=False).tobytes())
         if utterance is not None:
             # Vosk ended an utterance by its own rules (a long one): act on it now.
