@@ -81,7 +81,7 @@ def test_every_placeholder_in_the_prompts_file_is_known() -> None:
         "side_name_cap", "reps_words", "words", "text", "remaining", "remaining_cap", "next",
         "reps_left_words", "added", "added_cap", "max", "window", "allowed", "info", "total",
         "results", "extras", "before", "after", "ordinal", "days", "reps_added_words",
-        "max_reps_words",
+        "max_reps_words", "seconds", "seconds_cap",
     }  # fmt: skip
     for key, variants in prompts.items():
         if key == "intent_phrases":

@@ -684,3 +684,33 @@ def test_stop_at_the_last_check_in_still_counts_the_routine_as_done(second: str)
     assert summary.completed
     assert coach.events("finished")[0].data == {"completed": True}
     assert not coach.texts[-1].startswith("Stopped")
+
+
+def test_the_countdown_says_the_routine_files_own_number_of_seconds(tmp_path: Path) -> None:
+    """A routine file may set `countdown: 5`; the coach must then not say "ten seconds"."""
+    (tmp_path / "short.yaml").write_text(
+        "id: short\nnames: [short]\nexercises:\n"
+        "  - {id: rest, names: [rest], why: It rests., setup: [Lie down.],\n"
+        "     hold: {seconds: 30, countdown: 5}}\n",
+        encoding="utf-8",
+    )
+    session = Session(RoutineLibrary.load(user_dir=tmp_path), checkins=False)
+    session.handle(IntentHeard(Intent("start_routine", {"routine": "short"}), 0.0))
+    session.handle(IntentHeard(Intent("ready"), 1.0))
+    assert session.next_deadline() == 26.0
+    said = [DIALOG.render(c) for c in session.handle(Tick(26.0)) if c.prompt_key == "countdown"]
+    assert len(said) == 1 and "five seconds" in said[0].lower() and "ten" not in said[0].lower()
+
+
+def test_the_countdown_is_never_heard_as_a_command() -> None:
+    """ "Ten more seconds" is the grammar's "add ten seconds": the coach must not say it."""
+    from voicecoach.grammar import load_grammar, normalize_utterance
+
+    grammar = load_grammar()
+    dialog = Dialog(seed=0)
+    for data in ({"seconds": 10}, {"seconds": 10, "next": "psoas slide"}):
+        for _ in range(6):
+            text = dialog.render(Cue("countdown", data))
+            for clause in text.replace(",", ".").split("."):
+                said = normalize_utterance(clause)
+                assert not said or grammar.match(said) is None, text

@@ -41,7 +41,7 @@ class Hold:
     halfway: bool = False
     """Say "halfway" at the middle of the hold."""
     countdown: float = 10.0
-    """Say "ten seconds left" this many seconds before the end; 0 for never."""
+    """Say how many seconds are left this many seconds before the end; 0 for never."""
     reminder_every: float | None = None
     """Seconds between calm reminders during the hold; None for none."""
     reminders: tuple[str, ...] = ()
