@@ -282,8 +282,8 @@ def test_an_unwritable_out_dir_is_one_clear_line(
 def test_text_mode_gates_a_line_on_what_the_coach_said_while_it_was_spoken(
     tmp_path: Path,
 ) -> None:
-    """No model: a cue that starts while the person is still talking makes "repeat that" a
-    command over the coach's voice, refused as the listener would refuse it."""
+    """No model: a cue that starts before the listener would be sure the person has finished
+    makes "repeat that" a command over the coach's voice, refused as the listener refuses it."""
     from voicecoach.clock import FakeClock
     from voicecoach.demo import Line, Person, Scheduler, Timeline, Transcript
     from voicecoach.grammar import load_grammar
@@ -291,13 +291,14 @@ def test_text_mode_gates_a_line_on_what_the_coach_said_while_it_was_spoken(
     from voicecoach.tts import EchoReference
 
     clock, scheduler, reference = FakeClock(10.0), Scheduler(), EchoReference()
+    timeline = Timeline()
     posted: list[object] = []
     transcript = Transcript(tmp_path / "transcript.txt", clock, None)
     person = Person(
         [Line("repeat that", 0.0, after_cue="setup")],
         clock,
         scheduler,
-        Timeline(),
+        timeline,
         posted.append,
         transcript,
         tmp_path,
@@ -307,7 +308,10 @@ def test_text_mode_gates_a_line_on_what_the_coach_said_while_it_was_spoken(
     person.cue_finished(Cue("setup"), 10.0, interrupted=False)
     scheduler.run_due(10.0)  # the person starts speaking; the coach is quiet
     assert person.said == ["repeat that"]
-    reference.started(10.3, np.full(8000, 3000, np.int16), 16_000)  # a reminder, 10.3..10.8
+    line = timeline.segments[-1]
+    ends = line.start + len(line.samples) / 16_000
+    # A reminder starting just after the words, before the end-of-speech detector is sure.
+    reference.started(ends + 0.1, np.full(8000, 3000, np.int16), 16_000)
     clock.set(20.0)
     scheduler.run_due(20.0)
     transcript.close()

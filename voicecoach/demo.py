@@ -35,7 +35,15 @@ from voicecoach.app import Loop, exercise_names
 from voicecoach.audio import FRAME_S, SAMPLE_RATE
 from voicecoach.clock import FakeClock
 from voicecoach.errors import VoicecoachError
-from voicecoach.listener import GatePolicy, Heard, Listener, SpeechSegment, coach_active, gate
+from voicecoach.listener import (
+    EndpointDetector,
+    GatePolicy,
+    Heard,
+    Listener,
+    SpeechSegment,
+    coach_active,
+    gate,
+)
 from voicecoach.messages import (
     Cue,
     IntentHeard,
@@ -383,14 +391,17 @@ class Person:
     def _match_text(self, text: str, start: float, duration: float) -> None:
         """No model: the real grammar matches the words, and the same gating rules apply."""
         end = start + duration
+        # When the listener's end-of-speech detector would be sure, after its hangover; what
+        # the coach played up to then is in what the decoder would have heard.
+        decided = end + EndpointDetector.hangover_s
         intent = self.grammar.match(text)
         utterance = Utterance(text, intent, 1.0 if intent else 0.0)
         policy = self.policy
 
         def deliver() -> None:
             # Judged once the line is over, as the listener does: a cue that began while the
-            # person was still speaking counts.
-            coach = coach_active(self.reference, SpeechSegment(start, end), policy.echo_tail_s)
+            # person was still speaking (or before the detector was sure) counts.
+            coach = coach_active(self.reference, SpeechSegment(start, decided), policy.echo_tail_s)
             decision = gate(utterance, coach_active=coach, policy=policy)
             what = f"{intent.name} {dict(intent.slots)}" if intent else "no command"
             # Stamped, like the listener's lines, with when the words ended: the moment the
@@ -403,8 +414,7 @@ class Person:
                     f'heard: "{text}" -> ignored ({decision.reason}) {TEXT_MODE_NOTE}', at=end
                 )
 
-        # Dispatched when the listener's end-of-speech detector would have fired.
-        self.scheduler.at(end + 0.2, deliver)
+        self.scheduler.at(decided, deliver)
 
     def _listen(self, audio: np.ndarray, start: float) -> None:
         """With a model: the person's voice mixed with the coach's, frame by frame, in time."""
