@@ -385,3 +385,52 @@ def test_an_output_device_that_never_starts_playing_fails_the_sentence_not_the_s
     assert events == [SpeechStarted(now=1.0, cue=cue), SpeechFinished(now=1.0, cue=cue)]
     assert not speaker.speaking
     assert closed == ["abort", "close"]
+
+
+def test_a_stream_that_stalls_mid_sentence_is_closed_and_the_cue_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The device goes away mid-sentence: the stream asked for one buffer, then nothing, and
+    never finishes. Without a watchdog the coach would stay silent for the rest of the session."""
+    import sys
+    import time
+    import types
+
+    from voicecoach.tts import SoundDeviceOutput
+
+    closed: list[str] = []
+
+    class StallingStream:
+        def __init__(self, *, callback, **_kw: object) -> None:
+            self._callback = callback
+
+        def start(self) -> None:
+            t = types.SimpleNamespace(outputBufferDacTime=0.0, currentTime=0.0)
+            self._callback(np.zeros((320, 1), np.int16), 320, t, None)  # then never again
+
+        def abort(self) -> None:
+            closed.append("abort")
+
+        def close(self) -> None:
+            closed.append("close")
+
+    fake_sd = types.SimpleNamespace(
+        OutputStream=StallingStream, CallbackAbort=Exception, CallbackStop=Exception
+    )
+    monkeypatch.setitem(sys.modules, "sounddevice", fake_sd)
+    clock = FakeClock(1.0)
+    events: list[object] = []
+    speaker = Speaker(
+        _ToneRenderer(),  # 10 ms of tone per character
+        SoundDeviceOutput(clock, stall_margin_s=0.05),
+        events.append,
+        clock,
+    )
+    cue = Cue("hold_start")
+    speaker.say("Begin. Now.", cue)
+    deadline = time.monotonic() + 5.0
+    while speaker.speaking and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not speaker.speaking
+    assert events == [SpeechStarted(now=1.0, cue=cue), SpeechFinished(now=1.0, cue=cue)]
+    assert closed == ["abort", "close"] * 2  # both sentences' streams

@@ -355,13 +355,21 @@ class SoundDeviceOutput:
     """Plays through a sounddevice OutputStream; its callback reports the DAC time of sample one."""
 
     def __init__(
-        self, clock: Clock, device: int | str | None = None, *, start_timeout_s: float = 1.0
+        self,
+        clock: Clock,
+        device: int | str | None = None,
+        *,
+        start_timeout_s: float = 1.0,
+        stall_margin_s: float = 2.0,
     ) -> None:
         self._clock = clock
         self._device = device
         self._cut = threading.Event()
         self.start_timeout_s = start_timeout_s
         """How long a stream may take to ask for its first buffer before it counts as failed."""
+        self.stall_margin_s = stall_margin_s
+        """How long past its length a sentence may go unfinished before its stream counts as
+        stalled (a device gone mid-sentence) and is closed, so the next sentence can play."""
 
     def play(
         self, samples: np.ndarray, sample_rate: int, on_done: Callable[[float, bool], None]
@@ -395,10 +403,17 @@ class SoundDeviceOutput:
             if position >= len(data):
                 raise sd.CallbackStop
 
+        reported = threading.Lock()  # taken by whoever reports the end: on_done runs once
+
+        def report(end: float, cut: bool) -> None:
+            if reported.acquire(blocking=False):
+                watchdog.cancel()
+                on_done(end, cut)
+
         def finished() -> None:
             # PortAudio calls this on its own thread, where the stream may not be closed.
             if abandoned.is_set():
-                return  # play() raised for this stream: its sentence is not ours to report
+                return  # play() raised, or the watchdog ended it: not ours to report
             end, cut = self._clock.now(), self._cut.is_set()
 
             def close_and_report() -> None:
@@ -406,9 +421,28 @@ class SoundDeviceOutput:
                     stream.close()
                 except Exception as exc:
                     _LOGGER.info("closing output stream: %s", exc)
-                on_done(end, cut)
+                report(end, cut)
 
             threading.Thread(target=close_and_report, daemon=True).start()
+
+        def stalled() -> None:
+            if reported.locked():
+                return
+            _LOGGER.warning(
+                "output stream stalled %.1f s past the end of its %.1f s sentence; closing it",
+                self.stall_margin_s,
+                len(data) / sample_rate,
+            )
+            abandoned.set()
+            try:
+                stream.abort()
+                stream.close()
+            except Exception as exc:
+                _LOGGER.info("closing a stalled output stream: %s", exc)
+            report(self._clock.now(), False)
+
+        watchdog = threading.Timer(len(data) / sample_rate + self.stall_margin_s, stalled)
+        watchdog.daemon = True
 
         stream = sd.OutputStream(
             samplerate=sample_rate,
@@ -421,6 +455,7 @@ class SoundDeviceOutput:
         )
         try:
             stream.start()
+            watchdog.start()
             if not started.wait(timeout=self.start_timeout_s):
                 raise TtsError(
                     f"the output device did not start playing within {self.start_timeout_s:g} s"
@@ -429,6 +464,7 @@ class SoundDeviceOutput:
             # Without this the speaker would wait forever for a sentence that never ends (and
             # the session with it), and the stream would stay open.
             abandoned.set()
+            watchdog.cancel()
             try:
                 stream.abort()
                 stream.close()
