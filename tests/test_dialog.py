@@ -80,7 +80,7 @@ def test_every_placeholder_in_the_prompts_file_is_known() -> None:
         "duration_cap", "value", "value_words", "why_part", "steps", "switch", "side_name",
         "side_name_cap", "reps_words", "words", "text", "remaining", "remaining_cap", "next",
         "reps_left_words", "added", "added_cap", "max", "window", "allowed", "info", "total",
-        "results", "extras", "before", "after", "ordinal", "days", "reps_added_words",
+        "results", "extras", "before", "after", "ordinal", "days", "advised", "reps_added_words",
         "max_reps_words", "seconds", "seconds_cap",
     }  # fmt: skip
     for key, variants in prompts.items():
@@ -122,8 +122,9 @@ def test_summary_says_the_numbers_and_stays_short() -> None:
         "hip_stirring": "hip stirring", "kneeling_psoas_stretch": "kneeling psoas stretch",
         "deeper_kneeling_stretch": "deeper variation",
     }  # fmt: skip
-    text = Dialog(seed=1).render(Cue("summary", {"summary": _full_summary(), "names": names,
-                                                 "routine": "full"}))  # fmt: skip
+    data = {"summary": _full_summary(), "names": names, "routine": "full"}
+    data["advised"] = "two to three"
+    text = Dialog(seed=1).render(Cue("summary", data))
     for expected in (
         "twenty-five minutes",
         "constructive rest fifteen minutes",

@@ -714,3 +714,21 @@ def test_the_countdown_is_never_heard_as_a_command() -> None:
             for clause in text.replace(",", ".").split("."):
                 said = normalize_utterance(clause)
                 assert not said or grammar.match(said) is None, text
+
+
+@pytest.mark.parametrize(
+    ("routine", "advised"), [("release", False), ("hip", True), ("full", True)]
+)
+def test_the_daily_advice_is_said_only_for_routines_the_source_gives_it_for(
+    routine: str, advised: bool
+) -> None:
+    """ "Repeat 2 to 3 times daily" is the hip stretch's source; the release source advises no
+    frequency, so a release session must not be told "of two to three advised"."""
+    coach = Coach(checkins=False, progress=Progress(2, 1))
+    coach.say("start_routine", routine=routine)
+    coach.say("stop")
+    coach.say("resume")
+    while not coach.session.finished:
+        coach.say("skip")
+    assert "second session today" in coach.texts[-1]
+    assert ("two to three advised" in coach.texts[-1]) == advised

@@ -288,10 +288,12 @@ class Dialog:
             if isinstance(summary, SessionSummary):
                 names = cue.data.get("names")
                 routine = cue.data.get("routine")
+                advised = cue.data.get("advised")
                 return self.render_summary(
                     summary,
                     names if isinstance(names, dict) else {},
                     str(routine) if routine else None,
+                    advised=str(advised) if advised else None,
                 )
         key = self.key_for(cue)
         try:
@@ -336,8 +338,11 @@ class Dialog:
         summary: SessionSummary,
         names: Mapping[str, str] | None = None,
         routine: str | None = None,
+        *,
+        advised: str | None = None,
     ) -> str:
-        """The spoken summary: short (well under thirty seconds of speech)."""
+        """The spoken summary: short (well under thirty seconds of speech). `advised` is how
+        many sessions a day the routine's source advises ("two to three"), if it says."""
         names = names or {}
         routine_name = routine or summary.routine or "this"
         parts: list[str] = []
@@ -387,7 +392,11 @@ class Dialog:
             return " ".join(parts)
         if summary.sessions_today:
             ordinal = ordinal_words(summary.sessions_today)
-            parts.append(self._fill("summary_today", {"ordinal": ordinal}))
+            if advised:
+                fields = {"ordinal": ordinal, "advised": advised}
+                parts.append(self._fill("summary_today_advised", fields))
+            else:
+                parts.append(self._fill("summary_today", {"ordinal": ordinal}))
         if summary.streak_days and summary.streak_days >= 2:
             days = number_words(summary.streak_days)
             parts.append(self._fill("summary_streak", {"days": days}))

@@ -147,6 +147,8 @@ class Routine:
     description: str = ""
     info: str | None = None
     """More about the routine (how often, what pain means), said only when asked."""
+    advised_per_day: str | None = None
+    """How often its source advises doing it, in words ("two to three"), for the summary."""
     source: Path | None = None
     builtin: bool = False
 
@@ -279,7 +281,7 @@ _EXPECT = {
     "max_seconds": "a number of seconds",
 }
 
-_ROUTINE_FIELDS = ("id", "names", "description", "info", "exercises")
+_ROUTINE_FIELDS = ("id", "names", "description", "info", "advised_per_day", "exercises")
 _EXERCISE_FIELDS = (
     "id",
     "names",
@@ -430,12 +432,14 @@ def parse_routine(data: object, source: Path | str, *, builtin: bool = False) ->
             c.fail("exercises", "unique exercise ids", ex_id)
     desc = c.get(root, "description", "", "")
     info = c.get(root, "info", "", None)
+    advised = c.get(root, "advised_per_day", "", None)
     return Routine(
         id=routine_id,
         names=names,
         items=items,
         description=c.text(desc, "description") if desc else "",
         info=None if info is None else c.text(info, "info"),
+        advised_per_day=None if advised is None else c.text(advised, "advised_per_day"),
         source=Path(source) if isinstance(source, Path) else None,
         builtin=builtin,
     )

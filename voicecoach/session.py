@@ -617,7 +617,13 @@ class Session:
         self.summary = summarize(self.events, self._progress)
         names = {ex.id: ex.name for _, ex in self._lib.exercises(self._routine or "")}
         routine = self._lib.get(self._routine).name if self._routine else None
-        cues = [Cue("summary", {"summary": self.summary, "names": names, "routine": routine})]
+        data: dict[str, object] = {"summary": self.summary, "names": names, "routine": routine}
+        # Only a routine (or one it includes) whose source advises a daily count gets it said.
+        if self._routine is not None:
+            parts = dict.fromkeys([self._routine, *(step.part for step in self._steps)])
+            advice = (self._lib.get(part).advised_per_day for part in parts)
+            data["advised"] = next((a for a in advice if a), None)
+        cues = [Cue("summary", data)]
         self._last = cues
         return cues
 
