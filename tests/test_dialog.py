@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import string
+from pathlib import Path
 
 import pytest
 
@@ -189,3 +190,19 @@ def test_summary_leaves_out_sides_not_held_and_says_part_of_a_repetition_as_time
     text = Dialog().render_summary(summary)
     assert "no time at all" not in text and "zero" not in text
     assert "Kneeling psoas stretch thirty seconds; psoas slide ten seconds." in text
+
+
+def test_side_switch_reads_well_with_every_builtin_side_name() -> None:
+    """Side names are data ("right knee down, right arm up"); no variant may put "the" before
+    one ("This time, the right knee down")."""
+    from voicecoach.routines import RoutineLibrary
+
+    lib = RoutineLibrary.load(user_dir=Path("/nonexistent-voicecoach-test"))
+    dialog = Dialog(seed=0)
+    for routine in lib.ids():
+        for _, exercise in lib.exercises(routine):
+            for side in exercise.sides:
+                name = exercise.side_name(side)
+                for _ in dialog.variants("side_switch"):
+                    data = {"switch": exercise.switch, "side_name": name, "side": side}
+                    assert f"the {name}" not in dialog.render(Cue("side_switch", data))
