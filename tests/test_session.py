@@ -732,3 +732,13 @@ def test_the_daily_advice_is_said_only_for_routines_the_source_gives_it_for(
         coach.say("skip")
     assert "second session today" in coach.texts[-1]
     assert ("two to three advised" in coach.texts[-1]) == advised
+
+
+def test_resuming_a_stopped_hold_says_carry_on_once() -> None:
+    for _ in range(3):  # each wording of resumed_after_stop
+        coach = reach("hold")
+        coach.say("stop")
+        said = coach.say("resume")
+        text = " ".join(coach.texts[-len(said) :]).lower()
+        assert text.count("carry") <= 1, text
+        assert "twenty-seven seconds" in text
