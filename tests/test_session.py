@@ -742,3 +742,17 @@ def test_resuming_a_stopped_hold_says_carry_on_once() -> None:
         text = " ".join(coach.texts[-len(said) :]).lower()
         assert text.count("carry") <= 1, text
         assert "twenty-seven seconds" in text
+
+
+def test_time_added_in_setup_survives_stop_and_resume() -> None:
+    """The summary counts the added time, so the hold must still have it after resume."""
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("extend", seconds=20)
+    coach.say("stop")
+    coach.say("resume")
+    assert coach.session.state == "setup"
+    assert coach.session.view().total_s == 50.0
+    coach.say("ready")
+    coach.wait(50.0)
+    assert coach.events("hold_ended")[0].data["achieved_s"] == 50.0

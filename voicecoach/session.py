@@ -907,7 +907,10 @@ class Session:
             self._wait_s = self._checkin_wait_s
             self._deadline = now + self._checkin_wait_s
             return [*cues, Cue("checkin_after")]
-        return cues + self._enter_step(now, announce_switch=came_from == "side_switch")
+        target = self._target  # time added during the setup stays added (and counted)
+        cues += self._enter_step(now, announce_switch=came_from == "side_switch")
+        self._target = target
+        return cues
 
     def _i_time_left(self, intent: Intent, now: float) -> list[Cue]:
         state = self.state
