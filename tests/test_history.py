@@ -664,7 +664,15 @@ def test_sigkill_of_the_real_demo_mid_hold(tmp_path: Path, wall: FakeWall) -> No
     if shutil.which("espeak-ng") is None and not os.environ.get("CI"):
         pytest.skip("espeak-ng is not installed (the demo synthesizes the person's lines)")
     data = tmp_path / "data"
-    env = {**os.environ, "VOICECOACH_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}
+    # SIGKILL leaves the demo's temporary files behind: keep them inside this test's directory.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {
+        **os.environ,
+        "VOICECOACH_DATA_DIR": str(data),
+        "PYTHONUNBUFFERED": "1",
+        "TMPDIR": str(scratch),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "voicecoach", "demo", "--out", str(tmp_path / "out")],
         stdout=subprocess.PIPE,
