@@ -42,6 +42,45 @@ def test_other_commands_are_dropped_while_the_coach_speaks(name: str) -> None:
     assert gate(utt(name, 0.99), coach_active=False, policy=POLICY).accept
 
 
+def test_a_barge_in_made_of_the_coachs_own_words_is_its_echo() -> None:
+    """'Or say skip.' leaking past the echo estimate must not skip the step."""
+    skip = Utterance("skip", Intent("skip"), 0.95)
+    asked = "How stiff do your hips feel now, from zero to ten? Or say skip."
+    decision = gate(skip, coach_active=True, policy=POLICY, coach_said=[asked])
+    assert not decision.accept
+    assert "coach's own words" in decision.reason
+    # Words the coach is not saying still cut it short ...
+    other = ["Say ready when you're in position."]
+    assert gate(skip, coach_active=True, policy=POLICY, coach_said=other).accept
+    # ... whole words only: "stopping" does not contain "stop" ...
+    stop = Utterance("stop", Intent("stop"), 0.95)
+    stopping = ["Stopping. Say resume within thirty seconds to carry on."]
+    assert gate(stop, coach_active=True, policy=POLICY, coach_said=stopping).accept
+    # ... and once the coach is quiet its last sentence does not matter.
+    assert gate(skip, coach_active=False, policy=POLICY, coach_said=[asked]).accept
+
+
+def test_the_listener_refuses_a_barge_in_the_coach_was_saying(coach_speech: np.ndarray) -> None:
+    start = 1.0
+    ref = EchoReference()
+    ref.started(start, coach_speech, SAMPLE_RATE, "Or say skip to move on.")
+    ref.finished(start + len(coach_speech) / SAMPLE_RATE)
+    n = len(coach_speech)
+    mic = np.concatenate([noise(start), noise(n / SAMPLE_RATE, seed=4), noise(1.5)]).astype(
+        np.int32
+    )
+    s0 = round(start * SAMPLE_RATE)
+    p0 = s0 + round(1.5 * SAMPLE_RATE)
+    loud = tone(0.5, amp=9000, freq=150)  # loud enough to pass the echo estimate
+    mic[p0 : p0 + len(loud)] += loud
+    mic16 = np.clip(mic, -32768, 32767).astype(np.int16)
+    posted: list[object] = []
+    listener = Listener(ScriptedRecognizer(utt("skip", 0.95)), posted.append, reference=ref)
+    assert run(listener, mic16) == []
+    assert posted == []
+    assert "coach's own words" in listener.heard[-1].decision.reason
+
+
 def test_non_commands_and_unsure_commands_never_fire() -> None:
     assert not gate(None, coach_active=False, policy=POLICY).accept
     assert not gate(utt(None), coach_active=False, policy=POLICY).accept

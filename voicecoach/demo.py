@@ -402,7 +402,8 @@ class Person:
             # Judged once the line is over, as the listener does: a cue that began while the
             # person was still speaking (or before the detector was sure) counts.
             coach = coach_active(self.reference, SpeechSegment(start, decided), policy.echo_tail_s)
-            decision = gate(utterance, coach_active=coach, policy=policy)
+            said = self.reference.said_between(start, decided, policy.echo_tail_s) if coach else []
+            decision = gate(utterance, coach_active=coach, policy=policy, coach_said=said)
             what = f"{intent.name} {dict(intent.slots)}" if intent else "no command"
             # Stamped, like the listener's lines, with when the words ended: the moment the
             # session acts on them, ahead of the detector's hangover.

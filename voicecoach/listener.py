@@ -20,7 +20,7 @@ import collections
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from voicecoach.audio import FRAME_S, SAMPLE_RATE
+from voicecoach.grammar import normalize_utterance
 from voicecoach.messages import IntentHeard, SessionInput, Utterance
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,11 +60,27 @@ class GateDecision:
     reason: str
 
 
-def gate(utterance: Utterance | None, *, coach_active: bool, policy: GatePolicy) -> GateDecision:
+def _words_inside(words: Sequence[str], text: str) -> bool:
+    """Whether `words` stand, in order and side by side, in `text` (both as plain words)."""
+    said = normalize_utterance(text).split()
+    n = len(words)
+    return n > 0 and any(said[i : i + n] == list(words) for i in range(len(said) - n + 1))
+
+
+def gate(
+    utterance: Utterance | None,
+    *,
+    coach_active: bool,
+    policy: GatePolicy,
+    coach_said: Sequence[str] = (),
+) -> GateDecision:
     """Whether an utterance may fire its intent.
 
     `coach_active`: the coach was speaking at some point during the utterance or within
-    `policy.echo_tail_s` before its start.
+    `policy.echo_tail_s` before its start. `coach_said`: the sentences it was playing then; a
+    barge-in whose words are among them ("Or say skip.") is most likely its own echo, so it is
+    refused even when the echo estimate let it through. The person can say it again once the
+    coach is quiet.
     """
     if utterance is None or utterance.intent is None:
         return GateDecision(False, "not a command")
@@ -75,6 +92,12 @@ def gate(utterance: Utterance | None, *, coach_active: bool, policy: GatePolicy)
             return GateDecision(
                 False, f"barge-in {name!r} at confidence {utterance.confidence:.2f} is too low"
             )
+        words = normalize_utterance(utterance.text).split()
+        for sentence in coach_said:
+            if _words_inside(words, sentence):
+                return GateDecision(
+                    False, f"barge-in {name!r} is the coach's own words ({sentence!r})"
+                )
         return GateDecision(True, f"barge-in {name!r}")
     if utterance.confidence < policy.min_confidence:
         return GateDecision(False, f"{name!r} at confidence {utterance.confidence:.2f} is too low")
@@ -226,6 +249,8 @@ class Reference(Protocol):
 
     def speaking_at(self, t: float, tail_s: float = 0.0) -> bool: ...
 
+    def said_between(self, t0: float, t1: float, tail_s: float = 0.0) -> list[str]: ...
+
 
 def coach_active(reference: Reference | None, seg: SpeechSegment, tail_s: float) -> bool:
     """Whether the coach made sound during `seg`, or stopped less than `tail_s` before either
@@ -288,7 +313,12 @@ class Listener:
         # put its echo into what was decoded.
         decoded = SpeechSegment(seg.start, max(seg.end, self._fed_until))
         active = coach_active(self.reference, decoded, self.policy.echo_tail_s)
-        decision = gate(utterance, coach_active=active, policy=self.policy)
+        said = (
+            self.reference.said_between(decoded.start, decoded.end, self.policy.echo_tail_s)
+            if active and self.reference is not None
+            else []
+        )
+        decision = gate(utterance, coach_active=active, policy=self.policy, coach_said=said)
         heard = Heard(seg, utterance, decision)
         self.heard.append(heard)
         if self.on_heard is not None:

@@ -280,6 +280,8 @@ class PlayedSegment:
     sample_rate: int
     end: float | None = None
     """Clock time it stopped (None while playing)."""
+    text: str = ""
+    """The words it says: a barge-in made of these words is the coach's own echo."""
 
 
 class EchoReference:
@@ -290,9 +292,9 @@ class EchoReference:
         self._lock = threading.Lock()
         self.keep_s = keep_s
 
-    def started(self, start: float, samples: np.ndarray, sample_rate: int) -> None:
+    def started(self, start: float, samples: np.ndarray, sample_rate: int, text: str = "") -> None:
         with self._lock:
-            self._segments.append(PlayedSegment(start, samples, sample_rate))
+            self._segments.append(PlayedSegment(start, samples, sample_rate, text=text))
             while self._segments and self._segments[0].start < start - self.keep_s:
                 self._segments.popleft()
 
@@ -300,6 +302,18 @@ class EchoReference:
         with self._lock:
             if self._segments and self._segments[-1].end is None:
                 self._segments[-1] = replace(self._segments[-1], end=end)
+
+    def said_between(self, t0: float, t1: float, tail_s: float = 0.0) -> list[str]:
+        """The texts of what the coach played between t0 and t1 (or stopped less than `tail_s`
+        before t0)."""
+        with self._lock:
+            segments = list(self._segments)
+        said = []
+        for seg in segments:
+            end = seg.end if seg.end is not None else seg.start + len(seg.samples) / seg.sample_rate
+            if seg.start <= t1 and end + tail_s >= t0 and seg.text:
+                said.append(seg.text)
+        return said
 
     def speaking_at(self, t: float, tail_s: float = 0.0) -> bool:
         """Whether the coach was making sound at `t`, or stopped less than `tail_s` before it."""
@@ -587,7 +601,7 @@ class Speaker:
                     self._failed("playback", exc)
                 else:
                     self._failed_in_a_row = 0
-                    self.reference.started(start, audio.samples, audio.sample_rate)
+                    self.reference.started(start, audio.samples, audio.sample_rate, part.text)
                     if part.first:
                         self.last_cue_latency_ms = (start - asked) * 1000
                         self._post(SpeechStarted(now=start, cue=part.cue))
