@@ -122,8 +122,17 @@ class _VoskStream:
         self.last_words: list[dict[str, Any]] = []
         """Vosk's per-word results (word, conf, start, end) behind the last Utterance."""
 
-    def _make(self, result: dict[str, Any]) -> Utterance | None:
+    def _intent(self, text: str, words: list[dict[str, Any]]) -> Intent | None:
+        """The command in one final result; each recognizer has its own rule."""
         raise NotImplementedError
+
+    def _make(self, result: dict[str, Any]) -> Utterance | None:
+        text = " ".join(str(result.get("text", "")).split())
+        if not text:
+            return None
+        words = result.get("result") or []
+        confidence = min((float(w.get("conf", 0.0)) for w in words), default=0.0)
+        return Utterance(text, self._intent(text, words), confidence)
 
     def accept(self, chunk: bytes) -> Utterance | None:
         """Feed 16 kHz mono int16 bytes; an Utterance when Vosk ends one, else None."""
@@ -228,14 +237,8 @@ class CommandRecognizer(_VoskStream):
         super().__init__(recognizer)
         _LOGGER.info("command recognizer: %d phrases", len(phrases))
 
-    def _make(self, result: dict[str, Any]) -> Utterance | None:
-        text = " ".join(str(result.get("text", "")).split())
-        if not text:
-            return None
-        words = result.get("result") or []
-        confidence = min((float(w.get("conf", 0.0)) for w in words), default=0.0)
-        intent = self.judge(text, words)
-        return Utterance(text, intent, confidence)
+    def _intent(self, text: str, words: list[dict[str, Any]]) -> Intent | None:
+        return self.judge(text, words)
 
     def judge(self, text: str, words: list[dict[str, Any]]) -> Intent | None:
         """The intent of a final result, or None when any rejection rule applies."""
@@ -261,13 +264,8 @@ class KeywordRecognizer(_VoskStream):
         recognizer.SetWords(True)
         super().__init__(recognizer)
 
-    def _make(self, result: dict[str, Any]) -> Utterance | None:
-        text = " ".join(str(result.get("text", "")).split())
-        if not text:
-            return None
-        words = result.get("result") or []
-        confidence = min((float(w.get("conf", 0.0)) for w in words), default=0.0)
-        return Utterance(text, keyword_search(self._keywords, text), confidence)
+    def _intent(self, text: str, words: list[dict[str, Any]]) -> Intent | None:
+        return keyword_search(self._keywords, text)
 
 
 def keyword_table(grammar: Grammar) -> list[tuple[re.Pattern[str], Intent]]:
