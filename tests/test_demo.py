@@ -21,6 +21,20 @@ from voicecoach.demo import TEXT_MODE_NOTE
 LINE = re.compile(r"^\[(\d+):(\d\d)\.(\d{3})\] (.*)$")
 
 
+# The intents the demo's script fires, in order, whether its lines are heard or read as text.
+SCRIPTED_INTENTS = [
+    "start_routine",
+    "rating",
+    "repeat",
+    "time_left",
+    "extend",
+    "skip",
+    "pause",
+    "resume",
+    "rating",
+]
+
+
 def seconds(m: re.Match[str]) -> float:
     return int(m.group(1)) * 60 + int(m.group(2)) + int(m.group(3)) / 1000
 
@@ -65,17 +79,7 @@ def test_demo_exits_0_and_prints_the_summary(demo) -> None:
 def test_transcript_has_the_scripted_intents_in_order(demo) -> None:
     root, _ = demo
     fired = [text.split()[2] for _t, text in _lines(root) if text.startswith("intent fired:")]
-    assert fired == [
-        "start_routine",
-        "rating",
-        "repeat",
-        "time_left",
-        "extend",
-        "skip",
-        "pause",
-        "resume",
-        "rating",
-    ]
+    assert fired == SCRIPTED_INTENTS
     said = [text for _t, text in _lines(root) if text.startswith("person:")]
     assert said[0] == 'person: "start the full routine"'
     transcript = (root / "out" / "transcript.txt").read_text()
@@ -223,17 +227,7 @@ def test_the_model_path_mixes_the_person_over_the_coach_and_the_listener_hears_i
     text = (tmp_path / "out" / "transcript.txt").read_text()
     assert TEXT_MODE_NOTE not in text
     fired = [x.split()[2] for _t, x in _lines(tmp_path) if x.startswith("intent fired:")]
-    assert fired == [
-        "start_routine",
-        "rating",
-        "repeat",
-        "time_left",
-        "extend",
-        "skip",
-        "pause",
-        "resume",
-        "rating",
-    ]
+    assert fired == SCRIPTED_INTENTS
     lines = [x for _t, x in _lines(tmp_path)]
     i = lines.index('person: "pause"')
     assert "coach cut off mid-sentence" in lines[i : i + 10]
