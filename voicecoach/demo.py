@@ -92,9 +92,10 @@ SCRIPT: tuple[Line, ...] = (
     Line("how long left", 90.0, after_event="hold_started", exercise="constructive_rest"),
     Line("add five minutes", 30.0, after_cue="time_left"),
     Line("skip", 1.0, after_cue="setup"),
-    # Two seconds into the slides the coach is still explaining them: "pause" lands over its
-    # voice, is let through as a barge-in and cuts the sentence short.
-    Line("pause", 2.0, after_event="hold_started", exercise="psoas_slide", over_coach=True),
+    # Two seconds into the slides the coach is still explaining them: "pause please" lands over
+    # its voice, is let through as a barge-in and cuts the sentence short. (A lone "pause" in
+    # this voice is beyond PocketSphinx's model: it hears "pardon" even without the coach.)
+    Line("pause please", 2.0, after_event="hold_started", exercise="psoas_slide", over_coach=True),
     Line("resume", 10.0, after_cue="paused"),
     Line("about a two", 1.5, after_cue="checkin_after"),
 )
