@@ -295,7 +295,7 @@ def test_endpoint_rules_are_shortened_in_a_copy_of_model_conf() -> None:
 # --- with the real model -----------------------------------------------------------------------
 
 
-@pytest.mark.model
+@pytest.mark.vosk
 def test_real_model_coach_speech_fires_nothing_and_pause_over_it_fires_pause(
     command_recognizer, espeak, coach_speech: np.ndarray
 ) -> None:
@@ -324,7 +324,7 @@ def test_real_model_coach_speech_fires_nothing_and_pause_over_it_fires_pause(
     assert [e.intent.name for _t, e in fired] == ["pause"]
 
 
-@pytest.mark.model
+@pytest.mark.vosk
 def test_real_model_a_wav_of_commands_drives_the_session(
     command_recognizer, espeak, tmp_path
 ) -> None:
