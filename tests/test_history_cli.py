@@ -489,6 +489,8 @@ def test_rows_voicecoach_did_not_write_are_skipped_with_a_warning(
         (702, 91, "finished", float("inf"), "{}"),
         (703, 91, "skipped", "soon", "{}"),
         (704, 91, "finished", 30.0, '{"completed": true}'),
+        (705, 91, "rating", 31.0, '{"phase": "after", "value": ' + "9" * 400 + "}"),
+        (706, 91, "extended", 32.0, '{"seconds": 1e308}'),
     ]
     conn.executemany(
         "INSERT INTO events (id, session_id, kind, at, wall, data) VALUES (?, ?, ?, ?, '', ?)",
@@ -507,6 +509,10 @@ def test_rows_voicecoach_did_not_write_are_skipped_with_a_warning(
         "number of seconds",
         f"voicecoach: warning: {history}: skipped event 703 of session 91: its time 'soon' is not "
         "a number of seconds",
+        f"voicecoach: warning: {history}: skipped event 705 of session 91: its value "
+        f"{'9' * 37}... is not from 0 to 10",
+        f"voicecoach: warning: {history}: skipped event 706 of session 91: its seconds 1e+308 is "
+        "not from 0 to 86400",
     ]
     for argv in ([], ["--json"], ["--csv"], ["--plot", str(tmp_path / "p.png")]):
         code, out, err = run(argv, capsys)

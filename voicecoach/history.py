@@ -73,6 +73,13 @@ SCHEMA_VERSION = len(MIGRATIONS)
 MAX_EVENT_AT = 1e10
 """Largest session-clock time (seconds) a stored event may carry; beyond it the row was not
 written by voicecoach (a monotonic clock reaches it after three centuries)."""
+_DATA_BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
+    ("hold_ended", "achieved_s"): (0.0, 86400.0),
+    ("extended", "seconds"): (0.0, 86400.0),
+    ("rating", "value"): (0, 10),
+}
+"""The numbers the history adds up, and the range the session writes them in (a hold or an
+extension within a day, a stiffness rating 0 to 10); outside it, the event is not ours."""
 _BUSY_TIMEOUT_S = 5.0
 """How long opening waits for another program's lock on the file before giving up."""
 
@@ -543,7 +550,9 @@ class HistoryStore:
         data = _json_object(step[0])
         index = None if data is None else data.get("step")
         routine = step[3] or row[2]
-        if not isinstance(index, int) or routine is None:
+        if not isinstance(index, int) or isinstance(index, bool) or not isinstance(routine, str):
+            return None  # not a step voicecoach recorded: nothing to offer
+        if not isinstance(step[1], str | None) or not isinstance(step[2], str | None):
             return None
         return ResumePoint(
             routine=routine,
@@ -670,6 +679,15 @@ class HistoryStore:
             v is None or isinstance(v, str) for v in (routine, exercise, side)
         ):
             problem = "its kind, routine, exercise or side is not text"
+        else:
+            for (bounded_kind, name), (low, high) in _DATA_BOUNDS.items():
+                value = parsed.get(name) if kind == bounded_kind else None
+                if value is not None and (
+                    isinstance(value, bool)
+                    or not isinstance(value, int | float)
+                    or not low <= value <= high
+                ):
+                    problem = f"its {name} {_brief(value)} is not from {low:g} to {high:g}"
         if problem is not None:
             self._warn(f"skipped event {event_id} of session {session_id}: {problem}")
             return None
