@@ -772,3 +772,23 @@ def test_fuzz_routine_directory_still_lists_the_builtins(fuzz_dir: Path, tmp_pat
     assert named == [f"fuzz{n:03d}.yaml" for n in range(FUZZ_FILES)]
     for builtin in ("hip (built-in)", "release (built-in)", "full (built-in)"):
         assert builtin in proc.stdout
+
+
+def test_routines_into_a_closed_pipe_is_not_a_traceback(tmp_path: Path) -> None:
+    """`voicecoach routines | head`: more listing than a pipe holds, and a reader that leaves."""
+    config = tmp_path / "config"
+    (config / "routines").mkdir(parents=True)
+    for n in range(150):
+        word = "".join(chr(ord("a") + d) for d in (n // 26, n % 26))
+        item = "routine: full"
+        write(config / "routines", routine_text(f"r{n}", f"custom {word}", item), f"r{n}.yaml")
+    result = subprocess.run(
+        f"'{sys.executable}' -m voicecoach routines | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "VOICECOACH_CONFIG_DIR": str(config)},
+        check=False,
+    )
+    assert result.stdout == "full (buil"
+    assert result.stderr == ""
