@@ -259,3 +259,26 @@ def test_a_long_file_is_read_in_blocks(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(wavio, "_BLOCK_BYTES", 4 * 1000)  # 1,000 frames a block: 144 blocks
     assert np.array_equal(read_wav(path), whole)
     assert abs(len(whole) - 3 * TARGET_RATE) <= 1
+
+
+def test_a_wav_from_a_pipe_is_read_by_its_header(tmp_path: Path) -> None:
+    """`recognize <(sox in.mp3 -t wav -)`: a pipe has no size, so only its header bounds it."""
+    import os
+    import threading
+
+    data = _write(tmp_path / "tone.wav", _tone(440, 22050, 1.0)[:, None], 22050, 2).read_bytes()
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+
+    def writer() -> None:
+        with fifo.open("wb") as f:
+            f.write(data)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        pcm = read_wav(fifo)
+    finally:
+        thread.join(timeout=10)
+    assert abs(len(pcm) - TARGET_RATE) <= 1
+    assert np.array_equal(pcm, read_wav(tmp_path / "tone.wav"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+import stat
 import wave
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,9 @@ class _PcmSource:
 
 
 def _open_pcm(path: Path) -> _PcmSource:
-    size = path.stat().st_size
+    info = path.stat()
+    # A pipe (`recognize <(sox in.mp3 -t wav -)`) has no size: its header alone says how long.
+    size = info.st_size if stat.S_ISREG(info.st_mode) else None
     try:
         wav = wave.open(str(path), "rb")  # noqa: SIM115 - the returned source closes it
     except wave.Error as exc:
@@ -144,7 +147,7 @@ def _open_pcm(path: Path) -> _PcmSource:
         wav.getnchannels(),
         wav.getsampwidth(),
         wav.getframerate(),
-        min(wav.getnframes(), size // frame_bytes),
+        wav.getnframes() if size is None else min(wav.getnframes(), size // frame_bytes),
         wav.readframes,
         wav.close,
     )
@@ -165,20 +168,29 @@ class _FrameReader:
         return data[: len(data) - len(data) % self._block_align]
 
 
-def _open_extensible(path: Path, size: int) -> _PcmSource:
+def _skip(file: Any, count: int) -> None:
+    """Move past `count` bytes, also in a pipe."""
+    if file.seekable():
+        file.seek(count, 1)
+        return
+    while count > 0 and (chunk := file.read(min(count, 1 << 20))):
+        count -= len(chunk)
+
+
+def _open_extensible(path: Path, size: int | None) -> _PcmSource:
     """A WAVE_FORMAT_EXTENSIBLE file whose sub-format is PCM (wave.Error if not)."""
     file = path.open("rb")
     try:
-        file.seek(12)
+        _skip(file, 12)
         fmt: bytes | None = None
         while len(header := file.read(8)) == 8:
             chunk_id, chunk_size = header[:4], int.from_bytes(header[4:], "little")
             if chunk_id == b"fmt ":
                 fmt = file.read(min(chunk_size, 1024))
-                file.seek(file.tell() - len(fmt) + chunk_size + (chunk_size & 1))
+                _skip(file, chunk_size - len(fmt) + (chunk_size & 1))
                 continue
             if chunk_id != b"data":
-                file.seek(chunk_size + (chunk_size & 1), 1)  # chunks are padded to even sizes
+                _skip(file, chunk_size + (chunk_size & 1))  # chunks are padded to even sizes
                 continue
             if fmt is None or len(fmt) < 40:
                 raise wave.Error("extensible format chunk missing or too short")
@@ -191,7 +203,9 @@ def _open_extensible(path: Path, size: int) -> _PcmSource:
                 raise wave.Error(f"bad block size {block_align} for {channels} channels")
             # The container width: valid bits (e.g. 20 or 24 in 32) sit at its top end.
             width = block_align // channels
-            frames = min(chunk_size, max(0, size - file.tell())) // block_align
+            frames = (chunk_size if size is None else min(chunk_size, size - file.tell())) // (
+                block_align
+            )
             reader = _FrameReader(file, block_align, frames)
             return _PcmSource(channels, width, rate, frames, reader.read, file.close)
         raise wave.Error("no data chunk")
