@@ -6,13 +6,13 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from _person import as_person
 from test_history import FakeWall, record_all, whole_session
 
 from voicecoach import cli
@@ -346,31 +346,9 @@ def test_output_into_a_closed_pipe_is_not_a_traceback(data_dir: Path) -> None:
 
 # --- bad input (issue 11): unreadable, read-only, foreign rows, empty files, the plot ---------
 
-NO_DAC = (
-    "--inh-caps=-dac_override,-dac_read_search",
-    "--bounding-set=-dac_override,-dac_read_search",
-)
 
-
-def as_person(argv: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
-    """The real command line under the file permissions a person has: as root, without the
-    capabilities that let root read and write any file (so mode 000 means what it says)."""
-    command = [sys.executable, "-m", "voicecoach", *argv]
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-                pytest.fail("setpriv (util-linux) is needed to drop root's file capabilities")
-            pytest.skip("running as root without setpriv: permissions cannot be tested")
-        command = [setpriv, *NO_DAC, *command]
-    return subprocess.run(
-        command,
-        env={**os.environ, "VOICECOACH_DATA_DIR": str(data_dir)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def person(argv: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return as_person(argv, {"VOICECOACH_DATA_DIR": data_dir})
 
 
 def open_writable_as_person(data_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -384,24 +362,7 @@ def open_writable_as_person(data_dir: Path) -> subprocess.CompletedProcess[str]:
         "except VoicecoachError as exc:\n"
         "    sys.exit(f'voicecoach: {exc}')\n"
     )
-    return as_person_python(code, data_dir)
-
-
-def as_person_python(code: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-c", code]
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root without setpriv: permissions cannot be tested")
-        command = [setpriv, *NO_DAC, *command]
-    return subprocess.run(
-        command,
-        env={**os.environ, "VOICECOACH_DATA_DIR": str(data_dir)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return as_person(["-c", code], {"VOICECOACH_DATA_DIR": data_dir}, python=True)
 
 
 def assert_refused(proc: subprocess.CompletedProcess[str], *expected: str) -> None:
@@ -417,8 +378,8 @@ def test_an_unreadable_history_is_never_set_aside(history: Path) -> None:
     try:
         for proc in (
             open_writable_as_person(history.parent),
-            as_person(["history", "--forget", "--yes"], history.parent),
-            as_person(["history"], history.parent),
+            person(["history", "--forget", "--yes"], history.parent),
+            person(["history"], history.parent),
         ):
             assert_refused(
                 proc, f"cannot open the history file {history}: Permission denied (mode 000"
@@ -427,7 +388,7 @@ def test_an_unreadable_history_is_never_set_aside(history: Path) -> None:
     finally:
         history.chmod(0o600)
     assert history.read_bytes() == before
-    proc = as_person(["history", "--json"], history.parent)
+    proc = person(["history", "--json"], history.parent)
     assert proc.returncode == 0 and len(json.loads(proc.stdout)) == 4  # all four still there
 
 
@@ -438,8 +399,8 @@ def test_a_history_directory_without_access_is_refused_not_replaced(history: Pat
     try:
         for proc in (
             open_writable_as_person(directory),
-            as_person(["history", "--forget", "--yes"], directory),
-            as_person(["history", "--json"], directory),
+            person(["history", "--forget", "--yes"], directory),
+            person(["history", "--json"], directory),
         ):
             assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
             assert proc.stderr.count("\n") == 1 and "Permission denied" in proc.stderr
@@ -457,13 +418,13 @@ def test_a_read_only_history_is_read_without_writing_beside_it(history: Path) ->
     names = sorted(p.name for p in directory.iterdir())
     assert "history.sqlite3-wal" not in names  # the writer closed: nothing left beside it
     for argv in (["history"], ["history", "--json"], ["history", "--csv"]):
-        proc = as_person(argv, directory)
+        proc = person(argv, directory)
         assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert sorted(p.name for p in directory.iterdir()) == names  # no -wal, no -shm
     history.chmod(0o400)
     directory.chmod(0o500)
     try:
-        proc = as_person(["history", "--json"], directory)
+        proc = person(["history", "--json"], directory)
         assert proc.returncode == 0 and proc.stderr == "", proc.stderr
         assert len(json.loads(proc.stdout)) == 4
     finally:

@@ -792,3 +792,24 @@ def test_routines_into_a_closed_pipe_is_not_a_traceback(tmp_path: Path) -> None:
     )
     assert result.stdout == "full (buil"
     assert result.stderr == ""
+
+
+def test_a_routine_directory_that_cannot_be_read_is_said_not_hidden(tmp_path: Path) -> None:
+    from _person import as_person
+
+    config = tmp_path / "config"
+    routines = config / "routines"
+    routines.mkdir(parents=True)
+    write(routines, GOOD, "good.yaml")
+    (routines / ".#good.yaml").symlink_to("nobody@host.1234")  # an editor's lock, not a file
+    proc = as_person(["routines"], {"VOICECOACH_CONFIG_DIR": config})
+    assert proc.returncode == 0 and proc.stderr == "" and "morning (user:" in proc.stdout
+    routines.chmod(0o000)
+    try:
+        proc = as_person(["routines"], {"VOICECOACH_CONFIG_DIR": config})
+    finally:
+        routines.chmod(0o755)
+    assert proc.returncode == 1 and "hip (built-in)" in proc.stdout
+    assert proc.stderr == (
+        f"voicecoach: skipped {routines}: cannot read the directory: Permission denied\n"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import os
 import re
 import stat
 from collections.abc import Iterable, Mapping
@@ -781,7 +782,19 @@ class RoutineLibrary:
             user_dir = paths.config_dir() / "routines"
         lib = cls(builtins)
         if user_dir.is_dir():
-            for path in sorted([*user_dir.glob("*.yaml"), *user_dir.glob("*.yml")]):
+            try:
+                names = os.listdir(user_dir)  # glob would say nothing about a locked directory
+            except OSError as exc:
+                names = []
+                error = f"{user_dir}: cannot read the directory: {exc.strerror or exc}"
+                lib.broken.append(BrokenRoutine(user_dir, error))
+            # Hidden names are editors' (".#mine.yaml" lock links), as `*.yaml` globbing skips.
+            files = [
+                user_dir / n
+                for n in names
+                if n.endswith((".yaml", ".yml")) and not n.startswith(".")
+            ]
+            for path in sorted(files):
                 try:
                     lib._add(load_routine_file(path))
                 except VoicecoachError as exc:
