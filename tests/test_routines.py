@@ -813,3 +813,16 @@ def test_a_routine_directory_that_cannot_be_read_is_said_not_hidden(tmp_path: Pa
     assert proc.stderr == (
         f"voicecoach: skipped {routines}: cannot read the directory: Permission denied\n"
     )
+
+
+def test_check_and_loading_agree_on_two_files_with_one_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = write(tmp_path, routine_text("same", "first one"), "a.yaml")
+    second = write(tmp_path, routine_text("same", "second one"), "b.yaml")
+    lib = RoutineLibrary.load(user_dir=tmp_path)
+    assert [b.path for b in lib.broken] == [second] and lib.get("same").source == first
+    assert run_cli(["check", str(first)], capsys)[0] == 0
+    code, _out, err = run_cli(["check", str(second)], capsys)
+    assert code == 1
+    assert_one_line(err, f"{second}: id: expected a new routine id, got 'same'")

@@ -80,6 +80,9 @@ def _with_neighbours(path: Path, routine: Routine, taken: set[str]) -> list[Rout
     others = sorted({*path.parent.glob("*.yaml"), *path.parent.glob("*.yml"), path})
     for other in others:
         if other.resolve() == path.resolve():
+            if routine.id in taken:  # a file loaded before it has the id: loading refuses this
+                raise VoicecoachError(f"{path}: id: expected a new routine id, got {routine.id!r}")
+            taken.add(routine.id)
             found.append(routine)
             continue
         try:
@@ -101,8 +104,7 @@ def run_check(args: argparse.Namespace) -> int:
             raise VoicecoachError(
                 f"{path}: id: expected an id no built-in routine uses, got {routine.id!r}"
             )
-        taken = {b.id for b in known} | {routine.id}
-        known += _with_neighbours(path, routine, taken)
+        known += _with_neighbours(path, routine, {b.id for b in known})
     lib = RoutineLibrary(known)  # resolves included routines
     mine = [b.error for b in lib.broken if b.path == routine.source]
     if mine:
