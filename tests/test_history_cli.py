@@ -42,7 +42,7 @@ def history(data_dir: Path) -> Path:
         wall.now = today_at(8)
         record_all(store, whole_session())
         wall.now = today_at(9)
-        record_all(store, whole_session(routine="hip"))
+        record_all(store, whole_session(routine="hip", counts_for="hip"))
     return db
 
 
@@ -76,7 +76,11 @@ def test_table_shows_sessions_daily_count_and_streak(
     assert "L 1 R 1" in rows[3] and "+0:15" in rows[3] and "6 → 3" in rows[3]
     duration = whole_session()[-1].at - whole_session()[0].at
     assert f"{int(duration // 60)}:{round(duration % 60):02d}" in rows[3]
-    assert lines[6] == "today: 2 completed sessions (advised: 2 to 3 times daily): on target"
+    # The advice is the kneeling stretch's: only the hip session today counts towards it.
+    assert lines[6] == (
+        "today: 2 completed sessions, 1 with the kneeling stretch (advised: 2 to 3 times daily): "
+        "1 so far"
+    )
     assert lines[7] == "streak: 2 days in a row"
 
 

@@ -121,6 +121,9 @@ class Progress:
     """Sessions completed today, counting this one if it completes."""
     streak_days: int
     """Consecutive days with at least one session, counting today if this one completes."""
+    advised_today: int | None = None
+    """Completed sessions today that held an exercise whose source advises a daily count (the
+    kneeling stretch's "2 - 3 times daily"), counting this one if it is such a session."""
 
 
 @dataclass(frozen=True)
