@@ -4,7 +4,6 @@ filled, and a summary short enough to say in under thirty seconds."""
 from __future__ import annotations
 
 import dataclasses
-
 import itertools
 import string
 from pathlib import Path

@@ -186,8 +186,8 @@ def test_only_sessions_that_held_the_kneeling_stretch_count_towards_the_advice(
     its finished event says so (the session decides), and a release-only session does not."""
     with HistoryStore.open(db, wall=wall) as store:
         record_all(store, whole_session())  # finished without counts_for: a release session
-        hip = [*whole_session()[:-1], SessionEvent("finished", 300.0, routine="hip",
-                                                   data={"completed": True, "counts_for": "hip"})]  # fmt: skip
+        done = {"completed": True, "counts_for": "hip"}
+        hip = [*whole_session()[:-1], SessionEvent("finished", 300.0, routine="hip", data=done)]
         record_all(store, hip)
         assert store.progress().advised_today == 2
         assert store.sessions()[-1].counts_for == "hip"
