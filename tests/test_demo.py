@@ -74,9 +74,7 @@ def _lines(root: Path) -> list[tuple[float, str]]:
 def test_demo_exits_0_and_prints_the_summary(demo) -> None:
     _root, result = demo
     assert result.returncode == 0, result.stderr
-    assert any(
-        f"Summary: {start} full routine" in result.stdout for start in ("That's the", "The")
-    )
+    assert any(f"Summary: {start} full routine" in result.stdout for start in ("That's the", "The"))
     assert "Traceback" not in result.stderr
 
 
