@@ -815,3 +815,205 @@ def test_time_added_in_setup_survives_stop_and_resume() -> None:
     coach.say("ready")
     coach.wait(900.0)
     assert coach.events("hold_ended")[0].data["achieved_s"] == 900.0
+
+
+# --- issue 10: pain, "say ready", the sources' own timings ----------------------------------
+
+
+def _kneeling_hold(wait: float = 5.0) -> Coach:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("ready")
+    coach.wait(wait)
+    return coach
+
+
+def test_a_second_pain_on_the_same_step_offers_skip_or_stop_not_another_try() -> None:
+    coach = _kneeling_hold()
+    coach.say("pain")
+    coach.say("ready")
+    coach.wait(3.0)
+    said = coach.say("pain")
+    # The guidance was said at the first pain of the session; not again.
+    assert keys(said) == ["pain", "pain_options"]
+    options = coach.texts[-1]
+    assert "skip" in options and "stop" in options and "try" not in options
+    assert "Don't push into pain" in coach.texts[-2]
+    assert coach.session.next_deadline() is None
+    # The next step's first pain is not a second one: trying again is offered there.
+    coach.say("skip")
+    coach.say("ready")
+    coach.wait(2.0)
+    said = coach.say("pain")
+    assert keys(said) == ["pain", "pain_options"] and "try again" in coach.texts[-1]
+
+
+def test_pain_outside_a_step_still_gets_the_guidance_once() -> None:
+    coach = reach("checkin_before")
+    said = coach.say("pain")
+    assert keys(said) == ["pain_general", "pain_guidance"]
+    assert "Don't push into pain" in coach.texts[-2]
+    assert keys(coach.say("pain")) == ["pain_general"]
+
+
+def test_repeat_after_pain_gives_the_steps_instructions() -> None:
+    coach = _kneeling_hold()
+    coach.say("pain")
+    said = coach.say("repeat")
+    assert keys(said) == ["setup", "setup_end"]
+    assert "tailbone tucked under" in coach.texts[-2]
+    assert "pain" not in " ".join(coach.texts[-2:]).lower()
+    assert coach.session.state == "setup" and coach.session.next_deadline() is None
+
+
+def test_stop_during_a_hold_says_to_come_out_slowly() -> None:
+    coach = _kneeling_hold()
+    coach.say("stop")
+    assert "Come out of the position slowly." in coach.texts[-1]
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("stop")  # not in position yet: nothing to come out of
+    assert "Come out" not in coach.texts[-1]
+
+
+def test_wait_after_the_nudge_keeps_the_hold_from_starting_until_ready() -> None:
+    from voicecoach.grammar import load_grammar
+
+    assert load_grammar().match("wait") == Intent("pause")
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.wait(30.0)
+    assert keys(coach.cues[-1:]) == ["ready_nudge"]
+    coach.say("pause")  # "wait"
+    coach.wait(600.0)
+    assert coach.session.state == "paused" and coach.events("hold_started") == []
+    coach.say("ready")
+    assert coach.session.state == "hold"
+    # The nudge is said once per wait, not again and again.
+    assert keys(coach.cues).count("ready_nudge") == 1
+
+
+def test_more_time_to_settle_when_the_position_changes() -> None:
+    """Settle times are routine data: getting down onto the floor and up from lying to kneeling
+    take longer than a side switch."""
+    coach = Coach(checkins=False, settle_s=15.0)
+    coach.say("start_routine", routine="full")
+    waits = {}
+    while coach.session.view().exercise != "deeper variation":
+        view = coach.session.view()
+        waits[(view.exercise, view.side)] = coach.session.next_deadline() - coach.now  # type: ignore[operator]
+        coach.say("skip")
+    assert waits[("constructive rest", None)] == 30.0
+    assert waits[("psoas slide", "left")] == 15.0
+    assert waits[("hip stirring", "right")] == 15.0
+    assert waits[("kneeling psoas stretch", "left")] == 30.0
+    assert waits[("kneeling psoas stretch", "right")] == 15.0
+
+
+def test_the_deeper_variation_is_asked_for_and_declining_it_is_no_skip() -> None:
+    coach = Coach(checkins=False, progress=Progress(1, 1, 1))
+    coach.say("start_routine", routine="hip")
+    for _ in range(2):
+        coach.say("ready")
+        coach.wait(30.0)
+    assert coach.texts[-1].endswith(
+        "If that felt easy, say ready for the deeper variation, or skip."
+    )
+    said = coach.say("skip")
+    assert keys(said)[:2] == ["declined", "routine_done"]
+    summary = coach.session.summary
+    assert summary is not None and summary.completed
+    assert summary.steps_skipped == 0 and summary.declined == 1
+    assert "skipped" not in coach.texts[-1] and "Every hold done in full." in coach.texts[-1]
+
+
+def test_an_add_time_in_either_kneeling_hold_stops_at_thirty_seconds() -> None:
+    coach = _kneeling_hold()
+    coach.say("extend", seconds=30)
+    assert keys(coach.cues[-1:]) == ["extend_at_max"] and "thirty seconds" in coach.texts[-1]
+    coach.wait(25.0)
+    coach.say("ready")
+    coach.wait(30.0)
+    coach.say("ready")  # the deeper variation
+    coach.say("extend")
+    assert keys(coach.cues[-1:]) == ["extend_at_max"]
+    assert coach.session.view().total_s == 30.0
+
+
+def test_slower_and_faster_change_the_slides_pace_within_the_files_limits() -> None:
+    """ "Move slower than you think you need to": slower stretches every phase (8 s -> 10 s ->
+    12 s, the file's slowest), faster shortens it (down to 6 s); the voice changes too. The five
+    slides still end as five slides."""
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("skip")
+    coach.say("ready")
+    began = coach.now
+    said = coach.say("slower")
+    assert keys(said) == ["pace_slower"] and said[0].adjust == SpeechAdjust(rate_delta=-20)
+    assert coach.texts[-1] == "Taking it more slowly: ten seconds each way."
+    coach.wait(10.0)
+    assert [c.prompt_key for c in coach.cues[-1:]] == ["pace"]  # heel back up, after 10 s
+    coach.say("slower")
+    said = coach.say("slower")
+    assert keys(said) == ["pace_slower_limit"] and "twelve seconds" in coach.texts[-1]
+    coach.wait(108.0)
+    assert coach.session.state == "side_switch"
+    ended = coach.events("hold_ended")[0]
+    assert ended.data["reps"] == 5
+    # 10 s at 1.25 times as long (8 s of the routine's timing), then its other 72 s at 1.5.
+    assert ended.at - began == pytest.approx(10.0 + 72.0 * 1.5)
+    assert ended.data["achieved_s"] == pytest.approx(118.0)
+    coach.say("ready")  # the right leg keeps the slower pace until told otherwise
+    for _ in range(4):
+        coach.say("faster")
+    assert coach.texts[-1] == "This is the quickest pace, six seconds each way."
+    coach.wait(60.0)
+    assert coach.events("hold_ended")[-1].data["reps"] == 5
+    assert coach.events("hold_ended")[-1].data["achieved_s"] == pytest.approx(60.0)
+
+
+def test_constructive_rest_says_its_range_and_no_ease_out_before_the_slide() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("ready")
+    assert coach.texts[-1] == "Ten to fifteen minutes; I'll time ten minutes."
+    coach.wait(600.0)
+    after = keys(coach.cues)[keys(coach.cues).index("countdown") :]
+    assert after[1:3] == ["setup", "setup_end"]  # straight on: the position is the same
+    assert "hold_done" not in after
+    assert "like before" in coach.texts[-2]
+    # The hip stirring to the kneeling stretch changes position: ease out first.
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="full")
+    while coach.session.view().exercise != "hip stirring" or coach.session.view().side != "right":
+        coach.say("skip")
+    coach.say("ready")
+    coach.wait(45.0)
+    assert "hold_done" in keys(coach.cues[-4:])
+
+
+def test_skipping_the_first_slide_leg_names_the_next_leg_and_the_skip() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("skip")
+    said = coach.say("skip")
+    assert keys(said) == ["side_switch"]
+    assert coach.texts[-1] == (
+        "Left side skipped. Now the right leg. Say ready when you're in position."
+    )
+
+
+def test_the_constructive_rest_setup_gives_instructions_first_then_why() -> None:
+    coach = Coach(checkins=False)
+    said = coach.say("start_routine", routine="release")
+    assert keys(said) == ["start", "setup", "setup_end"]
+    instructions, why = coach.texts[-2:]
+    assert instructions.split(". ")[1] == "Lie on your back on the floor"
+    assert "gravity" not in instructions.lower() and "Gravity does the work" in why
+    assert why.endswith(("Say ready when you're in position.", "Say ready when you're set."))
+    sentences = [x for x in instructions.split(".") if x.strip()]
+    assert max(len(x.split()) for x in sentences) <= 12
+    coach.say("repeat")
+    steps = instructions.split(". ", 1)[1]
+    assert coach.texts[-2].endswith(steps) and "gravity" not in coach.texts[-1].lower()
