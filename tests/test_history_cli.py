@@ -343,3 +343,29 @@ def test_output_into_a_closed_pipe_is_not_a_traceback(data_dir: Path) -> None:
     )
     assert result.stdout == "[\n  {\n    "
     assert result.stderr == ""
+
+
+def test_release_only_history_says_no_daily_advice(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "2 to 3 times daily" is the kneeling stretch's advice: a history of release sessions
+    alone gets the count of sessions and nothing about the advice."""
+    wall = FakeWall(today_at(8))
+    with HistoryStore.open(data_dir / "history.sqlite3", wall=wall) as store:
+        record_all(store, whole_session())
+    code, out, _ = run([], capsys)
+    assert code == 0
+    assert "today: 1 completed session" in out.splitlines()
+    assert "advised" not in out and "kneeling" not in out
+
+
+def test_the_plot_counts_only_kneeling_stretch_sessions_towards_the_advice(
+    history: Path,
+) -> None:
+    from voicecoach.plot import daily_totals
+
+    with HistoryStore.open(history, read_only=True) as store:
+        records = store.sessions()
+    today = [d for d in daily_totals(records) if d.day == today_at(9).date()]
+    assert len(today) == 1
+    assert (today[0].completed, today[0].counted) == (2, 1)
