@@ -788,7 +788,8 @@ def test_a_session_whose_every_step_was_skipped_is_not_completed() -> None:
         coach.say("skip")
     summary = coach.session.summary
     assert summary is not None and not summary.completed
-    assert coach.events("finished")[0].data == {"completed": False}
+    assert coach.events("finished")[0].data == {"completed": False, "all_skipped": True}
+    assert summary.all_skipped
     assert coach.texts[-1].startswith("Every step was skipped")
     assert "today" not in coach.texts[-1] and "in a row" not in coach.texts[-1]
 
@@ -1017,3 +1018,14 @@ def test_the_constructive_rest_setup_gives_instructions_first_then_why() -> None
     coach.say("repeat")
     steps = instructions.split(". ", 1)[1]
     assert coach.texts[-2].endswith(steps) and "gravity" not in coach.texts[-1].lower()
+
+
+def test_a_session_stopped_after_a_skip_is_not_called_all_skipped() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("skip")
+    coach.say("stop")
+    coach.say("stop")
+    summary = coach.session.summary
+    assert summary is not None and not summary.completed and not summary.all_skipped
+    assert coach.texts[-1].startswith("Stopped after")

@@ -399,10 +399,9 @@ class Dialog:
         routine_name = routine or summary.routine or "this"
         parts: list[str] = []
         total = say_duration(summary.total_s)
-        nothing_held = summary.hold_s <= 0 and summary.steps_skipped > 0
         if summary.completed:
             parts.append(self._fill("summary_intro", {"routine": routine_name, "total": total}))
-        elif nothing_held:
+        elif summary.all_skipped:
             parts.append(self._fill("summary_intro_nothing", {"total": total}))
         else:
             parts.append(self._fill("summary_intro_stopped", {"total": total}))

@@ -101,8 +101,9 @@ class SessionEvent:
     """A fact about a session worth recording: the history and the summary are built from these."""
 
     kind: str
-    """One of: session_started, step_started, hold_started, hold_ended, skipped, back, extended,
-    paused, resumed, pain, stopped, resumed_after_stop, finished, rating."""
+    """One of: session_started, step_started, hold_started, hold_ended, skipped, declined (an
+    optional exercise left out), back, extended, paused, resumed, pain, pace (slower/faster in
+    paced repetitions), stopped, resumed_after_stop, finished, rating."""
     at: float
     """Clock time (monotonic seconds) at which it happened."""
     routine: str | None = None

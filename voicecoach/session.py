@@ -287,8 +287,8 @@ class Session:
         step = self._step
         remaining = total = None
         if step is not None and self.state in ("setup", "side_switch", "hold", "paused", "stopped"):
-            total = self._target
-            remaining = max(0.0, self._target - self._achieved(self._now))
+            total = self._real(self._target)
+            remaining = self._real(max(0.0, self._target - self._achieved(self._now)))
         return SessionView(
             routine=self._routine,
             exercise=step.exercise.name if step else None,
@@ -678,9 +678,12 @@ class Session:
         held_any = any(e.kind == "hold_ended" and _held(e.data) > _EPS for e in self.events)
         # A session whose every step was skipped is not a completed one (not today's count or
         # the streak), though it ran to its end.
+        all_skipped = completed and not held_any
         completed = completed and held_any
         counts_for = self._advised_part()
         finished: dict[str, object] = {"completed": completed}
+        if all_skipped:
+            finished["all_skipped"] = True
         if counts_for is not None:
             finished["counts_for"] = counts_for
         self._emit("finished", now, finished)

@@ -67,6 +67,8 @@ class SessionSummary:
     """Such sessions today, this one included (None when it is not one)."""
     declined: int = 0
     """Optional exercises left out (not skipped steps)."""
+    all_skipped: bool = False
+    """The routine ran to its end with every step skipped: not a completed session."""
 
 
 def _num(value: object, default: float = 0.0) -> float:
@@ -81,6 +83,7 @@ def summarize(events: Sequence[SessionEvent], progress: Progress | None = None) 
     started: float | None = None
     ended: float | None = None
     completed = False
+    all_skipped = False
     counts_for: str | None = None
     # Per side: the running attempt, the completed hold, what pain stopped, in seconds and reps.
     attempt: dict[tuple[str, str | None], float] = {}
@@ -171,6 +174,7 @@ def summarize(events: Sequence[SessionEvent], progress: Progress | None = None) 
                     before = value
         elif kind == "finished":
             completed = bool(event.data.get("completed", False))
+            all_skipped = bool(event.data.get("all_skipped", False))
             counts = event.data.get("counts_for")
             counts_for = counts if isinstance(counts, str) else None
 
@@ -213,4 +217,5 @@ def summarize(events: Sequence[SessionEvent], progress: Progress | None = None) 
         counts_for=counts_for,
         advised_today=advised_today,
         declined=declined,
+        all_skipped=all_skipped,
     )
