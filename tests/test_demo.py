@@ -435,16 +435,18 @@ def test_a_scenario_file_with_a_mistake_is_one_clear_line(tmp_path: Path) -> Non
         ("lines:\n  - {say: ready, after_event: hold_begun}\n", "lines[0].after_event"),
         ("lines:\n  - {say: ready, at: 3, when: now}\n", "lines[0].when"),
         ("lines: [\n", "line"),
+        (None, "cannot read the scenario"),
     ],
 )
 def test_scenario_mistakes_name_the_line_and_what_was_expected(
-    tmp_path: Path, text: str, where: str
+    tmp_path: Path, text: str | None, where: str
 ) -> None:
     from voicecoach.demo import load_scenario
     from voicecoach.errors import VoicecoachError
 
     bad = tmp_path / "bad.yaml"
-    bad.write_text(text)
+    if text is not None:  # None: no such file
+        bad.write_text(text)
     with pytest.raises(VoicecoachError) as info:
         load_scenario(bad)
     assert str(info.value).startswith(f"{bad}: {where}")

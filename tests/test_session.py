@@ -1029,3 +1029,10 @@ def test_a_session_stopped_after_a_skip_is_not_called_all_skipped() -> None:
     summary = coach.session.summary
     assert summary is not None and not summary.completed and not summary.all_skipped
     assert coach.texts[-1].startswith("Stopped after")
+
+
+def test_stop_while_paused_in_a_hold_also_says_to_come_out_slowly() -> None:
+    coach = _kneeling_hold()
+    coach.say("pause")
+    coach.say("stop")
+    assert "Come out of the position slowly." in coach.texts[-1]

@@ -1031,7 +1031,8 @@ class Session:
             self._emit("stopped", now, {"from": came_from})
             self._deadline = now + self._stop_window_s
             self._wait_s = None
-            in_hold = came_from == "hold" or (came_from == "paused" and self._hold_began)
+            # In a hold (or paused in one), the person is in the position: come out slowly.
+            in_hold = came_from == "hold"
             return [Cue("stopped", {"window": self._stop_window_s, "in_hold": in_hold})]
         if state == "stopped":
             return self._finish_stopped(now)
