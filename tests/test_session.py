@@ -1036,3 +1036,18 @@ def test_stop_while_paused_in_a_hold_also_says_to_come_out_slowly() -> None:
     coach.say("pause")
     coach.say("stop")
     assert "Come out of the position slowly." in coach.texts[-1]
+
+
+def test_slower_said_as_the_last_slide_ends_without_a_tick_moves_on_first() -> None:
+    """A late tick: the slides' end was due before "slower" arrived. The end is said and the
+    session moves on; "slower" then only slows the voice, the hip stirring being no slide."""
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("skip")
+    coach.say("skip")  # to the right leg
+    coach.say("ready")
+    coach.clock.set(coach.now + 81.0)  # past the end of five slides, no tick on the way
+    said = coach.say("slower")
+    assert coach.session.view().exercise == "hip stirring"
+    assert keys(said)[-1] == "speech_slower" and "setup" in keys(said)
+    assert coach.events("hold_ended")[-1].data["reps"] == 5

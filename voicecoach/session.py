@@ -781,8 +781,11 @@ class Session:
     def _change_pace(self, name: str, now: float) -> list[Cue]:
         """ "Move slower than you think you need to": slower/faster change the paced phases
         (within the routine file's limits) as well as the voice."""
-        if self.state == "hold":
-            self._on_tick(now)  # what is due at the old pace is said at the old pace
+        # What is due at the old pace is said at the old pace (a late tick may even end the
+        # hold and move on, to a step that is not paced).
+        due = self._on_tick(now) if self.state == "hold" else []
+        if not self._paced_step_now():
+            return [*due, Cue(f"speech_{name}", adjust=_SPEECH[name])]
         step = self._steps[self._index]
         reps = step.exercise.reps
         assert reps is not None
@@ -801,7 +804,7 @@ class Session:
             self._emit("pace", now, {"scale": new})
         seconds = reps.phases[0].seconds * new
         key = f"pace_{name}_limit" if at_limit else f"pace_{name}"
-        return [Cue(key, {"seconds": seconds}, adjust=_SPEECH[name])]
+        return [*due, Cue(key, {"seconds": seconds}, adjust=_SPEECH[name])]
 
     def _not_now(self, intent: str) -> list[Cue]:
         return [
