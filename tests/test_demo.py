@@ -450,6 +450,7 @@ def test_scenario_mistakes_name_the_line_and_what_was_expected(
     with pytest.raises(VoicecoachError) as info:
         load_scenario(bad)
     assert str(info.value).startswith(f"{bad}: {where}")
+    assert "\n" not in str(info.value)
 
 
 def test_the_builtin_demo_is_a_scenario_file_and_lines_can_be_keyed_to_session_time(

@@ -115,7 +115,8 @@ def load_scenario(path: Path) -> tuple[Line, ...]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "file"
-        raise VoicecoachError(f"{path}: {where}: expected valid YAML, got {exc}") from None
+        problem = getattr(exc, "problem", None) or "invalid YAML"  # one line, not the dump
+        raise VoicecoachError(f"{path}: {where}: expected valid YAML, got {problem}") from None
     if not isinstance(data, dict) or not isinstance(data.get("lines"), list) or not data["lines"]:
         fail("lines", "a mapping with a non-empty list 'lines'", data)
     prompt_keys = set(load_prompts()) - {"intent_phrases"}
