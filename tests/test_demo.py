@@ -33,6 +33,7 @@ SCRIPTED_INTENTS = [
     "ready",
     "pause",
     "resume",
+    "slower",
     "rating",
 ]
 
