@@ -59,6 +59,13 @@ def register(subparsers: Any) -> None:
         help="session seconds per real second (default 200: a 10-minute hold takes 3 s; "
         f"{MIN_SPEED:g} is real time, at most {MAX_SPEED:g}; 0: no waiting at all)",
     )
+    demo.add_argument(
+        "--script",
+        metavar="FILE",
+        type=Path,
+        help="a YAML scenario of what the person says, keyed to the coach's prompts or to "
+        "session time (default: the built-in one; see voicecoach/data/scenarios/demo.yaml)",
+    )
     demo.set_defaults(func=_demo)
 
     devices = subparsers.add_parser("devices", help="list audio input and output devices")
@@ -74,9 +81,11 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from voicecoach.demo import run_demo
+    from voicecoach.demo import load_scenario, run_demo
 
-    return run_demo(out_dir=demo_out_dir(args.out), model=args.model, speed=demo_speed(args.speed))
+    out_dir, speed = demo_out_dir(args.out), demo_speed(args.speed)
+    script = load_scenario(args.script) if args.script is not None else None
+    return run_demo(out_dir=out_dir, model=args.model, speed=speed, script=script)
 
 
 def demo_out_dir(text: str) -> Path:
