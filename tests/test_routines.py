@@ -889,3 +889,12 @@ def test_check_and_loading_agree_on_two_files_with_one_id(
     code, _out, err = run_cli(["check", str(second)], capsys)
     assert code == 1
     assert_one_line(err, f"{second}: id: expected a new routine id, got 'same'")
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "0", "-1", "100"])
+def test_pace_factors_are_bounded(tmp_path: Path, value: str) -> None:
+    hold = "hold: {seconds: 60, max_seconds: 120, extend_seconds: 30}"
+    reps = f"reps: {{count: 2, phases: [{{seconds: 4, say: [Go.]}}], slowest: {value}}}"
+    path = write(tmp_path, GOOD.replace(hold, reps))
+    with pytest.raises(VoicecoachError, match=r"reps\.slowest: expected a number more than 0 and"):
+        load_routine_file(path)
