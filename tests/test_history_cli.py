@@ -456,6 +456,7 @@ def test_rows_voicecoach_did_not_write_are_skipped_with_a_warning(
         (704, 91, "finished", 30.0, '{"completed": true}'),
         (705, 91, "rating", 31.0, '{"phase": "after", "value": ' + "9" * 400 + "}"),
         (706, 91, "extended", 32.0, '{"seconds": 1e308}'),
+        (707, 90, "finished", 1.0, '{"counts_for": ["hip"]}'),  # a good row of a bad session
     ]
     conn.executemany(
         "INSERT INTO events (id, session_id, kind, at, wall, data) VALUES (?, ?, ?, ?, '', ?)",

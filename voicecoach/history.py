@@ -527,7 +527,9 @@ class HistoryStore:
             (COMPLETED,),
         )
         advised = sum(
-            1 for (started,) in counted if datetime.fromisoformat(started).date() == today
+            1
+            for (started,) in counted
+            if (when := _parse_started(started)) and when.date() == today
         )
         return Progress(
             sessions_today=sessions_today, streak_days=streak, advised_today=advised + 1
