@@ -18,13 +18,15 @@ from voicecoach import asr, cli
 from voicecoach.messages import Intent, Utterance
 from voicecoach.wavio import write_wav
 
-JSON_KEYS = ["file", "text", "intent", "slots", "confidence", "decode_ms"]
+JSON_KEYS = ["file", "text", "intent", "slots", "confidence", "decode_ms", "engine"]
 
 
 class StubRecognizer:
-    """Stands in for CommandRecognizer: says every file held "add five minutes"."""
+    """Stands in for the opened engine: says every file held "add five minutes"."""
 
-    def __init__(self, model, grammar) -> None:
+    name = "stub"
+
+    def __init__(self, choice, grammar) -> None:
         self.calls: list[int] = []
 
     def decode(self, pcm: np.ndarray) -> Utterance:
@@ -35,9 +37,18 @@ class StubRecognizer:
 @pytest.fixture
 def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
     loads: list[str] = []
-    monkeypatch.setattr(asr, "resolve_model_dir", lambda *a, **k: tmp_path)
-    monkeypatch.setattr(asr, "load_model", lambda d: loads.append(str(d)) or object())
-    monkeypatch.setattr(asr, "CommandRecognizer", StubRecognizer)
+    monkeypatch.setattr(
+        asr,
+        "choose_engine",
+        lambda *a, **k: asr.EngineChoice("stub", tmp_path, "the test"),
+    )
+    monkeypatch.setattr(
+        asr,
+        "open_engine",
+        lambda choice, grammar, **k: (
+            loads.append(str(choice.model_dir)) or StubRecognizer(choice, grammar)
+        ),
+    )
     monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
     return loads
 
@@ -60,9 +71,10 @@ def test_bad_file_is_one_line_and_the_others_still_run(stubbed, tmp_path, capsys
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["file"] for r in records] == [str(good1), str(good2)]
     err_lines = err.splitlines()
-    assert err_lines[0].startswith(f"voicecoach: {bad}: not a readable PCM WAV")
-    assert err_lines[1] == f"voicecoach: {tmp_path / 'gone.wav'}: no such file"
-    assert err_lines[2] == "voicecoach: 2 of 4 files could not be read"
+    assert err_lines[0].startswith("voicecoach: listening with stub: model ")  # said once
+    assert err_lines[1].startswith(f"voicecoach: {bad}: not a readable PCM WAV")
+    assert err_lines[2] == f"voicecoach: {tmp_path / 'gone.wav'}: no such file"
+    assert err_lines[3] == "voicecoach: 2 of 4 files could not be read"
     assert "Traceback" not in err
     assert stubbed == [str(tmp_path)]  # the model is loaded once
 
@@ -80,6 +92,7 @@ def test_json_lines_have_exactly_the_contract_keys(stubbed, tmp_path, capsys) ->
         "slots": {"seconds": 300},
         "confidence": 0.91,
         "decode_ms": 12.5,
+        "engine": "stub",
     }
 
 
