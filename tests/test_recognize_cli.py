@@ -125,6 +125,30 @@ def test_no_files_is_a_usage_error(capsys) -> None:
     assert "give one or more WAV files" in capsys.readouterr().err
 
 
+def test_a_junk_vosk_model_is_one_line_and_kaldi_keeps_quiet_unless_verbose(
+    tmp_path: Path,
+) -> None:
+    """A directory shaped like a Vosk model whose files are junk: Kaldi's own ERROR lines (it
+    writes them to fd 2 whatever SetLogLevel says) stay out of the person's terminal."""
+    junk = tmp_path / "junk-model"
+    for part in ("am/final.mdl", "conf/model.conf", "graph/HCLG.fst"):
+        (junk / part).parent.mkdir(parents=True, exist_ok=True)
+        (junk / part).write_text("junk\n")
+    wav = _tone_wav(tmp_path / "a.wav")
+
+    def run(*flags: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "voicecoach", *flags, "recognize", "--model", str(junk)]
+        return subprocess.run([*argv, str(wav)], capture_output=True, text=True, timeout=60)
+
+    quiet = run()
+    assert quiet.returncode == 1
+    assert quiet.stderr.splitlines() == [
+        f"voicecoach: listening with vosk: model {junk} (from --model)",
+        f"voicecoach: cannot load the Vosk model in {junk}: Failed to create a model",
+    ]
+    assert "VoskAPI" in run("-v").stderr  # -v still shows what Kaldi said
+
+
 def test_missing_model_is_one_line_without_traceback(tmp_path: Path) -> None:
     wav = _tone_wav(tmp_path / "a.wav")
     proc = subprocess.run(
