@@ -36,7 +36,7 @@ def coach_texts() -> list[str]:
     texts: list[str] = []
     for variants in load_prompts().values():
         texts.extend(str(v) for v in (variants if isinstance(variants, list) else [variants]))
-    library = RoutineLibrary.load()
+    library = RoutineLibrary.load(warn=False)  # the caller has warned about broken files
     for routine in library.routines():
         for _routine_id, exercise in library.exercises(routine.id):
             texts.append(exercise.why)

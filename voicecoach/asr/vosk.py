@@ -8,12 +8,16 @@ in the model directory, so a tuned copy of the model's conf is made here too.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
 import re
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,11 +99,34 @@ def load_model(model_dir: Path | str) -> vosk.Model:
     vosk.SetLogLevel(-1)
     started = time.perf_counter()
     try:
-        model = vosk.Model(str(model_dir))
+        with _kaldi_log_kept_quiet():
+            model = vosk.Model(str(model_dir))
     except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
         raise VoicecoachError(f"cannot load the Vosk model in {model_dir}: {exc}") from exc
     _LOGGER.info("loaded model %s in %.2f s", model_dir, time.perf_counter() - started)
     return model
+
+
+@contextlib.contextmanager
+def _kaldi_log_kept_quiet() -> Iterator[None]:
+    """Kaldi writes its ERROR lines straight to file descriptor 2, whatever SetLogLevel says (a
+    junk model printed dozens before our one-line error). Catch them while the model loads and
+    pass them on only to the log (-v shows them)."""
+    if _LOGGER.isEnabledFor(logging.INFO):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            for line in caught.read().decode(errors="replace").splitlines():
+                _LOGGER.debug("kaldi: %s", line)
 
 
 def model_knows(model: Any, word: str) -> bool:
