@@ -104,7 +104,11 @@ def pocketsphinx_engine(grammar):
 
 
 @pytest.fixture(
-    scope="session", params=["pocketsphinx", pytest.param("vosk", marks=pytest.mark.vosk)]
+    scope="session",
+    params=[
+        pytest.param("pocketsphinx", marks=pytest.mark.model),
+        pytest.param("vosk", marks=pytest.mark.vosk),
+    ],
 )
 def speech_engine(request: pytest.FixtureRequest):
     """Each available engine in turn (Vosk's cases skip, saying why, without its model)."""

@@ -1,8 +1,8 @@
 """Real speech on every engine present: espeak-ng voices, rates and pitches, every intent with its
 slots, sentences with command words inside, the coach's own sentences, silence and noise.
 
-Marked `model`: PocketSphinx's model ships in its wheel, so these run (and must pass) everywhere;
-the Vosk cases are marked `vosk` by the `speech_engine` fixture and skip only without its model.
+The `speech_engine` fixture marks its PocketSphinx cases `model` (its model ships in its wheel, so
+they run, and must pass, everywhere) and its Vosk cases `vosk` (they skip only without its model).
 Accuracy figures are the bench's (bench/recognition.py); the floors here are behaviour: an engine
 that stops hearing, or starts firing on chatter, fails them.
 """
@@ -17,8 +17,6 @@ from voicecoach.asr.distractors import coach_sentences
 from voicecoach.grammar import load_grammar
 from voicecoach.listener import GatePolicy, gate
 from voicecoach.messages import Intent
-
-pytestmark = pytest.mark.model
 
 VARIANTS = [("en-us", 150, 50), ("en", 130, 30), ("en+m3", 180, 60), ("en+f3", 200, 70)]
 """Voices, rates 130-200 and pitches 30-70: each command is said in every one."""
@@ -148,6 +146,7 @@ def test_streaming_gives_the_same_intent(speech_engine, speech) -> None:
     assert speech_engine.flush() is None
 
 
+@pytest.mark.model
 def test_every_grammar_word_has_a_pronunciation(pocketsphinx_engine) -> None:
     """In the CMU dictionary or in grammars/en-pronunciations.dict: never a dropped phrase."""
     from voicecoach.asr.pocketsphinx import bundled_model, make_decoder, read_pronunciations
@@ -161,6 +160,7 @@ def test_every_grammar_word_has_a_pronunciation(pocketsphinx_engine) -> None:
     assert {"psoas", "flexor"} <= set(pocketsphinx_engine.added_words)
 
 
+@pytest.mark.model
 def test_recognize_sample_json_says_pocketsphinx(tmp_path) -> None:
     import json
     import os

@@ -28,6 +28,8 @@ class EchoCanceller:
     """Weight of the past per frame (0.9 at 20 ms frames: about 200 ms of memory)."""
     min_ref_rms: float = 20.0
     """Below this the coach is silent: nothing to subtract (the fit keeps what it learned)."""
+    double_talk: float = 4.0
+    """A frame with more than this times the predicted echo energy does not update the fit."""
     _corr: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _energy: np.ndarray = field(default_factory=lambda: np.zeros(0))
     delay: int = 0
@@ -54,8 +56,13 @@ class EchoCanceller:
         if self._corr.size != corr.size:
             self._corr = np.zeros_like(corr)
             self._energy = np.zeros_like(energy)
-        self._corr = self.memory * self._corr + corr
-        self._energy = self.memory * self._energy + energy
+            self.gain = 0.0
+        # Double talk: when the frame is much louder than the echo the fit predicts, the person
+        # is speaking; their voice would only jitter the fit, so it is kept as it was.
+        predicted = self.gain * self.gain * float(energy[self.delay])
+        if self.gain == 0.0 or float(x @ x) < self.double_talk * predicted:
+            self._corr = self.memory * self._corr + corr
+            self._energy = self.memory * self._energy + energy
         explained = np.where(self._energy > 0, self._corr**2 / np.maximum(self._energy, 1e-9), 0)
         self.delay = int(np.argmax(explained))
         e = self._energy[self.delay]

@@ -348,9 +348,9 @@ class Listener:
             if self.reference is not None
             else None
         )
-        what = self.detector.push(frame, t_end, ref)
         if self.echo is not None:
             frame = self.echo.process(frame, ref)
+        what = self.detector.push(frame, t_end, ref)
         if what == "start":
             if self._waiting_since is not None:
                 # Speech again within the allowed pause: the same command goes on.
