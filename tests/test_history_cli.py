@@ -42,7 +42,7 @@ def history(data_dir: Path) -> Path:
         wall.now = today_at(8)
         record_all(store, whole_session())
         wall.now = today_at(9)
-        record_all(store, whole_session(routine="hip"))
+        record_all(store, whole_session(routine="hip", counts_for="hip"))
     return db
 
 
@@ -76,7 +76,11 @@ def test_table_shows_sessions_daily_count_and_streak(
     assert "L 1 R 1" in rows[3] and "+0:15" in rows[3] and "6 → 3" in rows[3]
     duration = whole_session()[-1].at - whole_session()[0].at
     assert f"{int(duration // 60)}:{round(duration % 60):02d}" in rows[3]
-    assert lines[6] == "today: 2 completed sessions (advised: 2 to 3 times daily): on target"
+    # The advice is the kneeling stretch's: only the hip session today counts towards it.
+    assert lines[6] == (
+        "today: 2 completed sessions, 1 with the kneeling stretch (advised: 2 to 3 times daily): "
+        "1 so far"
+    )
     assert lines[7] == "streak: 2 days in a row"
 
 
@@ -339,3 +343,29 @@ def test_output_into_a_closed_pipe_is_not_a_traceback(data_dir: Path) -> None:
     )
     assert result.stdout == "[\n  {\n    "
     assert result.stderr == ""
+
+
+def test_release_only_history_says_no_daily_advice(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "2 to 3 times daily" is the kneeling stretch's advice: a history of release sessions
+    alone gets the count of sessions and nothing about the advice."""
+    wall = FakeWall(today_at(8))
+    with HistoryStore.open(data_dir / "history.sqlite3", wall=wall) as store:
+        record_all(store, whole_session())
+    code, out, _ = run([], capsys)
+    assert code == 0
+    assert "today: 1 completed session" in out.splitlines()
+    assert "advised" not in out and "kneeling" not in out
+
+
+def test_the_plot_counts_only_kneeling_stretch_sessions_towards_the_advice(
+    history: Path,
+) -> None:
+    from voicecoach.plot import daily_totals
+
+    with HistoryStore.open(history, read_only=True) as store:
+        records = store.sessions()
+    today = [d for d in daily_totals(records) if d.day == today_at(9).date()]
+    assert len(today) == 1
+    assert (today[0].completed, today[0].counted) == (2, 1)

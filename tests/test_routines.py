@@ -247,8 +247,69 @@ def test_routines_command_lists_all_and_the_broken(
         "kneeling psoas stretch [kneeling_psoas_stretch]: hold thirty seconds per side",
         "psoas slide [psoas_slide]: 5 repetitions",
         "bad.yaml: exercises[0].sides[1]: expected 'left' or 'right', got 'middle'",
+        # Numbers the sources do not give are labelled as the coach's own; the source's are
+        # said as the source gives them.
+        "[coach's choice: the source gives no count]",
+        "hip stirring [hip_stirring]: hold forty-five seconds per side (up to two minutes) "
+        "[coach's choice: the source gives no time]",
+        "the source says twenty to thirty seconds",
+        "the source says ten to fifteen minutes",
+        "deeper variation [deeper_kneeling_stretch]",
+        "optional, asked first",
     ):
         assert expected in out
+    kneeling = next(line for line in out.splitlines() if "[kneeling_psoas_stretch]" in line)
+    assert "coach's choice" not in kneeling and "(up to thirty seconds)" in kneeling
+
+
+def test_the_kneeling_holds_follow_their_source(lib: RoutineLibrary) -> None:
+    """ "Hold the stretch for 20 to 30 seconds, breathing deeply": both kneeling holds say the
+    range, stop "add time" at 30 s, and begin with the breathing; the deeper variation is
+    asked for ("If that is feeling easy...")."""
+    steps = lib.steps("hip")
+    for step in steps:
+        hold = step.exercise.hold
+        assert hold is not None
+        assert hold.source_range == (20, 30) and hold.max_seconds == 30 and hold.seconds == 30
+        assert hold.begin == "breathing deeply"
+        assert not any(r.lower().rstrip(".") == "breathe deeply" for r in hold.reminders)
+    assert steps[0].exercise.optional is None
+    assert steps[2].exercise.optional == (
+        "If that felt easy, say ready for the deeper variation, or skip."
+    )
+    # Lying on the floor to kneeling takes longer to get into than the side switch.
+    kneel = steps[0].exercise
+    assert kneel.reposition_seconds and kneel.settle_seconds
+    assert kneel.reposition_seconds > kneel.settle_seconds
+
+
+def test_the_release_follows_its_source(lib: RoutineLibrary) -> None:
+    steps = lib.steps("release")
+    crp, slide, stirring = steps[0].exercise, steps[1].exercise, steps[3].exercise
+    assert crp.hold is not None and crp.hold.source_range == (600, 900)  # "10-15 minutes"
+    # Short instructions first; the why is said after them, and is not among them.
+    assert all(len(line.split()) <= 12 for line in crp.setup)
+    assert "gravity" in crp.why.lower() and not any("why" in line.lower() for line in crp.setup)
+    assert crp.position == slide.position  # no "ease out" between them
+    assert slide.reps is not None and slide.reps.slowest > 1.0 > slide.reps.fastest
+    assert slide.reps.coach_choice and stirring.hold and stirring.hold.coach_choice
+    text = (BUILTIN_DIR / "release.yaml").read_text()
+    assert "coach_choice: the source gives no count" in text
+
+
+def test_new_fields_are_checked(tmp_path: Path) -> None:
+    cases = {
+        "source_range: [30, 20]": r"hold.source_range\[1\]: expected at least 30",
+        "source_range: 20": r"hold.source_range: expected two numbers",
+        "begin: ''": r"hold.begin: expected a non-empty string",
+    }
+    for field, message in cases.items():
+        bad = GOOD.replace("extend_seconds: 30}", f"extend_seconds: 30, {field}}}")
+        with pytest.raises(VoicecoachError, match=message):
+            load_routine_file(write(tmp_path, bad, "bad.yaml"))
+    bad = GOOD.replace("sides: none", "sides: none\n    reposition_seconds: -1")
+    with pytest.raises(VoicecoachError, match=r"reposition_seconds: expected zero or more"):
+        load_routine_file(write(tmp_path, bad, "bad.yaml"))
 
 
 def test_an_error_quotes_a_long_wrong_value_briefly_on_one_line(tmp_path: Path) -> None:

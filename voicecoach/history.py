@@ -108,6 +108,9 @@ class SessionRecord:
     """Id of the interrupted session this one continues, if any."""
     events: int = 0
     """Number of stored events."""
+    counts_for: str | None = None
+    """The routine whose source advises a daily count, when this session held its exercises
+    (the kneeling stretch): only such sessions count towards "2 to 3 times daily"."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (started as ISO 8601)."""
@@ -125,6 +128,7 @@ class SessionRecord:
             "stiffness_after": self.stiffness_after,
             "resumes": self.resumes,
             "events": self.events,
+            "counts_for": self.counts_for,
         }
 
 
@@ -165,8 +169,11 @@ def record_from_events(
     before: int | None = None
     after: int | None = None
     routine: str | None = None
+    counts_for: str | None = None
     for event in events:
         routine = routine or event.routine
+        if event.kind == "finished" and isinstance(event.data.get("counts_for"), str):
+            counts_for = str(event.data["counts_for"])
         side = event.side or "none"
         if event.kind == "hold_ended":
             holds[side] = holds.get(side, 0) + 1
@@ -200,6 +207,7 @@ def record_from_events(
         stiffness_after=after,
         resumes=resumes,
         events=len(events),
+        counts_for=counts_for,
     )
 
 
@@ -483,7 +491,19 @@ class HistoryStore:
             days[day] = days.get(day, 0) + 1
         sessions_today = days.get(today, 0) + 1
         streak = streak_ending(set(days) | {today}, today)
-        return Progress(sessions_today=sessions_today, streak_days=streak)
+        # advised_today: only sessions that held the exercises a source advises a daily count
+        # for (their finished event says so), plus one for this session, if it is one.
+        counted = self._query(
+            "SELECT s.started FROM sessions s JOIN events e ON e.session_id = s.id "
+            "WHERE s.status = ? AND e.kind = 'finished' AND e.data LIKE '%\"counts_for\"%'",
+            (COMPLETED,),
+        )
+        advised = sum(
+            1 for (started,) in counted if datetime.fromisoformat(started).date() == today
+        )
+        return Progress(
+            sessions_today=sessions_today, streak_days=streak, advised_today=advised + 1
+        )
 
     def interrupted(self, names: Mapping[str, str] | None = None) -> ResumePoint | None:
         """Where the newest session stopped if a crash or kill cut it short, else None.

@@ -46,6 +46,12 @@ class Hold:
     """Seconds between calm reminders during the hold; None for none."""
     reminders: tuple[str, ...] = ()
     """Reminder wordings, used in turn."""
+    source_range: tuple[float, float] | None = None
+    """The range of seconds the source gives ("20 to 30 seconds"), said when the hold starts."""
+    begin: str | None = None
+    """Said at the start of every hold (the source's "breathing deeply")."""
+    coach_choice: str | None = None
+    """Set when the length is the coach's own choice, not the source's: says why (listed)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,14 @@ class Reps:
     extend_count: int
     """Repetitions that "extend" adds when no amount is said."""
     phases: tuple[PacePhase, ...]
+    pace_step: float = 0.25
+    """How much "slower" or "faster" stretches or shrinks every phase (0.25: a quarter)."""
+    slowest: float = 1.0
+    """Longest phases allowed, as a multiple of their length in the file (1: never slower)."""
+    fastest: float = 1.0
+    """Shortest phases allowed, as a multiple of their length (1: never faster)."""
+    coach_choice: str | None = None
+    """Set when the count is the coach's own choice, not the source's: says why (listed)."""
 
     @property
     def rep_seconds(self) -> float:
@@ -103,6 +117,15 @@ class Exercise:
     """More about the exercise, said only when asked."""
     settle_seconds: float | None = None
     """Time to get into position after the instructions; None uses the session's default."""
+    position: str | None = None
+    """The body position it is done in ("lying", "kneeling"): a change of position gets more
+    time to settle, and no "ease out" is said between steps that keep it."""
+    reposition_seconds: float | None = None
+    """Time to get into position when the step before was in another position (None: the
+    settle time)."""
+    optional: str | None = None
+    """For an optional exercise, the question that offers it (said instead of "say ready");
+    declining it is not a skipped step."""
 
     @property
     def name(self) -> str:
@@ -294,6 +317,9 @@ _EXERCISE_FIELDS = (
     "reps",
     "info",
     "settle_seconds",
+    "position",
+    "reposition_seconds",
+    "optional",
 )
 _HOLD_FIELDS = (
     "seconds",
@@ -304,8 +330,20 @@ _HOLD_FIELDS = (
     "countdown",
     "reminder_every",
     "reminders",
+    "source_range",
+    "begin",
+    "coach_choice",
 )
-_REPS_FIELDS = ("count", "max_count", "extend_count", "phases")
+_REPS_FIELDS = (
+    "count",
+    "max_count",
+    "extend_count",
+    "phases",
+    "pace_step",
+    "slowest",
+    "fastest",
+    "coach_choice",
+)
 
 
 def _parse_hold(c: _Checker, raw: object, where: str) -> Hold:
@@ -328,7 +366,31 @@ def _parse_hold(c: _Checker, raw: object, where: str) -> Hold:
     reminders = c.texts(c.get(data, "reminders", where, []), f"{where}.reminders", allow_empty=True)
     if every is not None and not reminders:
         c.fail(f"{where}.reminders", "at least one reminder when reminder_every is set", [])
-    return Hold(seconds, min_s, max_s, extend, halfway, countdown, every, reminders)
+    range_raw = c.get(data, "source_range", where, None)
+    source_range = None
+    if range_raw is not None:
+        if not isinstance(range_raw, list) or len(range_raw) != 2:
+            c.fail(f"{where}.source_range", "two numbers of seconds [low, high]", range_raw)
+        low = c.number(range_raw[0], f"{where}.source_range[0]")
+        high = c.number(range_raw[1], f"{where}.source_range[1]")
+        if high < low:
+            c.fail(f"{where}.source_range[1]", f"at least {low:g}", high)
+        source_range = (low, high)
+    begin_raw = c.get(data, "begin", where, None)
+    choice_raw = c.get(data, "coach_choice", where, None)
+    return Hold(
+        seconds,
+        min_s,
+        max_s,
+        extend,
+        halfway,
+        countdown,
+        every,
+        reminders,
+        source_range=source_range,
+        begin=None if begin_raw is None else c.text(begin_raw, f"{where}.begin"),
+        coach_choice=None if choice_raw is None else c.text(choice_raw, f"{where}.coach_choice"),
+    )
 
 
 def _parse_reps(c: _Checker, raw: object, where: str) -> Reps:
@@ -353,7 +415,24 @@ def _parse_reps(c: _Checker, raw: object, where: str) -> Reps:
                 c.texts(c.get(pdata, "say", pw), f"{pw}.say"),
             )
         )
-    return Reps(count, max_count, extend, tuple(phases))
+    step = c.number(c.get(data, "pace_step", where, 0.25), f"{where}.pace_step")
+    slowest = c.number(c.get(data, "slowest", where, 1.0), f"{where}.slowest")
+    fastest = c.number(c.get(data, "fastest", where, 1.0), f"{where}.fastest")
+    if slowest < 1.0:
+        c.fail(f"{where}.slowest", "1 or more (a multiple of the phase lengths)", slowest)
+    if fastest > 1.0:
+        c.fail(f"{where}.fastest", "more than 0 and at most 1", fastest)
+    choice_raw = c.get(data, "coach_choice", where, None)
+    return Reps(
+        count,
+        max_count,
+        extend,
+        tuple(phases),
+        pace_step=step,
+        slowest=slowest,
+        fastest=fastest,
+        coach_choice=None if choice_raw is None else c.text(choice_raw, f"{where}.coach_choice"),
+    )
 
 
 def _parse_exercise(c: _Checker, raw: object, where: str) -> Exercise | Include:
@@ -398,6 +477,9 @@ def _parse_exercise(c: _Checker, raw: object, where: str) -> Exercise | Include:
     switch_raw = c.get(data, "switch", where, None)
     info_raw = c.get(data, "info", where, None)
     settle_raw = c.get(data, "settle_seconds", where, None)
+    position_raw = c.get(data, "position", where, None)
+    reposition_raw = c.get(data, "reposition_seconds", where, None)
+    optional_raw = c.get(data, "optional", where, None)
     return Exercise(
         id=ex_id,
         names=names,
@@ -412,6 +494,11 @@ def _parse_exercise(c: _Checker, raw: object, where: str) -> Exercise | Include:
         settle_seconds=None
         if settle_raw is None
         else c.number(settle_raw, f"{where}.settle_seconds", positive=False),
+        position=None if position_raw is None else c.ident(position_raw, f"{where}.position"),
+        reposition_seconds=None
+        if reposition_raw is None
+        else c.number(reposition_raw, f"{where}.reposition_seconds", positive=False),
+        optional=None if optional_raw is None else c.text(optional_raw, f"{where}.optional"),
     )
 
 

@@ -53,6 +53,13 @@ def register(subparsers: Any) -> None:
         help="session seconds per real second (default 200: a 10-minute hold takes 3 s; "
         "0: no waiting at all)",
     )
+    demo.add_argument(
+        "--script",
+        metavar="FILE",
+        type=Path,
+        help="a YAML scenario of what the person says, keyed to the coach's prompts or to "
+        "session time (default: the built-in one; see voicecoach/data/scenarios/demo.yaml)",
+    )
     demo.set_defaults(func=_demo)
 
     devices = subparsers.add_parser("devices", help="list audio input and output devices")
@@ -68,9 +75,10 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from voicecoach.demo import run_demo
+    from voicecoach.demo import load_scenario, run_demo
 
-    return run_demo(out_dir=args.out, model=args.model, speed=args.speed)
+    script = load_scenario(args.script) if args.script is not None else None
+    return run_demo(out_dir=args.out, model=args.model, speed=args.speed, script=script)
 
 
 def _devices(_args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from voicecoach import paths
-from voicecoach.dialog import say_duration
+from voicecoach.dialog import say_duration, say_range
 from voicecoach.errors import VoicecoachError
 from voicecoach.routines import BUILTIN_DIR, Exercise, Routine, RoutineLibrary, load_routine_file
 
@@ -38,14 +38,23 @@ def _exercise_line(exercise: Exercise) -> str:
         amount = (
             f"{reps.count} repetitions of {reps.rep_seconds:g} s{sides} (up to {reps.max_count})"
         )
+        choice = reps.coach_choice
     else:
         assert exercise.hold is not None
         hold = exercise.hold
         amount = (
             f"hold {say_duration(hold.seconds)}{sides} (up to {say_duration(hold.max_seconds)})"
         )
+        if hold.source_range is not None:
+            low, high = hold.source_range
+            amount += f"; the source says {say_range(low, high)}"
+        choice = hold.coach_choice
+    if choice:
+        # Numbers the sources do not give are the coach's own, and said so.
+        amount += f" [coach's choice: {choice}]"
     side_text = ", ".join(exercise.sides) if exercise.sides else "no sides"
-    return f"    {exercise.name} [{exercise.id}]: {amount}; {side_text}"
+    optional = "; optional, asked first" if exercise.optional else ""
+    return f"    {exercise.name} [{exercise.id}]: {amount}; {side_text}{optional}"
 
 
 def run_routines(args: argparse.Namespace) -> int:
