@@ -42,9 +42,27 @@ def seconds(m: re.Match[str]) -> float:
     return int(m.group(1)) * 60 + int(m.group(2)) + int(m.group(3)) / 1000
 
 
+_ONE_EXERCISE = (
+    "exercises:\n  - {id: rest, names: [rest], why: Restful., setup: [Lie down.], "
+    "hold: {seconds: 60}}\n"
+)
+BROKEN_USER_FILES = {
+    "binary.yaml": bytes(range(256)),
+    "deep.yaml": b"[" * 5000,
+    "french.yaml": ("id: matin\nnames: [étirement du matin]\n" + _ONE_EXERCISE).encode(),
+    "ouch.yaml": ("id: ouch\nnames: [ouch]\n" + _ONE_EXERCISE).encode(),
+}
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     root = tmp_path_factory.mktemp("demo")
+    # The person's routine directory holds files that used to stop the demo (issue 11): one
+    # binary, one nested 5,000 deep, one whose name the recognizer cannot take, one named "ouch".
+    routines = root / "config" / "routines"
+    routines.mkdir(parents=True)
+    for name, data in BROKEN_USER_FILES.items():
+        (routines / name).write_bytes(data)
     env = {
         **os.environ,
         "VOICECOACH_DATA_DIR": str(root / "data"),
@@ -77,6 +95,15 @@ def test_demo_exits_0_and_prints_the_summary(demo) -> None:
     assert result.returncode == 0, result.stderr
     assert any(f"Summary: {start} full routine" in result.stdout for start in ("That's the", "The"))
     assert "Traceback" not in result.stderr
+
+
+def test_broken_user_routine_files_do_not_stop_the_demo(demo) -> None:
+    root, result = demo
+    assert result.returncode == 0, result.stderr
+    warned = [line for line in result.stderr.splitlines() if "skipping" in line]
+    assert len(warned) == len(BROKEN_USER_FILES), result.stderr
+    for name in BROKEN_USER_FILES:
+        assert sum(str(root / "config" / "routines" / name) in line for line in warned) == 1
 
 
 def test_transcript_has_the_scripted_intents_in_order(demo) -> None:
@@ -359,6 +386,68 @@ def test_espeak_failing_on_the_persons_line_is_one_clear_error(
     monkeypatch.setattr(shutil, "which", lambda _name: str(broken))
     with pytest.raises(VoicecoachError, match="no voice data"):
         synthesize_person("pause", tmp_path)
+
+
+# --- demo options (issue 11) -------------------------------------------------------------------
+
+
+def test_demo_refuses_an_out_dir_that_holds_the_real_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voicecoach import cli
+    from voicecoach.history import HistoryStore
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("VOICECOACH_DATA_DIR", str(data))
+    with HistoryStore.open():
+        pass
+    before = (data / "history.sqlite3").read_bytes()
+    link = tmp_path / "link"
+    link.symlink_to(data)
+    for out in (str(data), f"{data}/", str(link), str(data / "." / "")):
+        assert cli.main(["demo", "--out", out, "--speed", "0"]) == 1
+        err = capsys.readouterr().err
+        assert err == (
+            f"voicecoach: --out {out} holds your own history ({data / 'history.sqlite3'}); the "
+            "demo records its sessions in DIR/history.sqlite3, so give another directory\n"
+        )
+    assert (data / "history.sqlite3").read_bytes() == before
+    assert sorted(p.name for p in data.iterdir()) == ["history.sqlite3", "history.sqlite3.lock"]
+
+
+def test_demo_refuses_an_empty_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voicecoach import cli
+
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["demo", "--out", ""]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "voicecoach: --out needs a directory name (an empty one would be the current one)\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # nothing written into the current directory
+
+
+@pytest.mark.parametrize("speed", ["-1", "nan", "1e-9", "inf", "0.5", "fast", "1e6"])
+def test_demo_refuses_a_speed_out_of_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], speed: str
+) -> None:
+    from voicecoach import cli
+
+    assert cli.main(["demo", "--out", str(tmp_path / "out"), "--speed", speed]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "voicecoach: --speed must be 0 (no waiting) or from 1 (real time) to 100000 session "
+        f"seconds per real second (got {speed!r})\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_demo_speed_accepts_0_and_the_range() -> None:
+    from voicecoach.commands.live import demo_speed
+
+    assert [demo_speed(s) for s in ("0", "1", "200", "1e5")] == [0.0, 1.0, 200.0, 100000.0]
 
 
 SCENARIOS = Path(__file__).parent / "scenarios"

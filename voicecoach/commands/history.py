@@ -22,6 +22,7 @@ from voicecoach.errors import VoicecoachError
 from voicecoach.history import (
     COMPLETED,
     HistoryStore,
+    NoHistoryYet,
     SessionRecord,
     default_path,
     default_wall,
@@ -89,10 +90,15 @@ def _run(args: argparse.Namespace) -> int:
         _check_plot_path(args.plot)
     today = default_wall().date()
 
-    if not path.exists():
+    try:
+        with HistoryStore.open(path, read_only=True) as store:
+            everything = store.sessions()
+            warnings = store.warnings
+    except NoHistoryYet:  # no file, or an empty one: nothing recorded, which is no error
         return _no_history(args, path)
-    with HistoryStore.open(path, read_only=True) as store:
-        everything = store.sessions()
+    # Rows voicecoach did not write are left out of what follows; say which, once each.
+    for warning in warnings:
+        print(f"voicecoach: warning: {path}: {warning}", file=sys.stderr)
     records = _within(everything, days, today)
 
     if args.plot is not None:
@@ -100,14 +106,14 @@ def _run(args: argparse.Namespace) -> int:
             raise VoicecoachError(_nothing_recorded(days, path) + ": nothing to plot")
         from voicecoach.plot import plot_history
 
-        first = first_day(days, today)
-        last = max(today, records[-1].started.date())
         try:
-            plot_history(records, args.plot, first=first, last=last)
+            last = max(today, *(r.started.date() for r in records))
+            drawn = plot_history(records, args.plot, first=first_day(days, today), last=last)
         except OSError as exc:
             raise VoicecoachError(f"cannot write the plot to {args.plot}: {exc}") from None
-        count = len(records)
-        print(f"wrote {args.plot} ({count} session{'s' if count != 1 else ''})")
+        count = drawn.sessions
+        span = f"{drawn.first:%d %b %Y} to {drawn.last:%d %b %Y}"
+        print(f"wrote {args.plot} ({count} session{'s' if count != 1 else ''}, {span})")
         return 0
     if args.json:
         print(json.dumps([r.as_dict() for r in records], indent=2))
@@ -333,7 +339,11 @@ def _no_history(args: argparse.Namespace, path: Path) -> int:
 
 def _forget(path: Path, *, assume_yes: bool) -> int:
     damaged = set_aside_copies(path)
-    if not path.exists() and not damaged:
+    try:
+        exists = path.exists()
+    except OSError:
+        exists = True  # a directory without access: opening says so, in one line
+    if not exists and not damaged:
         print(f"no history to forget (history: {path})")
         return 0
     with HistoryStore.open(path) as store:
