@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from voicecoach import model_fetch
-from voicecoach.asr import resolve_model_dir
+from voicecoach.asr.vosk import resolve_model_dir
 from voicecoach.errors import VoicecoachError
 from voicecoach.model_fetch import fetch, main, missing_model_parts, read_manifest
 

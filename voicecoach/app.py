@@ -258,16 +258,17 @@ def run_live(
     device: str | None = None,
     model: Path | None = None,
     checkins: bool = True,
+    engine: str = "auto",
 ) -> int:
     """`voicecoach start`: the microphone session. Returns the exit code."""
-    from voicecoach.asr import CommandRecognizer, load_model, resolve_model_dir
+    from voicecoach.asr import choose_engine, open_engine
     from voicecoach.audio import open_microphone
     from voicecoach.config import load_config, remember_voice
     from voicecoach.dialog import Dialog
     from voicecoach.errors import VoicecoachError
     from voicecoach.grammar import load_grammar
     from voicecoach.history import HistoryStore
-    from voicecoach.listener import Listener, tuned_model_dir
+    from voicecoach.listener import Listener
     from voicecoach.paths import data_dir
     from voicecoach.routines import RoutineLibrary
     from voicecoach.session import Session
@@ -296,13 +297,10 @@ def run_live(
 
     try:
         # --model, then VOICECOACH_MODEL, then config.toml: the environment beats the file.
-        model_dir = resolve_model_dir(model, config_value=config.model)
-        try:
-            model_dir = tuned_model_dir(model_dir, data_dir() / "models")
-        except OSError as exc:
-            _LOGGER.warning("using the model's own endpoint rules: %s", exc)
+        choice = choose_engine(engine, model, config_model=config.model)
+        display.message(choice.describe())
         grammar = load_grammar(routine_names=library.spoken_names())
-        recognizer = CommandRecognizer(load_model(model_dir), grammar)
+        recognizer = open_engine(choice, grammar, tune_dir=data_dir() / "models")
         speaker = Speaker(
             Pyttsx3Renderer(),
             SoundDeviceOutput(clock, config.output_device),

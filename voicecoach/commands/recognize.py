@@ -30,7 +30,8 @@ def register(subparsers: Any) -> None:
         "recognize",
         help="recognize spoken commands in WAV files",
         description="Recognize the command spoken in each WAV file (any sample rate and channel "
-        "count) with the Vosk model and the command grammar. Speech that is not a command gives "
+        "count) with the speech engine (Vosk where its model is installed, else PocketSphinx) and "
+        "the command grammar. Speech that is not a command gives "
         "no intent.",
     )
     parser.add_argument("files", nargs="*", metavar="FILE", help="WAV files")
@@ -55,15 +56,14 @@ def run(args: argparse.Namespace) -> int:
     if args.sample is not None:
         _check_sample_text(args.sample)  # before seconds are spent loading the model
 
-    from voicecoach.asr import MODEL_ENV, CommandRecognizer, load_model, resolve_model_dir
+    from voicecoach.asr import MODEL_ENV, choose_engine, open_engine
 
     # config.toml only matters when neither --model nor the environment names a model: a broken
     # config file must not block an explicit choice.
     config_model = None if args.model or os.environ.get(MODEL_ENV) else _config_model()
-    model_dir = resolve_model_dir(args.model, config_value=config_model)
-    grammar = _grammar()
-    model = load_model(model_dir)
-    recognizer = CommandRecognizer(model, grammar)
+    choice = choose_engine(getattr(args, "engine", "auto"), args.model, config_model=config_model)
+    print(f"voicecoach: {choice.describe()}", file=sys.stderr)
+    recognizer = open_engine(choice, _grammar())
 
     with tempfile.TemporaryDirectory(prefix="voicecoach-sample-") as tmp:
         if args.sample is not None:
@@ -98,6 +98,7 @@ def _recognize_one(recognizer: Any, name: str, as_json: bool) -> bool:
         "slots": dict(intent.slots) if intent else {},
         "confidence": round(float(utterance.confidence), 4),
         "decode_ms": round(float(utterance.decode_ms), 2),
+        "engine": recognizer.name,
     }
     if as_json:
         print(json.dumps(record), flush=True)
