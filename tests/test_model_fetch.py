@@ -516,6 +516,7 @@ def test_vosk_falls_back_from_maven_to_the_archive(served, capsys) -> None:
     assert served.server.requests == 1
     # The coach finds it in models/, and setup's plain fetch neither asks Maven nor downloads.
     assert read_manifest(served.manifest).installed_model_dir() == target
+    assert resolve_model_dir(None, read_manifest(served.manifest)) == target
     assert main(["--manifest", str(served.manifest)]) == 0
     assert _vosk(served) == 0
     assert "present" in capsys.readouterr().out
