@@ -100,18 +100,20 @@ def _config() -> tuple[Any, Finding]:
 
 
 def _engine(args: argparse.Namespace) -> Iterator[Finding]:
-    from voicecoach.commands.engine_options import FETCH_VOSK, choose, describe, vosk_available
-
-    choice = choose(args)
-    from voicecoach.asr import open_engine
+    from voicecoach.asr import FETCH_VOSK, open_engine, vosk_installed
+    from voicecoach.commands.engine_options import choose
     from voicecoach.commands.recognize import _grammar
 
+    choice = choose(args)
     grammar = _grammar()
     started = time.perf_counter()
-    open_engine(choice, grammar)
+    open_engine(choice, grammar)  # really load it: a model that is there but broken shows here
     seconds = time.perf_counter() - started
-    yield Finding("engine", f"{describe(choice)}; loads in {seconds:.2f} s")
-    if not vosk_available(choice):
+    line = f"{choice.engine}, model {choice.model_dir} (from {choice.origin})"
+    if choice.why:
+        line += f"; {choice.why}"
+    yield Finding("engine", f"{line}; loads in {seconds:.2f} s")
+    if choice.engine != "vosk" and not vosk_installed():
         yield Finding(
             "vosk", f"no Vosk model installed (optional): {FETCH_VOSK} gets the better engine"
         )
