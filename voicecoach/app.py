@@ -258,9 +258,11 @@ def run_live(
     device: str | None = None,
     model: Path | None = None,
     checkins: bool = True,
-    engine: str = "auto",
+    engine: str | None = None,
 ) -> int:
-    """`voicecoach start`: the microphone session. Returns the exit code."""
+    """`voicecoach start`: the microphone session. Returns the exit code.
+
+    `engine`: --engine; None leaves it to config.toml's `engine`, else auto."""
     from voicecoach.asr import choose_engine, open_engine
     from voicecoach.audio import open_microphone
     from voicecoach.config import load_config, remember_voice
@@ -297,7 +299,12 @@ def run_live(
 
     try:
         # --model, then VOICECOACH_MODEL, then config.toml: the environment beats the file.
-        choice = choose_engine(engine, model, config_model=config.model)
+        choice = choose_engine(
+            engine or "auto",
+            model,
+            config_engine=None if engine else config.engine,
+            config_model=config.model,
+        )
         display.message(choice.describe())
         grammar = load_grammar(routine_names=library.spoken_names())
         recognizer = open_engine(choice, grammar, tune_dir=data_dir() / "models")

@@ -22,6 +22,8 @@ ENGINE_NAMES = ("vosk", "pocketsphinx")
 """The engines, best first."""
 AUTO = "auto"
 WHEEL_ORIGIN = "the pocketsphinx wheel"
+NO_VOSK = "no Vosk model installed"
+FETCH_VOSK = "scripts/fetch-model --vosk"
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ __all__ = [
     "EngineChoice",
     "choose_engine",
     "open_engine",
+    "vosk_installed",
 ]
 
 
@@ -51,9 +54,27 @@ class EngineChoice:
     """For an automatic choice: why this engine (e.g. why not Vosk)."""
 
     def describe(self) -> str:
-        """The one line a listening command says about what listens."""
+        """The one line a listening command says about what listens; while Vosk is absent it
+        names the fetch that gets it."""
         line = f"listening with {self.engine}: model {self.model_dir} (from {self.origin})"
-        return f"{line}; {self.why}" if self.why else line
+        if self.why:
+            line += f"; {self.why}"
+        if self.engine != "vosk" and not vosk_installed():
+            if NO_VOSK not in self.why:
+                line += f"; {NO_VOSK}"
+            line += f": {FETCH_VOSK} gets the better engine"
+        return line
+
+
+def vosk_installed() -> bool:
+    """Whether a Vosk model is pointed at ($VOICECOACH_MODEL) or fetched into models/."""
+    from voicecoach.asr.vosk import resolve_model_dir
+
+    try:
+        resolve_model_dir(None)
+    except VoicecoachError:
+        return False
+    return True
 
 
 def choose_engine(
@@ -86,8 +107,8 @@ def choose_engine(
     try:
         model_dir = resolve_model_dir(None)
     except VoicecoachError as exc:
-        why = f"no Vosk model installed ({exc})"
-        return _pocketsphinx_choice(why=why.split(";")[0])
+        _LOGGER.info("auto: %s", exc)
+        return _pocketsphinx_choice(why=NO_VOSK)
     return EngineChoice("vosk", model_dir, "models/ (fetched)")
 
 

@@ -51,7 +51,7 @@ def resolve_model_dir(
     config_value: str | Path | None = None,
 ) -> Path:
     """The model directory: --model, else $VOICECOACH_MODEL, else config.toml's `model`, else
-    models/<name> from the manifest.
+    the model fetched into models/ (Maven's, or the archive's).
 
     Raises a one-line VoicecoachError that says how to get a model when none is usable.
     """
@@ -63,16 +63,19 @@ def resolve_model_dir(
     if config_value:
         return _checked_dir(Path(config_value).expanduser(), "config.toml model")
     manifest = manifest or read_manifest()
+    installed = manifest.installed_model_dir()  # Maven's, or the archive's from --vosk
+    if installed is not None:
+        return installed
     model_dir = manifest.model_dir
-    if model_dir.is_dir() and not missing_model_parts(model_dir):
-        return model_dir
-    how = f"run scripts/fetch-model, or set {MODEL_ENV}=/path/to/a/vosk/model (or pass --model)"
+    how = (
+        f"run scripts/fetch-model --vosk, or set {MODEL_ENV}=/path/to/a/vosk/model "
+        "(or pass --model)"
+    )
     unavailable = manifest.models_dir / UNAVAILABLE_FILE
     if unavailable.is_file():
         return _raise(
             f"no Vosk model in {model_dir}: the registry did not have "
-            f"{manifest.coordinates} (see {unavailable}); set {MODEL_ENV}=/path/to/a/vosk/model "
-            "or pass --model"
+            f"{manifest.coordinates} (see {unavailable}); {how}"
         )
     return _raise(f"no Vosk model in {model_dir}: {how}")
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from voicecoach.commands.engine_options import add_engine_arguments
 from voicecoach.errors import VoicecoachError
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--json", action="store_true", help="one JSON object per line per file (for scripts)"
     )
-    parser.add_argument("--model", metavar="DIR", help="Vosk model directory")
+    add_engine_arguments(parser)
     parser.add_argument(
         "--sample",
         nargs="?",
@@ -56,12 +56,10 @@ def run(args: argparse.Namespace) -> int:
     if args.sample is not None:
         _check_sample_text(args.sample)  # before seconds are spent loading the model
 
-    from voicecoach.asr import MODEL_ENV, choose_engine, open_engine
+    from voicecoach.asr import open_engine
+    from voicecoach.commands.engine_options import choose
 
-    # config.toml only matters when neither --model nor the environment names a model: a broken
-    # config file must not block an explicit choice.
-    config_model = None if args.model or os.environ.get(MODEL_ENV) else _config_model()
-    choice = choose_engine(getattr(args, "engine", "auto"), args.model, config_model=config_model)
+    choice = choose(args)  # reads config.toml only for what the flags leave open
     print(f"voicecoach: {choice.describe()}", file=sys.stderr)
     recognizer = open_engine(choice, _grammar())
 
@@ -135,14 +133,6 @@ def _synthesize(text: str, path: Path) -> Path:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()[:1]
         raise VoicecoachError(f"espeak-ng could not synthesize the sample: {detail or 'no output'}")
     return path
-
-
-def _config_model() -> Path | None:
-    try:
-        from voicecoach.config import load_config
-    except ImportError:
-        return None
-    return load_config().model
 
 
 def _grammar() -> Any:
