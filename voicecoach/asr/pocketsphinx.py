@@ -176,7 +176,11 @@ set, none of its own scores tells a right command from a wrong one or from chatt
 posteriors (with the slower best-path pass) rejected right commands sooner than wrong ones, and
 the first pass's per-frame word scores are relative to the best path, so both rank alike. Its
 rejection is structural (the competing paths and the whole-utterance check), so it reports 1
-for a whole command and 0 otherwise, and the listener's confidence bars do not filter it."""
+for a whole command and 0 otherwise, and the listener's confidence bars do not filter it.
+Checked again with batch CMN: with bestpath off, this wheel reports 0 for hyp().score, for every
+seg() ascore and for every nbest() score in the grammar search, and 0 for the allphone
+(phone-loop) decode's hyp().score, so no score-vs-phone-loop or n-best-gap ratio can be formed
+from them."""
 
 
 @dataclass(frozen=True)
