@@ -3,6 +3,7 @@ time accounts, pain, stop and resume, check-ins and resuming an interrupted sess
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -1051,3 +1052,29 @@ def test_slower_said_as_the_last_slide_ends_without_a_tick_moves_on_first() -> N
     assert coach.session.view().exercise == "hip stirring"
     assert keys(said)[-1] == "speech_slower" and "setup" in keys(said)
     assert coach.events("hold_ended")[-1].data["reps"] == 5
+
+
+def _commands_in(text: str) -> list[str]:
+    """The clauses of something the coach says that the grammar takes for a command."""
+    from voicecoach.grammar import load_grammar, normalize_utterance
+
+    grammar = load_grammar()
+    clauses = (normalize_utterance(c) for c in re.split(r"[.!?:;,]", text))
+    return [c for c in clauses if c and grammar.match(c) is not None]
+
+
+def test_the_answers_to_add_time_and_to_a_rating_are_never_heard_as_commands() -> None:
+    """The microphone hears the coach: "Five minutes more." is the grammar's "add five minutes",
+    and "Four, got it." holds a bare "four", a rating. Every wording of these answers, with the
+    session's own data, must be free of commands."""
+    coach = Coach(checkins=True)
+    coach.say("start_routine", routine="release")
+    answers = [c for c in coach.say("rating", value=4) if c.prompt_key == "rating_thanks"]
+    coach.say("ready")
+    answers += [c for c in coach.say("extend", seconds=300) if c.prompt_key == "extended"]
+    assert [c.prompt_key for c in answers] == ["rating_thanks", "extended"]
+    dialog = Dialog(seed=0)
+    for cue in answers:
+        for _ in range(len(dialog.variants(dialog.key_for(cue)))):  # every wording in turn
+            text = dialog.render(cue)
+            assert _commands_in(text) == [], text
