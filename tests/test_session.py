@@ -921,6 +921,8 @@ def test_the_deeper_variation_is_asked_for_and_declining_it_is_no_skip() -> None
     assert coach.texts[-1].endswith(
         "If that felt easy, say ready for the deeper variation, or skip."
     )
+    # Said once: the exercise's "why" before the question must not say "if it feels easy" too.
+    assert coach.texts[-1].lower().count("easy") == 1, coach.texts[-1]
     said = coach.say("skip")
     assert keys(said)[:2] == ["declined", "routine_done"]
     summary = coach.session.summary
