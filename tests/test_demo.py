@@ -522,6 +522,12 @@ def test_a_scenario_file_with_a_mistake_is_one_clear_line(tmp_path: Path) -> Non
         ("lines:\n  - {after: greeting}\n", "lines[0].say"),
         ("lines:\n  - {say: ready}\n", "lines[0]"),
         ("lines:\n  - {say: ready, at: soon}\n", "lines[0].at"),
+        # Not finite or past any session: .nan hung the demo, .inf was a traceback.
+        ("lines:\n  - {say: ready, after: greeting, wait: .nan}\n", "lines[0].wait"),
+        ("lines:\n  - {say: ready, after: greeting, wait: .inf}\n", "lines[0].wait"),
+        ("lines:\n  - {say: ready, at: .nan}\n", "lines[0].at"),
+        ("lines:\n  - {say: ready, at: -.inf}\n", "lines[0].at"),
+        ("lines:\n  - {say: ready, at: 1.0e+300}\n", "lines[0].at"),
         ("lines:\n  - {say: ready, after_event: hold_begun}\n", "lines[0].after_event"),
         ("lines:\n  - {say: ready, at: 3, when: now}\n", "lines[0].when"),
         ("lines: [\n", "line"),

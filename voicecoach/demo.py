@@ -91,6 +91,9 @@ class Line:
 
 
 BUILTIN_SCENARIO = PACKAGE_DATA / "scenarios" / "demo.yaml"
+_MOST_SECONDS = 86_400
+"""A scenario's `at` and `wait` stay within a day of session time: no session runs longer."""
+
 _LINE_FIELDS = ("say", "after", "after_event", "exercise", "at", "wait", "over_coach")
 EVENT_KINDS = (
     "session_started", "step_started", "hold_started", "hold_ended", "skipped", "declined",
@@ -142,9 +145,11 @@ def load_scenario(path: Path) -> tuple[Line, ...]:
         for name in ("at", "wait"):
             value = raw.get(name)
             if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 <= value <= _MOST_SECONDS  # also false for NaN, which hung the demo
             ):
-                fail(f"{where}.{name}", "a number of seconds, 0 or more", value)
+                fail(f"{where}.{name}", f"a number of seconds from 0 to {_MOST_SECONDS}", value)
         over = raw.get("over_coach", False)
         if not isinstance(over, bool):
             fail(f"{where}.over_coach", "true or false", over)
