@@ -531,17 +531,25 @@ def test_a_scenario_file_with_a_mistake_is_one_clear_line(tmp_path: Path) -> Non
         ("lines:\n  - {say: ready, after_event: hold_begun}\n", "lines[0].after_event"),
         ("lines:\n  - {say: ready, at: 3, when: now}\n", "lines[0].when"),
         ("lines: [\n", "line"),
-        (None, "cannot read the scenario"),
+        (None, "file: expected a scenario YAML file, got no such file"),
+        # Read as safely as a routine file: these were tracebacks, the big one after 45 s.
+        (b"\xff\xfe\x00", "file: expected UTF-8 text, got UTF-16"),
+        (b"lines: [{say: \xe9t\xe9, at: 1}]\n", "line 1: expected UTF-8 text"),
+        ("lines: " + "[" * 5000 + "\n", "line 1: expected lists and mappings nested at most"),
+        ("lines: []\n#" + "a" * 200_000 + "\n", "file: expected at most 64 kB"),
+        ("lines: [{say: ready, say: skip, at: 1}]\n", "line 1: expected each field once"),
     ],
 )
 def test_scenario_mistakes_name_the_line_and_what_was_expected(
-    tmp_path: Path, text: str | None, where: str
+    tmp_path: Path, text: str | bytes | None, where: str
 ) -> None:
     from voicecoach.demo import load_scenario
     from voicecoach.errors import VoicecoachError
 
     bad = tmp_path / "bad.yaml"
-    if text is not None:  # None: no such file
+    if isinstance(text, bytes):
+        bad.write_bytes(text)
+    elif text is not None:  # None: no such file
         bad.write_text(text)
     with pytest.raises(VoicecoachError) as info:
         load_scenario(bad)

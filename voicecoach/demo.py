@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
-import yaml
 
 from voicecoach.app import Loop, exercise_names
 from voicecoach.audio import FRAME_S, SAMPLE_RATE
@@ -55,6 +54,7 @@ from voicecoach.messages import (
     Utterance,
 )
 from voicecoach.paths import PACKAGE_DATA
+from voicecoach.routines import read_routine_data
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -111,15 +111,9 @@ def load_scenario(path: Path) -> tuple[Line, ...]:
         shown = " ".join(repr(got).split())[:60]
         raise VoicecoachError(f"{path}: {where}: expected {expected}, got {shown}")
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise VoicecoachError(f"{path}: cannot read the scenario: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "file"
-        problem = getattr(exc, "problem", None) or "invalid YAML"  # one line, not the dump
-        raise VoicecoachError(f"{path}: {where}: expected valid YAML, got {problem}") from None
+    # The routine files' reader: size, encoding, nesting and duplicate keys are refused in one
+    # line (a binary or deeply nested scenario was a traceback, a 60 MB one took 45 s).
+    data = read_routine_data(path, "scenario")
     if not isinstance(data, dict) or not isinstance(data.get("lines"), list) or not data["lines"]:
         fail("lines", "a mapping with a non-empty list 'lines'", data)
     prompt_keys = set(load_prompts()) - {"intent_phrases"}
