@@ -530,6 +530,11 @@ def test_a_scenario_file_with_a_mistake_is_one_clear_line(tmp_path: Path) -> Non
         ("lines:\n  - {say: ready, at: 1.0e+300}\n", "lines[0].at"),
         ("lines:\n  - {say: ready, after_event: hold_begun}\n", "lines[0].after_event"),
         ("lines:\n  - {say: ready, at: 3, when: now}\n", "lines[0].when"),
+        # An exercise no routine has: the line would silently never be said.
+        (
+            "lines:\n  - {say: ouch, after_event: hold_started, exercise: kneeling_stretch}\n",
+            "lines[0].exercise: expected an exercise id of a routine, e.g. constructive_rest",
+        ),
         ("lines: [\n", "line"),
         (None, "file: expected a scenario YAML file, got no such file"),
         # Read as safely as a routine file: these were tracebacks, the big one after 45 s.

@@ -13,6 +13,7 @@ listener, without one they are matched as text by the real grammar (and the tran
 from __future__ import annotations
 
 import dataclasses
+import functools
 import heapq
 import itertools
 import json
@@ -111,6 +112,13 @@ def load_scenario(path: Path) -> tuple[Line, ...]:
         shown = " ".join(repr(got).split())[:60]
         raise VoicecoachError(f"{path}: {where}: expected {expected}, got {shown}")
 
+    @functools.cache
+    def exercise_ids() -> frozenset[str]:
+        from voicecoach.routines import RoutineLibrary
+
+        library = RoutineLibrary.load(warn=False)
+        return frozenset(ex.id for rid in library.ids() for _, ex in library.exercises(rid))
+
     # The routine files' reader: size, encoding, nesting and duplicate keys are refused in one
     # line (a binary or deeply nested scenario was a traceback, a 60 MB one took 45 s).
     data = read_routine_data(path, "scenario")
@@ -150,6 +158,10 @@ def load_scenario(path: Path) -> tuple[Line, ...]:
         exercise = raw.get("exercise")
         if exercise is not None and (event is None or not isinstance(exercise, str)):
             fail(f"{where}.exercise", "an exercise id, with after_event", exercise)
+        if exercise is not None and exercise not in exercise_ids():
+            # Otherwise the line waits for an exercise that never comes and is never said.
+            first = min(exercise_ids())
+            fail(f"{where}.exercise", f"an exercise id of a routine, e.g. {first}", exercise)
         lines.append(
             Line(
                 " ".join(str(text).split()),
