@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from voicecoach.demo import TEXT_MODE_NOTE
+from voicecoach.messages import Cue
 
 LINE = re.compile(r"^\[(\d+):(\d\d)\.(\d{3})\] (.*)$")
 
@@ -584,3 +585,33 @@ def test_the_builtin_demo_is_a_scenario_file_and_lines_can_be_keyed_to_session_t
     stop_at = next(t for t, x in lines if x == 'person: "stop"')
     assert stop_at == pytest.approx(100.0, abs=0.001)
     assert any(x.startswith("summary: Stopped after") for _t, x in lines)
+
+
+@pytest.mark.parametrize(
+    ("key", "cue"),
+    [
+        ("setup_end_offer", Cue("setup_end", {"offer": "Say ready for it, or skip."})),
+        ("pain_options_again", Cue("pain_options", {"again": True})),
+        ("pain_options", Cue("pain_options", {"again": True})),
+        ("countdown_next", Cue("countdown", {"seconds": 10, "next": "psoas slide"})),
+    ],
+)
+def test_a_line_keyed_to_a_prompt_variant_key_is_said(tmp_path: Path, key: str, cue: Cue) -> None:
+    """prompts.yaml's keys are what a scenario names; some cues are worded with a variant key
+    ("pain_options_again"), and a line keyed to it waited for ever and was never said."""
+    from voicecoach.clock import FakeClock
+    from voicecoach.demo import Line, Person, Scheduler
+
+    scheduler = Scheduler()
+    person = Person(
+        [Line("skip", 2.0, after_cue=key)],
+        FakeClock(0.0),
+        scheduler,
+        None,
+        lambda _event: None,
+        None,  # type: ignore[arg-type]
+        tmp_path,
+        None,
+    )
+    person.cue_finished(cue, 5.0, False)
+    assert scheduler.peek() == 7.0

@@ -441,7 +441,11 @@ class Person:
     def cue_finished(self, cue: Cue | None, at: float, interrupted: bool) -> None:
         if self._armed or not self.script or cue is None or interrupted:
             return
-        if self.script[0].after_cue == cue.prompt_key:
+        from voicecoach.dialog import Dialog
+
+        # A scenario names prompts.yaml's keys: the cue's own, or the variant it is worded with
+        # ("pain_options_again"), which the transcript does not show.
+        if self.script[0].after_cue in (cue.prompt_key, Dialog.key_for(cue)):
             self._arm(at)
 
     def session_event(self, event: SessionEvent) -> None:

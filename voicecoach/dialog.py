@@ -235,7 +235,8 @@ class Dialog:
         text = string.Formatter().vformat(template, (), _Blank(fields))
         return _sentences(" ".join(text.split()))
 
-    def key_for(self, cue: Cue) -> str:
+    @staticmethod
+    def key_for(cue: Cue) -> str:
         """The prompt key a cue is worded with (some cues pick a variant key from their data)."""
         d = cue.data
         key = cue.prompt_key
