@@ -1080,3 +1080,23 @@ def test_the_answers_to_add_time_and_to_a_rating_are_never_heard_as_commands() -
         for _ in range(len(dialog.variants(dialog.key_for(cue)))):  # every wording in turn
             text = dialog.render(cue)
             assert _commands_in(text) == [], text
+
+
+def test_one_step_and_one_repetition_are_said_in_the_singular(tmp_path: Path) -> None:
+    """A routine of one's own may have one step, or one repetition: "one steps" is wrong."""
+    (tmp_path / "short.yaml").write_text(
+        "id: short\nnames: [short]\nexercises:\n"
+        "  - {id: slide, names: [slide], why: It slides., setup: [Lie down.], sides: none,\n"
+        "     reps: {count: 1, phases: [{seconds: 5, say: [Slide.]}]}}\n",
+        encoding="utf-8",
+    )
+    dialog = Dialog(seed=0)
+    said = []
+    for _ in range(2):  # every wording of the start
+        session = Session(RoutineLibrary.load(user_dir=tmp_path), checkins=False)
+        cues = session.handle(IntentHeard(Intent("start_routine", {"routine": "short"}), 0.0))
+        cues += session.handle(IntentHeard(Intent("ready"), 1.0))
+        said += [dialog.render(c) for c in cues if c.prompt_key in ("start", "reps_start")]
+    assert len(said) == 4, said
+    assert all("one step," in t.lower() for t in said[0::2]), said
+    assert all("one slow repetition." in t.lower() for t in said[1::2]), said

@@ -293,6 +293,7 @@ class Dialog:
             elif isinstance(value, int) and name in _COUNT_FIELDS:
                 out[name] = str(value)
                 out[f"{name}_words"] = number_words(value)
+                out[f"{name}_s"] = "" if value == 1 else "s"  # "one step", "nine steps"
             else:
                 out[name] = str(value)
         low, high = data.get("range_low"), data.get("range_high")
