@@ -1100,3 +1100,24 @@ def test_one_step_and_one_repetition_are_said_in_the_singular(tmp_path: Path) ->
     assert len(said) == 4, said
     assert all("one step," in t.lower() for t in said[0::2]), said
     assert all("one slow repetition." in t.lower() for t in said[1::2]), said
+
+
+@pytest.mark.parametrize("between", [["stop", "resume"], ["pause", "resume"], ["repeat"]])
+def test_after_pain_the_hold_waits_for_ready_even_across_stop_and_resume(
+    between: list[str],
+) -> None:
+    """A person in pain may well say "stop", then "resume" to carry on with the session: the
+    hold must still start only when they say ready, never on its own after a nudge."""
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("ready")
+    coach.wait(5.0)
+    coach.say("pain")
+    for name in between:
+        coach.say(name)
+    coach.wait(600.0)
+    assert coach.session.state == "setup"
+    assert len(coach.events("hold_started")) == 1
+    assert "ready_nudge" not in keys(coach.cues)
+    coach.say("ready")
+    assert len(coach.events("hold_started")) == 2
