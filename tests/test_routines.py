@@ -257,7 +257,9 @@ def test_routines_command_lists_all_and_the_broken(
         "psoas slide [psoas_slide]: 5 repetitions",
         # Numbers the sources do not give are labelled as the coach's own; the source's are
         # said as the source gives them.
-        "[coach's choice: the source gives no count]",
+        # The 16 s a slide takes (8 s each way) is the coach's too: the source says "slowly".
+        "psoas slide [psoas_slide]: 5 repetitions of 16 s per side (up to 10) "
+        "[coach's choice: the source gives no count and no pace, only slowly]",
         "hip stirring [hip_stirring]: hold forty-five seconds per side (up to two minutes) "
         "[coach's choice: the source gives no time]",
         "the source says twenty to thirty seconds",
