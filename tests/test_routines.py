@@ -900,3 +900,20 @@ def test_pace_factors_are_bounded(tmp_path: Path, value: str) -> None:
     path = write(tmp_path, GOOD.replace(hold, reps))
     with pytest.raises(VoicecoachError, match=r"reps\.slowest: expected a number more than 0 and"):
         load_routine_file(path)
+
+
+def test_every_number_in_the_builtin_routines_says_where_it_comes_from() -> None:
+    """The sources give few numbers; the rest are the coach's own and the files say so: a number
+    with no comment on its line (or just above it) is a number nobody can check."""
+    unexplained = []
+    for path in sorted(BUILTIN_DIR.glob("*.yaml")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            value = line.split("#")[0]
+            if not re.search(r":\s*\[?[0-9.]+(,\s*[0-9.]+)*\]?\s*$", value):
+                continue
+            said = "#" in line or lines[i - 1].strip().startswith("#")
+            said = said or (i >= 1 and "#" in lines[i - 1] and "phases:" in lines[i - 1])
+            if not said or not re.search(r"source|coach", line + lines[i - 1]):
+                unexplained.append(f"{path.name}:{i + 1}: {line.strip()}")
+    assert unexplained == []
