@@ -505,6 +505,22 @@ def test_my_knee_hurts_in_the_kneeling_stretch_stops_the_hold_and_waits_for_read
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect (engine and listener work in progress): in the demo the person's "
+    "'start the hip routine' after the greeting is heard as 'full body routine' at 1.00 and the "
+    "full routine starts; `recognize --sample` hears the same words right",
+)
+def test_the_knee_pain_scenario_runs_the_hip_routine_it_asks_for(tmp_path: Path) -> None:
+    """The scenario says "start the hip routine". The full routine also holds the kneeling
+    stretch, so the test above passes either way: this one checks the routine itself."""
+    result = _run_script(tmp_path, SCENARIOS / "knee_pain.yaml")
+    assert result.returncode == 0, result.stderr
+    texts = [x for _t, x in _lines(tmp_path)]
+    assert "intent fired: start_routine {'routine': 'hip'}" in texts
+    assert not any("start_routine {'routine': 'full'}" in x for x in texts)
+
+
 def test_a_scenario_file_with_a_mistake_is_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("lines:\n  - {say: ready, after: setup_ending}\n")
