@@ -917,3 +917,20 @@ def test_every_number_in_the_builtin_routines_says_where_it_comes_from() -> None
             if not said or not re.search(r"source|coach", line + lines[i - 1]):
                 unexplained.append(f"{path.name}:{i + 1}: {line.strip()}")
     assert unexplained == []
+
+
+@pytest.mark.parametrize("kind", ["missing", "file", "device"])
+def test_routines_dir_that_is_not_a_directory_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """--dir is the person's own choice: a typo listed the built-ins and said ok (exit 0)."""
+    target = {
+        "missing": tmp_path / "nope",
+        "file": tmp_path / "r.yaml",
+        "device": Path("/dev/null"),
+    }[kind]
+    if kind == "file":
+        target.write_text(GOOD, encoding="utf-8")
+    code, out, err = run_cli(["routines", "--dir", str(target)], capsys)
+    assert (code, out) == (1, "")
+    assert_one_line(err, str(target), "--dir")
