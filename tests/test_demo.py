@@ -547,6 +547,8 @@ def test_a_scenario_file_with_a_mistake_is_one_clear_line(tmp_path: Path) -> Non
         ("lines:\n  - {say: ready, at: 1.0e+300}\n", "lines[0].at"),
         ("lines:\n  - {say: ready, after_event: hold_begun}\n", "lines[0].after_event"),
         ("lines:\n  - {say: ready, at: 3, when: now}\n", "lines[0].when"),
+        # What a person says is a few words: 8 kB of text took 24 s of synthesis and decoding.
+        ("lines:\n  - {say: " + "go " * 100 + ", at: 1}\n", "lines[0].say"),
         # An exercise no routine has: the line would silently never be said.
         (
             "lines:\n  - {say: ouch, after_event: hold_started, exercise: kneeling_stretch}\n",

@@ -57,6 +57,9 @@ from voicecoach.messages import (
 from voicecoach.paths import PACKAGE_DATA
 from voicecoach.routines import read_routine_data
 
+MAX_SAMPLE_CHARS = 200
+"""Longest line a scenario may say (as `recognize --sample`): espeak-ng would read a book."""
+
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_SPEED = 200.0
@@ -136,6 +139,8 @@ def load_scenario(path: Path) -> tuple[Line, ...]:
         text = raw.get("say")
         if not isinstance(text, str) or not text.strip():
             fail(f"{where}.say", "what the person says, as text", text)
+        if len(text) > MAX_SAMPLE_CHARS:  # as `recognize --sample`: a command is a few words
+            fail(f"{where}.say", f"at most {MAX_SAMPLE_CHARS} characters", text)
         keyed = [k for k in ("after", "after_event", "at") if raw.get(k) is not None]
         if len(keyed) != 1:
             fail(where, "exactly one of after (a prompt key), after_event or at", keyed)
