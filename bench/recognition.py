@@ -350,7 +350,12 @@ def main(argv: list[str] | None = None) -> int:
         except VoicecoachError as exc:
             print(f"bench: no Vosk model, Vosk not measured ({str(exc).split(';')[0]})")
         if args.approaches:
-            approaches = [a for a in args.approaches.split(",") if a in approaches]
+            # Any approach by name (ps-loop is only measured when asked for); Vosk's need a model.
+            wanted = args.approaches.split(",")
+            unknown = [a for a in wanted if a not in APPROACHES]
+            if unknown:
+                raise VoicecoachError(f"unknown approach {unknown[0]!r}: one of {list(APPROACHES)}")
+            approaches = [a for a in wanted if vosk_dir or not a.startswith("vosk")]
         grammar = load_grammar()
         variants = list(itertools.product(VOICES, RATES, PITCHES))
         with tempfile.TemporaryDirectory(prefix="voicecoach-bench-") as tmp:

@@ -3,9 +3,9 @@ decoding with a finite-state grammar search built from grammars/en.yaml, with re
 
 The only module (with bench/) that imports pocketsphinx. What listens:
 - the grammar's sentences folded into a minimal word automaton (voicecoach.asr.automaton);
-- beside it, paths that are not commands: the coach's own sentences (voicecoach.asr.distractors)
-  and a loop over their other words, so the coach's voice and chatter land there, not on a
-  command;
+- beside it, paths that are not commands: the coach's own sentences (voicecoach.asr.distractors),
+  so its voice lands there, not on a command; optionally (LOOP_PROB, off by default) a loop over
+  their other words, which rejects more chatter and costs more commands;
 - a whole-utterance check: a hypothesis that did not reach the end of a sentence is no command;
 - no confidence of its own worth the name (see WHOLE_COMMAND_CONFIDENCE).
 Words the dictionary lacks get their pronunciation from a data file beside the grammar; a
@@ -55,8 +55,10 @@ stop closures in espeak-ng's speech) puts the features far outside that range. M
 16-word grammar: 59 of 96 espeak-ng commands wrong at a floor of 3, 27 at 30, 18 at 100; a real
 microphone's floor is at or above 30, where this adds at most 3 dB."""
 LOOP_PROB: float | None = None
-"""Per-word probability of the loop over the coach's words that competes with the commands:
-higher rejects more chatter and more commands (measured: see the module docstring's bench)."""
+"""Per-word probability of a loop over the coach's non-grammar words competing with the commands
+(None: no loop). Off: at 1e-8 it cut false accepts on chatter but lost commands the engine
+had right, the demo's "start the full routine" among them (figures: bench/recognition.py,
+approach ps-loop)."""
 
 
 @dataclass(frozen=True)
