@@ -505,12 +505,6 @@ def test_my_knee_hurts_in_the_kneeling_stretch_stops_the_hold_and_waits_for_read
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect (engine and listener work in progress): in the demo the person's "
-    "'start the hip routine' after the greeting is heard as 'full body routine' at 1.00 and the "
-    "full routine starts; `recognize --sample` hears the same words right",
-)
 def test_the_knee_pain_scenario_runs_the_hip_routine_it_asks_for(tmp_path: Path) -> None:
     """The scenario says "start the hip routine". The full routine also holds the kneeling
     stretch, so the test above passes either way: this one checks the routine itself."""

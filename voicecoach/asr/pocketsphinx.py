@@ -221,6 +221,7 @@ class _PocketSphinxStream:
         self._floor = np.random.default_rng(0)
         self.model_description = model_description
         self._in_utterance = False
+        self._pending = bytearray()
         self._busy_s = 0.0
 
     def _intent(self, text: str) -> tuple[Intent | None, str]:
@@ -228,26 +229,41 @@ class _PocketSphinxStream:
         raise NotImplementedError
 
     def accept(self, chunk: bytes) -> Utterance | None:
-        started = time.perf_counter()
         if not self._in_utterance:
             self._decoder.start_utt()
             self._in_utterance = True
-        samples = np.frombuffer(chunk, dtype="<i2").astype(np.float64)
+        # The decoder gets blocks of at least FEED_SAMPLES whatever size the caller feeds: its
+        # live CMN takes its first estimate from the first block, and from a 20 ms frame (what
+        # the listener feeds) that estimate is poor. The demo's first line, "start the hip
+        # routine", was heard as "full body routine" that way, though the same audio in larger
+        # blocks was heard right: the first command of a session must not depend on chunking.
+        self._pending += chunk
+        if len(self._pending) >= FEED_SAMPLES * 2:
+            self._process_pending()
+        return None
+
+    def _process_pending(self) -> None:
+        if not self._pending:
+            return
+        started = time.perf_counter()
+        samples = np.frombuffer(bytes(self._pending), dtype="<i2").astype(np.float64)
+        self._pending.clear()
         samples += self._floor.normal(0.0, NOISE_FLOOR_RMS, samples.size)
         floored = np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
         self._decoder.process_raw(floored, False, False)
         self._busy_s += time.perf_counter() - started
-        return None
 
     def partial(self) -> str:
         if not self._in_utterance:
             return ""
+        self._process_pending()
         hyp = self._decoder.hyp()
         return str(hyp.hypstr) if hyp is not None else ""
 
     def flush(self) -> Utterance | None:
         if not self._in_utterance:
             return None
+        self._process_pending()
         started = time.perf_counter()
         self._decoder.end_utt()
         self._in_utterance = False
@@ -257,6 +273,7 @@ class _PocketSphinxStream:
         return dataclasses.replace(utterance, decode_ms=busy_ms) if utterance else None
 
     def reset(self) -> None:
+        self._pending.clear()
         if self._in_utterance:
             self._decoder.end_utt()
             self._in_utterance = False
