@@ -250,7 +250,9 @@ class _PocketSphinxStream:
 
     def _decode_pending(self) -> None:
         """Decode everything heard so far as one utterance: its cepstral mean is the whole
-        utterance's (batch CMN), not a running estimate from the previous ones."""
+        utterance's (batch CMN), not a running estimate from the previous ones, and the size
+        of the chunks the caller fed cannot change what is heard (fed 20 ms frames, the live
+        estimate once heard the demo's "start the hip routine" as "full body routine")."""
         if self._decoded:
             return
         started = time.perf_counter()
