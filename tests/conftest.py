@@ -1,4 +1,5 @@
-"""Shared fixtures: real speech from espeak-ng, the real Vosk model, the command recognizer.
+"""Shared fixtures: real speech from espeak-ng, the real Vosk model, the command recognizer, and
+a PulseAudio room for the live coach.
 
 In CI (CI=true) a missing espeak-ng or model is a failure, never a skip; the one exception is a
 model recorded as unavailable by scripts/fetch-model (models/UNAVAILABLE), which skips with the
@@ -88,3 +89,24 @@ def command_recognizer(vosk_model, grammar):
     from voicecoach.asr import CommandRecognizer
 
     return CommandRecognizer(vosk_model, grammar)
+
+
+@pytest.fixture
+def room(tmp_path_factory: pytest.TempPathFactory):  # -> tests.room.Room
+    """A PulseAudio room of its own (null sink `room`, microphone `room.monitor`), stopped by PID
+    and removed afterwards. Hand `room.env()` to the process under test."""
+    from room import Room, RoomError, available
+
+    missing = available()
+    if missing is not None:
+        _missing(f"no room: {missing}")
+    try:
+        r = Room(tmp_path_factory.mktemp("room")).start()
+    except RoomError as exc:
+        _missing(f"the room did not start: {exc}")
+        raise  # unreachable: _missing always raises
+    try:
+        yield r
+    finally:
+        r.stop()
+        assert not r.running

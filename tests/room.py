@@ -199,7 +199,8 @@ class Room:
         """Play a WAV into the room (`paplay --device=room`), at `volume` (0..1, linear).
 
         Mixing is a plain sum: at 0.5 the person and the coach together cannot clip."""
-        pa_volume = str(round(max(0.0, min(1.0, volume)) * 65536))
+        # PulseAudio's volume scale is cubic: linear amplitude = (v / 65536) ** 3.
+        pa_volume = str(round(max(0.0, min(1.0, volume)) ** (1 / 3) * 65536))
         proc = subprocess.Popen(
             ["paplay", f"--device={SINK}", f"--volume={pa_volume}", str(wav)],
             env=self.env(),
@@ -268,3 +269,185 @@ def read_wav(path: Path) -> np.ndarray:
     if channels > 1:
         samples = samples.reshape(-1, channels)[:, 0]
     return samples.astype(np.int16)
+
+
+# --- the coach in the room, and a person who talks to it ------------------------------------------
+
+ROUTINE_FILE = Path(__file__).resolve().parent / "data" / "roomtest.yaml"
+"""The room tests' short routine (two exercises, two sides each, holds of seconds)."""
+
+
+class CoachExited(AssertionError):
+    """The coach's process ended while something was still awaited from it."""
+
+
+class Coach:
+    """`voicecoach start` as a subprocess in the room, with its own config and data dirs.
+
+    `wait_for` reads its events log (`--events`) to act at moments keyed on what the coach does;
+    `say` is the person speaking (an espeak-ng WAV played into the room).
+    """
+
+    def __init__(
+        self,
+        room: Room,
+        home: Path,
+        *,
+        args: tuple[str, ...] = ("--routine", "roomtest", "--no-checkins"),
+        volume: float = 0.3,
+        python: str | None = None,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        import sys
+
+        self.room = room
+        self.home = home
+        self.events_path = home / "events.jsonl"
+        self.config_dir = home / "config"
+        self.data_dir = home / "data"
+        self.args = args
+        self.volume = volume
+        self.python = python or sys.executable
+        self.extra_env = dict(extra_env or {})
+        self.proc: subprocess.Popen[str] | None = None
+        self._out_path = home / "stdout.txt"
+        self._err_path = home / "stderr.txt"
+        self.stdout = ""
+        self.stderr = ""
+        self._seen = 0
+        (self.config_dir / "routines").mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROUTINE_FILE, self.config_dir / "routines" / ROUTINE_FILE.name)
+        # The coach's speaker is quieter at the microphone than the person is: they lie next to
+        # it, the loudspeaker is across the room. It also keeps the sum in the room from clipping.
+        (self.config_dir / "config.toml").write_text(f"volume = {volume}\n")
+
+    def env(self) -> dict[str, str]:
+        env = self.room.env()
+        env.update(
+            VOICECOACH_CONFIG_DIR=str(self.config_dir),
+            VOICECOACH_DATA_DIR=str(self.data_dir),
+            XDG_CONFIG_HOME=str(self.home / "xdg-config"),
+            XDG_DATA_HOME=str(self.home / "xdg-data"),
+            XDG_CACHE_HOME=str(self.home / "xdg-cache"),
+            PYTHONUNBUFFERED="1",
+            PYTHONFAULTHANDLER="0",
+        )
+        env.pop("VOICECOACH_MODEL", None)
+        env.update(self.extra_env)
+        return env
+
+    def start(self, *extra: str) -> Coach:
+        self.events_path.unlink(missing_ok=True)
+        self._seen = 0
+        out, err = self._out_path.open("w"), self._err_path.open("w")
+        self.proc = subprocess.Popen(
+            [
+                self.python,
+                "-m",
+                "voicecoach",
+                "-v",
+                "start",
+                *self.args,
+                *extra,
+                "--events",
+                str(self.events_path),
+            ],
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            # Files, not pipes: -v logs a lot, and a full pipe would stall the coach.
+            stdout=out,
+            stderr=err,
+            text=True,
+        )
+        out.close()
+        err.close()
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def events(self) -> list[dict]:
+        from voicecoach.eventlog import read_events
+
+        return read_events(self.events_path)
+
+    def wait_for(
+        self,
+        kind: str,
+        timeout: float = 30.0,
+        *,
+        since: float | None = None,
+        **match: object,
+    ) -> dict:
+        """The first event of `kind` whose fields equal `match`, not seen by an earlier
+        wait_for (or at or after monotonic time `since`); waits for it up to `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            events = self.events()
+            for i in range(self._seen, len(events)):
+                e = events[i]
+                if e["kind"] != kind or (since is not None and e["t"] < since):
+                    continue
+                if all(e.get(k) == v for k, v in match.items()):
+                    self._seen = i + 1
+                    return e
+            if self.proc is not None and self.proc.poll() is not None:
+                self.finish(timeout=5)
+                raise CoachExited(
+                    f"the coach exited ({self.proc.returncode}) before a {kind} {match} event; "
+                    f"stderr: {self.stderr[-1500:]}"
+                )
+            if time.monotonic() > deadline:
+                last = [_brief(e) for e in events[-8:]]
+                raise AssertionError(f"no {kind} {match} event within {timeout:g} s; last: {last}")
+            time.sleep(0.02)
+
+    def say(self, wav: Path, *, volume: float = 1.0) -> tuple[float, float]:
+        """The person says one thing (waits until played): (monotonic start, end) of playback."""
+        t0 = time.monotonic()
+        self.room.play(wav, volume=volume)
+        return t0, time.monotonic()
+
+    def say_async(self, wav: Path, *, volume: float = 1.0) -> subprocess.Popen[bytes]:
+        return self.room.play(wav, volume=volume, wait=False)
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def finish(self, timeout: float = 60.0) -> int:
+        """Wait for the coach to exit (killing it after `timeout`); its exit code."""
+        assert self.proc is not None
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self._read_output()
+            raise AssertionError(
+                f"the coach did not exit within {timeout:g} s; stderr: {self.stderr[-1500:]}"
+            ) from None
+        self._read_output()
+        return self.proc.returncode
+
+    def _read_output(self) -> None:
+        self.stdout = self._out_path.read_text(errors="replace")
+        self.stderr = self._err_path.read_text(errors="replace")
+
+    def own_lines(self) -> list[str]:
+        """What voicecoach itself told the person on stderr (its log lines left out)."""
+        return [line for line in self.stderr.splitlines() if line.startswith("voicecoach:")]
+
+    def close(self) -> None:
+        """Kill the coach if it is still running (by PID)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            with contextlib.suppress(Exception):
+                self.proc.wait(timeout=10)
+
+
+def _brief(e: dict) -> tuple[object, ...]:
+    name = e.get("key") or e.get("what") or e.get("event") or e.get("name") or e.get("text")
+    return (round(e["t"], 2), e["kind"], name)

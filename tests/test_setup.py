@@ -12,7 +12,9 @@ import pytest
 from voicecoach.paths import PROJECT_ROOT
 
 SETUP = PROJECT_ROOT / "scripts" / "setup"
-PACKAGES = "espeak-ng libespeak-ng1 libportaudio2 sox pulseaudio pulseaudio-utils libasound2-plugins"
+PACKAGES = (
+    "espeak-ng libespeak-ng1 libportaudio2 sox pulseaudio pulseaudio-utils libasound2-plugins"
+)
 
 
 def _fake(bin_dir: Path, name: str, body: str) -> None:
