@@ -1,0 +1,273 @@
+"""`voicecoach start` end to end in a room: a real PulseAudio server (tests/room.py), the coach as a
+subprocess speaking into it and listening to its monitor, and a scripted person who speaks
+espeak-ng commands into the same room at moments keyed on the coach's events log.
+
+Checked as a person would: what the history database holds, the order of what the coach said,
+hold lengths against their deadlines, the summary spoken at the end, and that nothing fired that
+the person did not say (the coach hears its own voice through the room the whole time). Then the
+faults: the sound server killed mid-hold, no input device at all, SIGTERM and SIGHUP.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from room import Coach, Room
+
+from voicecoach.history import HistoryStore
+
+pytestmark = [pytest.mark.room, pytest.mark.slow]
+
+START_TIMEOUT_S = 90.0
+"""Loading the speech model and the speech engine, on a machine shared by other jobs."""
+
+
+@pytest.fixture
+def coach(room: Room, tmp_path: Path) -> Iterator[Coach]:
+    c = Coach(room, tmp_path / "coach")
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def _history(coach: Coach) -> HistoryStore:
+    return HistoryStore.open(coach.data_dir / "history.sqlite3", read_only=True)
+
+
+def _in_order(seen: list[str], wanted: list[str]) -> bool:
+    """Whether `wanted` occurs in `seen` in this order (other items may come between)."""
+    it = iter(seen)
+    return all(any(x == w for x in it) for w in wanted)
+
+
+def _said(coach: Coach, espeak, text: str) -> None:
+    """The person says `text` once the coach is quiet, and the coach acts on it."""
+    coach.say(espeak(text))
+
+
+def _intents(coach: Coach) -> list[str]:
+    return [e["name"] for e in coach.events() if e["kind"] == "intent"]
+
+
+def _session_events(coach: Coach) -> list[dict]:
+    return [e for e in coach.events() if e["kind"] == "session"]
+
+
+def _quiet(coach: Coach, key: str, timeout: float = 60.0) -> dict:
+    """Wait until the coach has finished saying the cue `key`."""
+    return coach.wait_for("speech_finished", timeout, key=key)
+
+
+def test_a_session_run_by_voice_through_the_room(coach: Coach, espeak) -> None:
+    """ready, repeat that, add thirty seconds, how long left, pause and resume, skip: each acted
+    on once, the hold's time kept across the pause, the summary spoken."""
+    coach.start()
+    coach.wait_for("app", START_TIMEOUT_S, what="listening")
+    _quiet(coach, "setup")
+    said = ["repeat", "ready", "extend", "time_left", "pause", "resume", "skip", "skip", "skip"]
+
+    _said(coach, espeak, "repeat that")
+    coach.wait_for("intent", name="repeat")
+    _quiet(coach, "setup")  # the instructions again
+    _said(coach, espeak, "ready")
+    coach.wait_for("intent", name="ready")
+    _quiet(coach, "hold_start")
+    _said(coach, espeak, "add thirty seconds")
+    coach.wait_for("intent", name="extend")
+    _quiet(coach, "extended_capped")  # 10 s + 30 s is capped at the routine's 20 s
+    _said(coach, espeak, "how long left")
+    coach.wait_for("intent", name="time_left")
+    _quiet(coach, "time_left")
+    _said(coach, espeak, "pause")
+    coach.wait_for("intent", name="pause")
+    _quiet(coach, "paused")
+    _said(coach, espeak, "resume")
+    coach.wait_for("intent", name="resume")
+    # The hold runs out on its own; then the other side, which the person skips.
+    coach.wait_for("session", 60, event="hold_ended")
+    _quiet(coach, "side_switch")
+    _said(coach, espeak, "skip")
+    coach.wait_for("intent", name="skip")
+    _quiet(coach, "setup")
+    _said(coach, espeak, "skip")
+    coach.wait_for("intent", name="skip")
+    _quiet(coach, "side_switch")
+    _said(coach, espeak, "skip")
+    _quiet(coach, "summary")
+    assert coach.finish() == 0, coach.stderr[-2000:]
+
+    # Nothing fired that the person did not say, though the coach heard itself all along.
+    assert _intents(coach) == said
+    accepted = [e for e in coach.events() if e["kind"] == "heard" and e["accepted"]]
+    assert [e["intent"] for e in accepted] == said
+
+    cues = [e["key"] for e in coach.events() if e["kind"] == "cue"]
+    assert _in_order(
+        cues,
+        [
+            "greeting",
+            "start",
+            "setup",
+            "setup",
+            "hold_start",
+            "extended_capped",
+            "time_left",
+            "paused",
+            "resumed",
+            "side_switch",
+            "skipped",
+            "setup",
+            "skipped",
+            "side_switch",
+            "skipped",
+            "routine_done",
+            "summary",
+        ],
+    ), cues
+    summary = next(e for e in coach.events() if e["kind"] == "cue" and e["key"] == "summary")
+    assert coach.stdout.splitlines()[-1] == f"Summary: {summary['text']}"
+    spoken = [e for e in coach.events() if e["kind"] == "speech_finished" and e["key"] == "summary"]
+    assert spoken and not spoken[-1]["interrupted"]
+
+    # The hold: 10 s, extended to the 20 s cap, paused in between; it ended at its deadline.
+    kinds = [e["event"] for e in _session_events(coach)]
+    assert _in_order(
+        kinds,
+        [
+            "session_started",
+            "step_started",
+            "hold_started",
+            "extended",
+            "paused",
+            "resumed",
+            "hold_ended",
+            "step_started",
+            "skipped",
+            "finished",
+        ],
+    ), kinds
+    ev = {e["event"]: e for e in reversed(_session_events(coach))}  # the first of each kind
+    assert ev["extended"]["data"] == {"seconds": 10, "capped": True}
+    paused_s = ev["resumed"]["at"] - ev["paused"]["at"]
+    assert paused_s > 0.5
+    held = ev["hold_ended"]["at"] - ev["hold_started"]["at"]
+    assert ev["hold_ended"]["data"]["achieved_s"] == pytest.approx(20.0, abs=0.01)
+    assert held == pytest.approx(20.0 + paused_s, abs=0.01)
+    # The end was acted on at or after its deadline, never before.
+    assert ev["hold_ended"]["t"] >= ev["hold_ended"]["at"] - 0.05
+    assert ev["finished"]["data"] == {"completed": True}
+
+    # The history holds the same session, event for event.
+    with _history(coach) as history:
+        sessions = history.sessions()
+        assert [s.status for s in sessions] == ["completed"]
+        stored = [e.kind for e in history.events(sessions[0].id)]
+    assert stored == kinds
+
+
+def test_pain_in_a_hold_and_a_barge_in_stop_over_the_coach(coach: Coach, espeak) -> None:
+    """ "ouch" ends the hold at once; "stop" said while the coach is mid-sentence cuts its speech,
+    and a second "stop" ends the session with the summary."""
+    coach.start()
+    coach.wait_for("app", START_TIMEOUT_S, what="listening")
+    _quiet(coach, "setup")
+    _said(coach, espeak, "ready")
+    _quiet(coach, "hold_start")
+    _said(coach, espeak, "ouch")
+    pain = coach.wait_for("session", event="pain")
+    _quiet(coach, "pain")
+    _said(coach, espeak, "skip")  # on to the other side
+    _quiet(coach, "side_switch")
+    _said(coach, espeak, "skip")  # on to the long instructions
+    started = coach.wait_for("speech_started", 30, key="setup")
+    # Two seconds into the long instructions, the person talks over the coach.
+    time.sleep(max(0.0, started["at"] + 2.0 - time.monotonic()))
+    said_at, _ = coach.say(espeak("stop"))
+    cut = coach.wait_for("speech_finished", 15, key="setup")
+    assert cut["interrupted"] is True
+    assert cut["at"] >= said_at
+    _quiet(coach, "stopped")
+    _said(coach, espeak, "stop")
+    _quiet(coach, "summary")
+    assert coach.finish() == 0, coach.stderr[-2000:]
+
+    assert _intents(coach) == ["ready", "pain", "skip", "skip", "stop", "stop"]
+    events = _session_events(coach)
+    ended = next(e for e in events if e["event"] == "hold_ended")
+    assert pain["data"] == {"during": "hold", "ended_hold": True}
+    assert ended["at"] == pytest.approx(pain["at"], abs=0.01)
+    assert ended["data"]["achieved_s"] < 10.0  # cut short, not held to its 10 s
+    assert coach.stdout.splitlines()[-1].startswith("Summary: Stopped after")
+    with _history(coach) as history:
+        assert [s.status for s in history.sessions()] == ["stopped"]
+
+
+def test_the_sound_server_dying_mid_hold_loses_nothing(room: Room, coach: Coach) -> None:
+    """Killed mid-hold: one clear line, the session kept as interrupted; started again with no
+    sound server at all: one clear line, nothing touched; with a room again: offered to resume."""
+    coach.start()
+    coach.wait_for("app", START_TIMEOUT_S, what="listening")
+    _quiet(coach, "setup")
+    # No "ready": the hold starts on its own after the settle time.
+    coach.wait_for("session", 30, event="hold_started")
+    room.kill()
+    code = coach.finish(timeout=60)
+    assert code != 0
+    assert "Traceback" not in coach.stderr
+    assert len(coach.own_lines()) == 1, coach.own_lines()
+    line = coach.own_lines()[0]
+    assert "microphone" in line and "resume" in line, line
+    assert coach.stdout.splitlines()[-1].startswith("Summary so far:")
+    assert [e for e in coach.events() if e["kind"] == "app" and e["what"] == "device_lost"]
+    with _history(coach) as history:
+        sessions = history.sessions()
+        assert [s.status for s in sessions] == ["interrupted"]
+        kept = [e.kind for e in history.events(sessions[0].id)]
+    assert kept[:3] == ["session_started", "step_started", "hold_started"]
+
+    # No input device at all (the room is gone): one line, and the history is left as it was.
+    db = coach.data_dir / "history.sqlite3"
+    before = db.read_bytes()
+    coach.start()
+    assert coach.finish(timeout=60) != 0
+    assert "Traceback" not in coach.stderr
+    assert coach.own_lines() == [
+        "voicecoach: no microphone found (this machine has no audio input device); "
+        "run `voicecoach demo` to see a whole session without one"
+    ]
+    assert db.read_bytes() == before
+
+    # A room again: the next start offers to resume where the hold was cut off.
+    new_room = Room(room.dir.parent / "room2").start()
+    try:
+        again = Coach(new_room, coach.home, args=("--no-checkins",))
+        again.start()
+        offer = again.wait_for("cue", START_TIMEOUT_S, key="greeting_resume")
+        assert "short stretch" in offer["text"]
+        again.signal(signal.SIGTERM)
+        again.finish(timeout=30)
+    finally:
+        new_room.stop()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_end_a_session_as_interrupted(coach: Coach, sig: signal.Signals) -> None:
+    coach.start()
+    coach.wait_for("app", START_TIMEOUT_S, what="listening")
+    coach.wait_for("session", 60, event="hold_started")
+    coach.signal(sig)
+    code = coach.finish(timeout=30)
+    assert code == 128 + sig
+    assert "Traceback" not in coach.stderr
+    assert coach.own_lines() == [
+        f"voicecoach: ended by {sig.name}; the session is saved as interrupted: "
+        'say "resume" at the next start to go on'
+    ]
+    assert coach.stdout.splitlines()[-1].startswith("Summary so far:")
+    with _history(coach) as history:
+        assert [s.status for s in history.sessions()] == ["interrupted"]
