@@ -110,3 +110,29 @@ def room(tmp_path_factory: pytest.TempPathFactory):  # -> tests.room.Room
     finally:
         r.stop()
         assert not r.running
+
+
+def _room_servers(marker: str) -> list[int]:
+    """PIDs of pulseaudio servers whose command line names `marker` (a room's directory)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"pulseaudio") and any(marker.encode() in a for a in argv):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_room_left_running(tmp_path_factory: pytest.TempPathFactory):
+    """After the whole run, no room's server is still alive (tests start and stop their own;
+    nothing is started globally, and other programs' servers are not ours to look at)."""
+    yield
+    from room import Room
+
+    left = sorted({pid for where in Room.started_dirs for pid in _room_servers(str(where))})
+    assert not left, f"pulseaudio servers left running by the tests: {left}"

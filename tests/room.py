@@ -22,6 +22,7 @@ import time
 import wave
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -67,6 +68,9 @@ def available() -> str | None:
 
 class Room:
     """One PulseAudio server with one null sink; a context manager."""
+
+    started_dirs: ClassVar[list[Path]] = []
+    """Every room directory a server was started in, by this process (to check none is left)."""
 
     def __init__(self, base: Path | None = None, *, ready_timeout_s: float = 10.0) -> None:
         self._own_dir = base is None
@@ -117,6 +121,7 @@ class Room:
             PULSE_RUNTIME_PATH=str(self.dir / "run" / "pulse"),
         )
         started = time.monotonic()
+        Room.started_dirs.append(self.dir)
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
                 [
