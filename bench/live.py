@@ -743,7 +743,7 @@ def _bench_room(
         coach.say(wav("repeat that"))
         try:
             coach.wait_for("intent", 5.0, name="repeat")
-            started = coach.wait_for("speech_started", 10.0, key="repeat")
+            started = coach.wait_for("speech_started", 10.0, key="repeat_hold")
         except AssertionError:
             quiet()
             continue
