@@ -58,9 +58,16 @@ def _session_events(coach: Coach) -> list[dict]:
     return [e for e in coach.events() if e["kind"] == "session"]
 
 
+PERSON_WAITS_S = 0.6
+"""How long after the coach falls silent the person starts to speak (the coach's echo tail is
+0.35 s: a command starting inside it is taken as said over the coach)."""
+
+
 def _quiet(coach: Coach, key: str, timeout: float = 60.0) -> dict:
-    """Wait until the coach has finished saying the cue `key`."""
-    return coach.wait_for("speech_finished", timeout, key=key)
+    """Wait until the coach has finished saying the cue `key`, and a moment more."""
+    done = coach.wait_for("speech_finished", timeout, key=key)
+    time.sleep(max(0.0, done["at"] + PERSON_WAITS_S - time.monotonic()))
+    return done
 
 
 def test_a_session_run_by_voice_through_the_room(coach: Coach, espeak) -> None:
