@@ -217,6 +217,9 @@ class Microphone:
         except (AttributeError, TypeError, ValueError):
             age = -1.0
         t_end = now - age + frames / self.rate if 0.0 <= age < 1.0 else now
+        # Never after now: PulseAudio's ALSA plugin reports the ADC time as the callback's own
+        # time, which would stamp each block a whole block (20 ms) in the future.
+        t_end = min(t_end, now)
         try:
             self._queue.put_nowait((bytes(indata), t_end))
         except queue.Full:
