@@ -26,11 +26,14 @@ SCRIPTED_INTENTS = [
     "start_routine",
     "rating",
     "repeat",
+    "ready",
     "time_left",
     "extend",
     "skip",
+    "ready",
     "pause",
     "resume",
+    "slower",
     "rating",
 ]
 
@@ -39,9 +42,27 @@ def seconds(m: re.Match[str]) -> float:
     return int(m.group(1)) * 60 + int(m.group(2)) + int(m.group(3)) / 1000
 
 
+_ONE_EXERCISE = (
+    "exercises:\n  - {id: rest, names: [rest], why: Restful., setup: [Lie down.], "
+    "hold: {seconds: 60}}\n"
+)
+BROKEN_USER_FILES = {
+    "binary.yaml": bytes(range(256)),
+    "deep.yaml": b"[" * 5000,
+    "french.yaml": ("id: matin\nnames: [étirement du matin]\n" + _ONE_EXERCISE).encode(),
+    "ouch.yaml": ("id: ouch\nnames: [ouch]\n" + _ONE_EXERCISE).encode(),
+}
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     root = tmp_path_factory.mktemp("demo")
+    # The person's routine directory holds files that used to stop the demo (issue 11): one
+    # binary, one nested 5,000 deep, one whose name the recognizer cannot take, one named "ouch".
+    routines = root / "config" / "routines"
+    routines.mkdir(parents=True)
+    for name, data in BROKEN_USER_FILES.items():
+        (routines / name).write_bytes(data)
     env = {
         **os.environ,
         "VOICECOACH_DATA_DIR": str(root / "data"),
@@ -72,8 +93,17 @@ def _lines(root: Path) -> list[tuple[float, str]]:
 def test_demo_exits_0_and_prints_the_summary(demo) -> None:
     _root, result = demo
     assert result.returncode == 0, result.stderr
-    assert "Summary: That's the full routine" in result.stdout
+    assert any(f"Summary: {start} full routine" in result.stdout for start in ("That's the", "The"))
     assert "Traceback" not in result.stderr
+
+
+def test_broken_user_routine_files_do_not_stop_the_demo(demo) -> None:
+    root, result = demo
+    assert result.returncode == 0, result.stderr
+    warned = [line for line in result.stderr.splitlines() if "skipping" in line]
+    assert len(warned) == len(BROKEN_USER_FILES), result.stderr
+    for name in BROKEN_USER_FILES:
+        assert sum(str(root / "config" / "routines" / name) in line for line in warned) == 1
 
 
 def test_transcript_has_the_scripted_intents_in_order(demo) -> None:
@@ -356,3 +386,182 @@ def test_espeak_failing_on_the_persons_line_is_one_clear_error(
     monkeypatch.setattr(shutil, "which", lambda _name: str(broken))
     with pytest.raises(VoicecoachError, match="no voice data"):
         synthesize_person("pause", tmp_path)
+
+
+# --- demo options (issue 11) -------------------------------------------------------------------
+
+
+def test_demo_refuses_an_out_dir_that_holds_the_real_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voicecoach import cli
+    from voicecoach.history import HistoryStore
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("VOICECOACH_DATA_DIR", str(data))
+    with HistoryStore.open():
+        pass
+    before = (data / "history.sqlite3").read_bytes()
+    link = tmp_path / "link"
+    link.symlink_to(data)
+    for out in (str(data), f"{data}/", str(link), str(data / "." / "")):
+        assert cli.main(["demo", "--out", out, "--speed", "0"]) == 1
+        err = capsys.readouterr().err
+        assert err == (
+            f"voicecoach: --out {out} holds your own history ({data / 'history.sqlite3'}); the "
+            "demo records its sessions in DIR/history.sqlite3, so give another directory\n"
+        )
+    assert (data / "history.sqlite3").read_bytes() == before
+    assert sorted(p.name for p in data.iterdir()) == ["history.sqlite3", "history.sqlite3.lock"]
+
+
+def test_demo_refuses_an_empty_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voicecoach import cli
+
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["demo", "--out", ""]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "voicecoach: --out needs a directory name (an empty one would be the current one)\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # nothing written into the current directory
+
+
+@pytest.mark.parametrize("speed", ["-1", "nan", "1e-9", "inf", "0.5", "fast", "1e6"])
+def test_demo_refuses_a_speed_out_of_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], speed: str
+) -> None:
+    from voicecoach import cli
+
+    assert cli.main(["demo", "--out", str(tmp_path / "out"), "--speed", speed]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "voicecoach: --speed must be 0 (no waiting) or from 1 (real time) to 100000 session "
+        f"seconds per real second (got {speed!r})\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_demo_speed_accepts_0_and_the_range() -> None:
+    from voicecoach.commands.live import demo_speed
+
+    assert [demo_speed(s) for s in ("0", "1", "200", "1e5")] == [0.0, 1.0, 200.0, 100000.0]
+
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+def _run_script(root: Path, script: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "VOICECOACH_DATA_DIR": str(root / "data"),
+        "VOICECOACH_CONFIG_DIR": str(root / "config"),
+    }
+    argv = ["demo", "--script", str(script), "--out", str(root / "out"), "--speed", "0"]
+    return subprocess.run(
+        [sys.executable, "-m", "voicecoach", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_my_knee_hurts_in_the_kneeling_stretch_stops_the_hold_and_waits_for_ready(
+    tmp_path: Path,
+) -> None:
+    """Issue 10's scenario, through the real command: the hold stops at the moment the words
+    end (no tick in between), the hip source's guidance and a health professional are said,
+    and the hold only starts again when the person says ready, a minute later."""
+    result = _run_script(tmp_path, SCENARIOS / "knee_pain.yaml")
+    assert result.returncode == 0, result.stderr
+    lines = _lines(tmp_path)
+    texts = [x for _t, x in lines]
+    i = texts.index('person: "my knee hurts"')
+    fired = next(j for j in range(i, len(lines)) if texts[j] == "intent fired: pain {}")
+    pain_at = lines[fired][0]
+    ended = [
+        (t, x) for t, x in lines[i:fired] if x.startswith("event: hold ended") and "ended=pain" in x
+    ]
+    assert [t for t, _x in ended] == [pain_at]  # stopped when the words ended, not a tick later
+    assert not any(x.startswith("coach (countdown)") for x in texts[i:fired])
+    guidance = next(x for x in texts[fired:] if x.startswith("coach (pain_guidance):"))
+    assert "inside the hip or the groin" in guidance and "outer buttock" in guidance
+    assert "If pain persists, see a health professional." in guidance
+    stop_line = next(x for x in texts[fired:] if x.startswith("coach (pain):"))
+    assert "Don't push into pain" in stop_line
+    # The next hold starts only with "ready", and the person took a minute to say it.
+    restart = next(
+        j for j in range(fired, len(lines)) if texts[j].startswith("event: hold started")
+    )
+    ready = next(j for j in range(fired, len(lines)) if texts[j] == "intent fired: ready {}")
+    assert lines[ready][0] == lines[restart][0]  # the same moment: "ready" started it
+    assert lines[restart][0] - pain_at > 60.0
+    assert not any(x.startswith("coach (ready_nudge)") for x in texts[fired:restart])
+    assert "Traceback" not in result.stderr
+
+
+def test_a_scenario_file_with_a_mistake_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("lines:\n  - {say: ready, after: setup_ending}\n")
+    result = _run_script(tmp_path, bad)
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"voicecoach: {bad}: lines[0].after: expected a prompt key")
+    assert "setup_ending" in result.stderr
+    assert not (tmp_path / "out" / "transcript.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("lines: []\n", "lines"),
+        ("lines:\n  - {after: greeting}\n", "lines[0].say"),
+        ("lines:\n  - {say: ready}\n", "lines[0]"),
+        ("lines:\n  - {say: ready, at: soon}\n", "lines[0].at"),
+        ("lines:\n  - {say: ready, after_event: hold_begun}\n", "lines[0].after_event"),
+        ("lines:\n  - {say: ready, at: 3, when: now}\n", "lines[0].when"),
+        ("lines: [\n", "line"),
+        (None, "cannot read the scenario"),
+    ],
+)
+def test_scenario_mistakes_name_the_line_and_what_was_expected(
+    tmp_path: Path, text: str | None, where: str
+) -> None:
+    from voicecoach.demo import load_scenario
+    from voicecoach.errors import VoicecoachError
+
+    bad = tmp_path / "bad.yaml"
+    if text is not None:  # None: no such file
+        bad.write_text(text)
+    with pytest.raises(VoicecoachError) as info:
+        load_scenario(bad)
+    assert str(info.value).startswith(f"{bad}: {where}")
+    assert "\n" not in str(info.value)
+
+
+def test_the_builtin_demo_is_a_scenario_file_and_lines_can_be_keyed_to_session_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voicecoach.demo import BUILTIN_SCENARIO, load_scenario, run_demo
+
+    builtin = load_scenario(BUILTIN_SCENARIO)
+    assert [line.text for line in builtin][:2] == ["start the full routine", "about a four"]
+    monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
+    timed = tmp_path / "timed.yaml"
+    timed.write_text(
+        "lines:\n"
+        "  - {say: start the release routine, after: greeting}\n"
+        "  - {say: skip, after: checkin_before}\n"
+        "  - {say: stop, at: 100, wait: 0}\n"
+        "  - {say: stop, after: stopped}\n"
+    )
+    assert run_demo(tmp_path / "out", speed=0, echo=None, script=load_scenario(timed)) == 0
+    lines = _lines(tmp_path)
+    stop_at = next(t for t, x in lines if x == 'person: "stop"')
+    assert stop_at == pytest.approx(100.0, abs=0.001)
+    assert any(x.startswith("summary: Stopped after") for _t, x in lines)

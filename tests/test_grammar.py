@@ -461,3 +461,63 @@ def test_every_grammar_word_is_in_the_model_vocabulary(
         }
         unknown = sorted(set(unknown) | {w for w in words if w not in vocabulary})
     assert unknown == []
+
+
+# What people say when it hurts (issue 10), and talk around pain that is not a pain command.
+PAIN_PHRASES = [
+    "ow",
+    "ouch",
+    "hurts",
+    "it hurts",
+    "that hurts",
+    "my knee hurts",
+    "my hip hurts",
+    "my back hurts",
+    "ow my back really hurts",
+    "my leg is hurting",
+    "that's painful",
+    "it's too much",
+    "I feel pain",
+    "I can feel a sharp pain",
+    "sharp pain",
+    "cramp",
+    "I've got a cramp",
+    "I'm in pain",
+]
+NOT_PAIN = [
+    "don't push into pain",
+    "if pain persists see a health professional",
+    "stop if you feel sharp pain",
+    "back",
+    "my back",
+]
+
+
+@pytest.mark.parametrize("text", PAIN_PHRASES)
+def test_what_people_say_when_it_hurts_is_pain(g: Grammar, text: str) -> None:
+    assert g.match(text) == Intent("pain")
+
+
+@pytest.mark.parametrize("text", NOT_PAIN)
+def test_talk_about_pain_is_not_the_pain_command(g: Grammar, text: str) -> None:
+    assert g.match(text) != Intent("pain")
+
+
+def test_pain_words_are_in_the_pocketsphinx_dictionary(g: Grammar) -> None:
+    """PocketSphinx can only listen for words its dictionary spells; the pain phrases must all
+    be there (the dictionary ships inside the pocketsphinx wheel)."""
+    import os
+
+    import pocketsphinx
+
+    path = os.path.join(pocketsphinx.get_model_path(), "en-us", "cmudict-en-us.dict")
+    with open(path, encoding="utf-8") as f:
+        known = {line.split()[0].split("(")[0] for line in f if line.strip()}
+    pain_words = {
+        word
+        for text, intent in g.sample_sentences()
+        if intent.name == "pain"
+        for word in text.split()
+    }
+    assert "cramp" in pain_words and "knee" in pain_words
+    assert sorted(pain_words - known) == []

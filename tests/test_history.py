@@ -43,8 +43,11 @@ class FakeWall:
         self.now += timedelta(**kwargs)
 
 
-def whole_session(routine: str = "release", start: float = 100.0) -> list[SessionEvent]:
-    """A plausible session: check-in, two sides with a skip, an extend, a pause, the check-out."""
+def whole_session(
+    routine: str = "release", start: float = 100.0, counts_for: str | None = None
+) -> list[SessionEvent]:
+    """A plausible session: check-in, two sides with a skip, an extend, a pause, the check-out.
+    `counts_for`: the session held the kneeling stretch, whose source advises a daily count."""
     t = start
 
     def ev(kind: str, dt: float = 0.0, **kw: object) -> SessionEvent:
@@ -67,7 +70,11 @@ def whole_session(routine: str = "release", start: float = 100.0) -> list[Sessio
         ev("hold_ended", 30.125, exercise=kneel, side="right", data={"achieved_s": 30.125}),
         ev("step_started", 1.0, exercise="supine psoas release", data={"step": 2}),
         ev("skipped", 2.0, exercise="supine psoas release"),
-        ev("finished", 0.5),
+        ev(
+            "finished",
+            0.5,
+            data={"completed": True, **({"counts_for": counts_for} if counts_for else {})},
+        ),
         ev("rating", 4.0, data={"phase": "after", "value": 3}),
     ]
 
@@ -152,24 +159,39 @@ def test_running_session_is_interrupted_when_the_store_closes(db: Path, wall: Fa
 
 def test_progress_counts_today_and_the_streak(db: Path, wall: FakeWall) -> None:
     with HistoryStore.open(db, wall=wall) as store:
-        assert store.progress() == Progress(sessions_today=1, streak_days=1)
+        assert store.progress() == Progress(sessions_today=1, streak_days=1, advised_today=1)
         # Three days in a row with a completed session, then a gap, then today.
         for day_offset in (-5, -3, -2, -1):
             wall.now = datetime(2026, 11, 20, 9, 0, tzinfo=TZ) + timedelta(days=day_offset)
             record_all(store, whole_session())
         wall.now = datetime(2026, 11, 20, 7, 0, tzinfo=TZ)
-        assert store.progress() == Progress(sessions_today=1, streak_days=4)
+        assert store.progress() == Progress(sessions_today=1, streak_days=4, advised_today=1)
         record_all(store, whole_session()[:6])
         # While a session runs it is "the one about to complete": counted once.
-        assert store.progress() == Progress(sessions_today=1, streak_days=4)
+        assert store.progress() == Progress(sessions_today=1, streak_days=4, advised_today=1)
         record_all(store, whole_session()[6:])
         # Once it has completed, the +1 is for the next session.
-        assert store.progress() == Progress(sessions_today=2, streak_days=4)
+        assert store.progress() == Progress(sessions_today=2, streak_days=4, advised_today=1)
         # A stopped session does not count; the next day continues the streak.
         record_all(store, [*whole_session()[:4], SessionEvent("stopped", 200.0)])
-        assert store.progress() == Progress(sessions_today=2, streak_days=4)
-        assert store.progress(today=date(2026, 11, 21)) == Progress(1, 5)
-        assert store.progress(today=date(2026, 11, 22)) == Progress(1, 1)
+        assert store.progress() == Progress(sessions_today=2, streak_days=4, advised_today=1)
+        assert store.progress(today=date(2026, 11, 21)) == Progress(1, 5, 1)
+        assert store.progress(today=date(2026, 11, 22)) == Progress(1, 1, 1)
+
+
+def test_only_sessions_that_held_the_kneeling_stretch_count_towards_the_advice(
+    db: Path, wall: FakeWall
+) -> None:
+    """ "Repeat 2 - 3 times daily" is the kneeling stretch's advice: a session counts for it when
+    its finished event says so (the session decides), and a release-only session does not."""
+    with HistoryStore.open(db, wall=wall) as store:
+        record_all(store, whole_session())  # finished without counts_for: a release session
+        done = {"completed": True, "counts_for": "hip"}
+        hip = [*whole_session()[:-1], SessionEvent("finished", 300.0, routine="hip", data=done)]
+        record_all(store, hip)
+        assert store.progress().advised_today == 2
+        assert store.sessions()[-1].counts_for == "hip"
+        assert store.sessions()[0].counts_for is None
 
 
 def test_streak_ending() -> None:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from _person import as_person
 from test_history import FakeWall, record_all, whole_session
 
 from voicecoach import cli
@@ -42,7 +43,7 @@ def history(data_dir: Path) -> Path:
         wall.now = today_at(8)
         record_all(store, whole_session())
         wall.now = today_at(9)
-        record_all(store, whole_session(routine="hip"))
+        record_all(store, whole_session(routine="hip", counts_for="hip"))
     return db
 
 
@@ -76,7 +77,11 @@ def test_table_shows_sessions_daily_count_and_streak(
     assert "L 1 R 1" in rows[3] and "+0:15" in rows[3] and "6 → 3" in rows[3]
     duration = whole_session()[-1].at - whole_session()[0].at
     assert f"{int(duration // 60)}:{round(duration % 60):02d}" in rows[3]
-    assert lines[6] == "today: 2 completed sessions (advised: 2 to 3 times daily): on target"
+    # The advice is the kneeling stretch's: only the hip session today counts towards it.
+    assert lines[6] == (
+        "today: 2 completed sessions, 1 with the kneeling stretch (advised: 2 to 3 times daily): "
+        "1 so far"
+    )
     assert lines[7] == "streak: 2 days in a row"
 
 
@@ -134,7 +139,9 @@ def test_plot_writes_a_png(
     out_file = tmp_path / "progress.png"
     code, out, err = run(["--plot", str(out_file)], capsys)
     assert code == 0 and err == ""
-    assert out.strip() == f"wrote {out_file} (4 sessions)"
+    today = today_at(7).date()
+    week = f"{today - timedelta(days=6):%d %b %Y} to {today:%d %b %Y}"
+    assert out.strip() == f"wrote {out_file} (4 sessions, {week})"
     assert out_file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     image = matplotlib.image.imread(out_file)
     assert image.shape[0] > 400 and image.shape[1] > 800
@@ -339,3 +346,250 @@ def test_output_into_a_closed_pipe_is_not_a_traceback(data_dir: Path) -> None:
     )
     assert result.stdout == "[\n  {\n    "
     assert result.stderr == ""
+
+
+# --- bad input (issue 11): unreadable, read-only, foreign rows, empty files, the plot ---------
+
+
+def person(argv: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return as_person(argv, {"VOICECOACH_DATA_DIR": data_dir})
+
+
+def open_writable_as_person(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """What `start` does with the history before its session, as the person."""
+    code = (
+        "import sys\n"
+        "from voicecoach.errors import VoicecoachError\n"
+        "from voicecoach.history import HistoryStore\n"
+        "try:\n"
+        "    HistoryStore.open().close()\n"
+        "except VoicecoachError as exc:\n"
+        "    sys.exit(f'voicecoach: {exc}')\n"
+    )
+    return as_person(["-c", code], {"VOICECOACH_DATA_DIR": data_dir}, python=True)
+
+
+def assert_refused(proc: subprocess.CompletedProcess[str], *expected: str) -> None:
+    assert proc.returncode == 1, proc
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    for text in expected:
+        assert text in proc.stderr, proc.stderr
+
+
+def test_an_unreadable_history_is_never_set_aside(history: Path) -> None:
+    before = history.read_bytes()
+    history.chmod(0o000)
+    try:
+        for proc in (
+            open_writable_as_person(history.parent),
+            person(["history", "--forget", "--yes"], history.parent),
+            person(["history"], history.parent),
+        ):
+            assert_refused(
+                proc, f"cannot open the history file {history}: Permission denied (mode 000"
+            )
+        assert list(history.parent.glob("*.corrupt-*")) == []
+    finally:
+        history.chmod(0o600)
+    assert history.read_bytes() == before
+    proc = person(["history", "--json"], history.parent)
+    assert proc.returncode == 0 and len(json.loads(proc.stdout)) == 4  # all four still there
+
+
+def test_a_history_directory_without_access_is_refused_not_replaced(history: Path) -> None:
+    directory = history.parent
+    before = history.read_bytes()
+    directory.chmod(0o000)
+    try:
+        for proc in (
+            open_writable_as_person(directory),
+            person(["history", "--forget", "--yes"], directory),
+            person(["history", "--json"], directory),
+        ):
+            assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+            assert proc.stderr.count("\n") == 1 and "Permission denied" in proc.stderr
+    finally:
+        directory.chmod(0o700)
+    assert history.read_bytes() == before
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "history.sqlite3",
+        "history.sqlite3.lock",
+    ]
+
+
+def test_a_read_only_history_is_read_without_writing_beside_it(history: Path) -> None:
+    directory = history.parent
+    names = sorted(p.name for p in directory.iterdir())
+    assert "history.sqlite3-wal" not in names  # the writer closed: nothing left beside it
+    for argv in (["history"], ["history", "--json"], ["history", "--csv"]):
+        proc = person(argv, directory)
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert sorted(p.name for p in directory.iterdir()) == names  # no -wal, no -shm
+    history.chmod(0o400)
+    directory.chmod(0o500)
+    try:
+        proc = person(["history", "--json"], directory)
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+        assert len(json.loads(proc.stdout)) == 4
+    finally:
+        directory.chmod(0o700)
+        history.chmod(0o600)
+    assert sorted(p.name for p in directory.iterdir()) == names
+
+
+def test_rows_voicecoach_did_not_write_are_skipped_with_a_warning(
+    history: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(history)
+    stamp = today_at(10).isoformat()
+    conn.execute(
+        "INSERT INTO sessions (id, started, status) VALUES (90, 'not a date', 'completed')"
+    )
+    conn.execute(f"INSERT INTO sessions (id, started, status) VALUES (91, '{stamp}', 'completed')")
+    rows = [
+        (700, 91, "session_started", 0.0, "{not json"),
+        (701, 91, "hold_ended", 1.0, '{"achieved_s": 1e999}'),
+        (702, 91, "finished", float("inf"), "{}"),
+        (703, 91, "skipped", "soon", "{}"),
+        (704, 91, "finished", 30.0, '{"completed": true}'),
+        (705, 91, "rating", 31.0, '{"phase": "after", "value": ' + "9" * 400 + "}"),
+        (706, 91, "extended", 32.0, '{"seconds": 1e308}'),
+        (707, 90, "finished", 1.0, '{"counts_for": ["hip"]}'),  # a good row of a bad session
+    ]
+    conn.executemany(
+        "INSERT INTO events (id, session_id, kind, at, wall, data) VALUES (?, ?, ?, ?, '', ?)",
+        rows,
+    )
+    conn.commit()
+    conn.close()
+    expected_warnings = [
+        f"voicecoach: warning: {history}: skipped session 90: its start time 'not a date' is "
+        "not a date and time",
+        f"voicecoach: warning: {history}: skipped event 700 of session 91: its data '{{not json' "
+        "is not a JSON object",
+        f"voicecoach: warning: {history}: skipped event 701 of session 91: its data "
+        "'{\"achieved_s\": 1e999}' holds a number out of range",
+        f"voicecoach: warning: {history}: skipped event 702 of session 91: its time inf is not a "
+        "number of seconds",
+        f"voicecoach: warning: {history}: skipped event 703 of session 91: its time 'soon' is not "
+        "a number of seconds",
+        f"voicecoach: warning: {history}: skipped event 705 of session 91: its value "
+        f"{'9' * 37}... is not from 0 to 10",
+        f"voicecoach: warning: {history}: skipped event 706 of session 91: its seconds 1e+308 is "
+        "not from 0 to 86400",
+    ]
+    for argv in ([], ["--json"], ["--csv"], ["--plot", str(tmp_path / "p.png")]):
+        code, out, err = run(argv, capsys)
+        assert code == 0, err
+        assert sorted(err.splitlines()) == sorted(expected_warnings), err
+        if argv == ["--json"]:
+            shown = json.loads(out)
+            assert [r["id"] for r in shown] == [1, 2, 3, 4, 91]  # the rest, and 91's good rows
+            assert shown[-1]["events"] == 1 and shown[-1]["status"] == "completed"
+    # The session that starts next reads the same rows: it counts what it can, never crashes.
+    with HistoryStore.open(history) as store:
+        # two sessions today, 91, and the one about to start
+        assert store.progress(today_at(11).date()).sessions_today == 4
+        assert store.interrupted() is None
+
+
+def test_a_zero_length_history_is_no_history_yet(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir.mkdir()
+    (data_dir / "history.sqlite3").touch()
+    code, out, err = run([], capsys)
+    assert (code, err) == (0, "") and out.startswith("no sessions recorded yet")
+    code, out, err = run(["--json"], capsys)
+    assert (code, out, err) == (0, "[]\n", "")
+    code, out, err = run(["--csv"], capsys)
+    assert code == 0 and err == "" and out.startswith("id,started,")
+    assert (data_dir / "history.sqlite3").stat().st_size == 0  # and still untouched
+
+
+def test_an_existing_open_data_directory_is_made_private(data_dir: Path) -> None:
+    data_dir.mkdir()
+    data_dir.chmod(0o777)
+    with HistoryStore.open() as store:  # the person's history, as `start` opens it
+        assert store.path.parent == data_dir
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_demo_out_directory_keeps_its_mode(tmp_path: Path, data_dir: Path) -> None:
+    out = tmp_path / "demo-out"
+    out.mkdir()
+    out.chmod(0o755)
+    with HistoryStore.open(out / "history.sqlite3"):
+        pass
+    assert out.stat().st_mode & 0o777 == 0o755
+
+
+def test_a_huge_days_plot_covers_only_the_days_with_data(
+    history: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(["--days", "700000", "--plot", str(tmp_path / "p.png")], capsys)
+    assert code == 0 and err == ""
+    today = today_at(7).date()
+    first = today - timedelta(days=5)  # the oldest session
+    assert out.strip().endswith(f"(4 sessions, {first:%d %b %Y} to {today:%d %b %Y})")
+
+
+def test_days_1_plot_draws_today(
+    history: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(["--days", "1", "--plot", str(tmp_path / "p.png")], capsys)
+    assert code == 0 and err == ""
+    today = today_at(7).date()
+    assert out.strip().endswith(f"(2 sessions, {today:%d %b %Y} to {today:%d %b %Y})")
+
+
+def test_plot_axis_names_the_month_of_every_label(tmp_path: Path) -> None:
+    import re
+    from datetime import date
+
+    from voicecoach.history import SessionRecord
+    from voicecoach.plot import plot_history
+
+    def on(day: date) -> SessionRecord:
+        started = datetime(day.year, day.month, day.day, 8).astimezone()
+        return SessionRecord(1, started, "hip", "completed", 300.0)
+
+    records = [on(date(2026, 11, 19)), on(date(2026, 12, 29))]
+    drawn = plot_history(records, tmp_path / "p.png")
+    assert len(drawn.ticks) >= 4
+    assert all(re.fullmatch(r"\d{1,2} (Nov|Dec)", tick) for tick in drawn.ticks), drawn.ticks
+    assert any("Nov" in t for t in drawn.ticks) and any("Dec" in t for t in drawn.ticks)
+    years = [on(date(2024, 1, 5)), on(date(2026, 12, 29))]
+    drawn = plot_history(years, tmp_path / "y.png")
+    assert drawn.first == date(2024, 12, 29)  # two years at most, ending with the last day
+    assert all(re.fullmatch(r"[A-Z][a-z]{2} 20\d\d", tick) for tick in drawn.ticks), drawn.ticks
+    one = plot_history([on(date(2026, 12, 29))], tmp_path / "o.png", first=date(2026, 12, 29))
+    assert one.ticks == ("29 Dec",) and one.first == one.last == date(2026, 12, 29)
+
+
+def test_release_only_history_says_no_daily_advice(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "2 to 3 times daily" is the kneeling stretch's advice: a history of release sessions
+    alone gets the count of sessions and nothing about the advice."""
+    wall = FakeWall(today_at(8))
+    with HistoryStore.open(data_dir / "history.sqlite3", wall=wall) as store:
+        record_all(store, whole_session())
+    code, out, _ = run([], capsys)
+    assert code == 0
+    assert "today: 1 completed session" in out.splitlines()
+    assert "advised" not in out and "kneeling" not in out
+
+
+def test_the_plot_counts_only_kneeling_stretch_sessions_towards_the_advice(
+    history: Path,
+) -> None:
+    from voicecoach.plot import daily_totals
+
+    with HistoryStore.open(history, read_only=True) as store:
+        records = store.sessions()
+    today = [d for d in daily_totals(records) if d.day == today_at(9).date()]
+    assert len(today) == 1
+    assert (today[0].completed, today[0].counted) == (2, 1)

@@ -158,3 +158,95 @@ def test_sample_recognizes_its_own_synthesized_command(vosk_model_dir, capsys) -
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith('synthesized "add five minutes" with espeak-ng')
     assert out[1].endswith(")") and "-> extend seconds=300" in out[1]
+
+
+# --- bad input (issue 11) ------------------------------------------------------------------
+
+
+def test_sample_text_that_looks_like_an_option_becomes_speech(stubbed, monkeypatch, capsys) -> None:
+    """`--sample=--help` is words for espeak-ng to say, not its --help (which writes no WAV)."""
+    heard: list[np.ndarray] = []
+    monkeypatch.setattr(
+        StubRecognizer,
+        "decode",
+        lambda self, pcm: heard.append(pcm) or Utterance("", None, 0.0, 1.0),
+    )
+    assert cli.main(["recognize", "--sample=--help"]) == 0
+    [pcm] = heard
+    assert len(pcm) > 0.3 * 16000  # espeak-ng said something, for at least a third of a second
+    assert np.abs(pcm.astype(np.float64)).mean() > 100
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("x" * 201, "--sample text is 201 characters, more than 200"), ("  ", "needs some words")],
+)
+def test_sample_text_is_bounded(stubbed, capsys, text: str, expected: str) -> None:
+    assert cli.main(["recognize", f"--sample={text}"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and expected in err
+    assert stubbed == []  # refused before the model was loaded
+
+
+def _header_wav(path: Path, rate: int, channels: int = 1, seconds: float = 1.0) -> Path:
+    """A 16-bit PCM WAV whose header says `rate`, holding `seconds` of the real 16 kHz tone."""
+    import struct
+
+    t = np.arange(int(16000 * seconds)) / 16000
+    data = np.repeat((3000 * np.sin(2 * np.pi * 300 * t)).astype("<i2"), channels).tobytes()
+    fmt = struct.pack(
+        "<HHIIHH", 1, channels, rate, (rate * channels * 2) & 0xFFFFFFFF, channels * 2, 16
+    )
+    riff = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data"
+    path.write_bytes(
+        b"RIFF"
+        + struct.pack("<I", len(riff) + 4 + len(data))
+        + riff
+        + struct.pack("<I", len(data))
+        + data
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("rate", "channels", "expected"),
+    [
+        (1, 1, "sample rate 1 Hz is outside 8000 to 192000 Hz"),
+        (4_000_000_000, 1, "sample rate 4000000000 Hz is outside 8000 to 192000 Hz"),
+        (7999, 2, "sample rate 7999 Hz is outside 8000 to 192000 Hz"),
+        (0, 1, "WAV header says 1 channel at 0 Hz"),
+        (16000, 0, "not a readable PCM WAV file (bad # of channels)"),
+    ],
+)
+def test_a_wav_header_out_of_bounds_is_one_line(
+    stubbed, tmp_path, capsys, rate: int, channels: int, expected: str
+) -> None:
+    path = _header_wav(tmp_path / "odd.wav", rate, channels)
+    good = _tone_wav(tmp_path / "good.wav")
+    assert cli.main(["recognize", str(path), str(good)]) == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines()[0] == f"voicecoach: {path}: {expected}" + (
+        "; convert it with `sox IN -r 16000 OUT.wav`"
+        if "outside" in expected
+        else "; convert it with `sox IN -b 16 OUT.wav`"
+        if "readable" in expected
+        else ""
+    )
+    assert err.splitlines()[1] == "voicecoach: 1 of 2 files could not be read"
+    assert str(good) in out  # the good file is still recognized
+
+
+def test_a_wav_longer_than_ten_minutes_is_refused_before_reading(stubbed, tmp_path, capsys):
+    path = _header_wav(tmp_path / "long.wav", 8000, 2, seconds=1)
+    # 11 minutes of 8 kHz stereo: a real file of that length (sparse past the first second).
+    frames = 11 * 60 * 8000
+    with path.open("r+b") as f:
+        f.seek(40)
+        f.write((frames * 4).to_bytes(4, "little"))
+        f.truncate(44 + frames * 4)
+    assert cli.main(["recognize", str(path)]) == 1
+    _out, err = capsys.readouterr()
+    assert err.splitlines()[0] == (
+        f"voicecoach: {path}: 11.0 minutes of audio, more than the 10 minutes voicecoach reads; "
+        "cut out the part with the command"
+    )

@@ -5,6 +5,11 @@ built-in routines."""
 from __future__ import annotations
 
 import json
+import os
+import random
+import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -114,11 +119,11 @@ BROKEN = {
     ),
     "wrong type": (
         GOOD.replace("seconds: 60,", "seconds: a minute,"),
-        "exercises[0].hold.seconds: expected a number of seconds, got 'a minute'",
+        "exercises[0].hold.seconds: expected a number of seconds from 1 to 3600, got 'a minute'",
     ),
     "negative hold": (
         GOOD.replace("seconds: 60,", "seconds: -5,"),
-        "exercises[0].hold.seconds: expected a positive number of seconds, got -5",
+        "exercises[0].hold.seconds: expected a number of seconds from 1 to 3600, got -5",
     ),
     "unknown side": (
         GOOD.replace("sides: none", "sides: [left, middle]"),
@@ -209,7 +214,7 @@ def test_check_command_accepts_a_good_file(
 ) -> None:
     path = write(tmp_path, GOOD)
     assert cli.main(["check", str(path)]) == 0
-    assert "ok - routine 'morning', 1 steps" in capsys.readouterr().out
+    assert "ok - routine 'morning', 1 step," in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("case", ["unknown side", "bad yaml", "negative hold"])
@@ -236,8 +241,12 @@ def test_routines_command_lists_all_and_the_broken(
 ) -> None:
     write(tmp_path, GOOD, "good.yaml")
     write(tmp_path, BROKEN["unknown side"][0], "bad.yaml")
-    assert cli.main(["routines", "--dir", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
+    assert cli.main(["routines", "--dir", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert err == (
+        f"voicecoach: skipped {tmp_path / 'bad.yaml'}: exercises[0].sides[1]: expected 'left' or "
+        "'right', got 'middle'\n"
+    )
     for expected in (
         "hip (built-in)",
         "release (built-in)",
@@ -246,9 +255,71 @@ def test_routines_command_lists_all_and_the_broken(
         "constructive rest [constructive_rest]: hold ten minutes (up to fifteen minutes)",
         "kneeling psoas stretch [kneeling_psoas_stretch]: hold thirty seconds per side",
         "psoas slide [psoas_slide]: 5 repetitions",
-        "bad.yaml: exercises[0].sides[1]: expected 'left' or 'right', got 'middle'",
+        # Numbers the sources do not give are labelled as the coach's own; the source's are
+        # said as the source gives them.
+        "[coach's choice: the source gives no count]",
+        "hip stirring [hip_stirring]: hold forty-five seconds per side (up to two minutes) "
+        "[coach's choice: the source gives no time]",
+        "the source says twenty to thirty seconds",
+        "the source says ten to fifteen minutes",
+        "deeper variation [deeper_kneeling_stretch]",
+        "optional, asked first",
     ):
         assert expected in out
+    kneeling = next(line for line in out.splitlines() if "[kneeling_psoas_stretch]" in line)
+    assert "coach's choice" not in kneeling and "(up to thirty seconds)" in kneeling
+
+
+def test_the_kneeling_holds_follow_their_source(lib: RoutineLibrary) -> None:
+    """ "Hold the stretch for 20 to 30 seconds, breathing deeply": both kneeling holds say the
+    range, stop "add time" at 30 s, and begin with the breathing; the deeper variation is
+    asked for ("If that is feeling easy...")."""
+    steps = lib.steps("hip")
+    for step in steps:
+        hold = step.exercise.hold
+        assert hold is not None
+        assert hold.source_range == (20, 30) and hold.max_seconds == 30 and hold.seconds == 30
+        assert hold.begin == "breathing deeply"
+        assert not any(r.lower().rstrip(".") == "breathe deeply" for r in hold.reminders)
+    assert steps[0].exercise.optional is None
+    assert steps[2].exercise.optional == (
+        "If that felt easy, say ready for the deeper variation, or skip."
+    )
+    # Lying on the floor to kneeling takes longer to get into than the side switch.
+    kneel = steps[0].exercise
+    assert kneel.reposition_seconds and kneel.settle_seconds
+    assert kneel.reposition_seconds > kneel.settle_seconds
+
+
+def test_the_release_follows_its_source(lib: RoutineLibrary) -> None:
+    steps = lib.steps("release")
+    crp, slide, stirring = steps[0].exercise, steps[1].exercise, steps[3].exercise
+    assert crp.hold is not None and crp.hold.source_range == (600, 900)  # "10-15 minutes"
+    # Short instructions first; the why is said after them, and is not among them.
+    assert all(len(line.split()) <= 12 for line in crp.setup)
+    assert "gravity" in crp.why.lower() and not any("why" in line.lower() for line in crp.setup)
+    assert crp.position == slide.position  # no "ease out" between them
+    assert slide.reps is not None and slide.reps.slowest > 1.0 > slide.reps.fastest
+    assert slide.reps.coach_choice and stirring.hold and stirring.hold.coach_choice
+    text = (BUILTIN_DIR / "release.yaml").read_text()
+    assert "coach_choice: the source gives no count" in text
+
+
+def test_new_fields_are_checked(tmp_path: Path) -> None:
+    cases = {
+        "source_range: [30, 20]": r"hold.source_range\[1\]: expected at least 30",
+        "source_range: 20": r"hold.source_range: expected two numbers",
+        "begin: ''": r"hold.begin: expected a non-empty string",
+    }
+    for field, message in cases.items():
+        bad = GOOD.replace("extend_seconds: 30}", f"extend_seconds: 30, {field}}}")
+        with pytest.raises(VoicecoachError, match=message):
+            load_routine_file(write(tmp_path, bad, "bad.yaml"))
+    bad = GOOD.replace("sides: none", "sides: none\n    reposition_seconds: -1")
+    with pytest.raises(
+        VoicecoachError, match=r"reposition_seconds: expected a number of seconds from 0 to"
+    ):
+        load_routine_file(write(tmp_path, bad, "bad.yaml"))
 
 
 def test_an_error_quotes_a_long_wrong_value_briefly_on_one_line(tmp_path: Path) -> None:
@@ -272,7 +343,7 @@ def test_check_accepts_a_file_that_includes_a_routine_beside_it(
     path = write(tmp_path, more, "more.yaml")
     assert "more" in RoutineLibrary.load(user_dir=tmp_path).ids()
     assert cli.main(["check", str(path)]) == 0, capsys.readouterr().err
-    assert "ok - routine 'more', 1 steps" in capsys.readouterr().out
+    assert "ok - routine 'more', 1 step," in capsys.readouterr().out
     ghost = write(tmp_path, "id: ghost\nnames: [ghost]\nexercises:\n  - routine: nope\n", "g.yaml")
     assert cli.main(["check", str(ghost)]) == 1
     assert "expected a known routine, got 'nope'" in capsys.readouterr().err
@@ -285,3 +356,545 @@ def test_an_empty_reps_beside_a_hold_is_no_second_kind(tmp_path: Path) -> None:
     both = write(tmp_path, GOOD + "    reps: {count: 2, phases: [{seconds: 4, say: [Go.]}]}\n")
     with pytest.raises(VoicecoachError, match=r"exercises\[0\]: expected either hold or reps"):
         load_routine_file(both)
+
+
+# --- bad input (issue 11): each input as a person would make it, one line, nothing lost -------
+
+BUILTIN_IDS = {"hip", "release", "full"}
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line(err: str, *expected: str) -> None:
+    assert err.count("\n") == 1 and err.startswith("voicecoach: "), err
+    assert "Traceback" not in err
+    for text in expected:
+        assert text in err, err
+
+
+def routine_text(routine_id: str, name: str, item: str | None = None) -> str:
+    item = item or (
+        "{id: rest, names: [rest], why: Restful., setup: [Lie down.], hold: {seconds: 60}}"
+    )
+    return f"id: {routine_id}\nnames: [{name}]\nexercises:\n  - {item}\n"
+
+
+def user_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The person's routine directory, as `routines`, `start` and `demo` find it."""
+    config = tmp_path / "config"
+    (config / "routines").mkdir(parents=True)
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(config))
+    return config / "routines"
+
+
+NOT_UTF8 = {
+    "binary junk": (bytes(range(256)) * 4, "line 2: expected UTF-8 text, got the byte 0x80"),
+    "utf-16": (GOOD.encode("utf-16"), "expected UTF-8 text, got UTF-16"),
+    "latin-1": (
+        GOOD.replace("restful", "reposant, très").encode("latin-1"),
+        "line 6: expected UTF-8 text, got the byte 0xe8",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_UTF8))
+def test_check_on_a_file_that_is_not_utf8_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    data, expected = NOT_UTF8[case]
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(data)
+    code, _out, err = run_cli(["check", str(path)], capsys)
+    assert code == 1
+    assert_one_line(err, f"{path}: ", expected)
+
+
+def test_a_binary_user_file_beside_a_valid_one_stops_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routines = user_dir(tmp_path, monkeypatch)
+    (routines / "junk.yaml").write_bytes(b"\x00\xff\xfe" + bytes(range(256)))
+    (routines / "utf16.yaml").write_bytes(GOOD.replace("morning", "evening").encode("utf-16"))
+    good = write(routines, GOOD, "good.yaml")
+    lib = RoutineLibrary.load()  # what `start` and `demo` load
+    assert BUILTIN_IDS | {"morning"} <= set(lib.ids())
+    assert sorted(b.path.name for b in lib.broken) == ["junk.yaml", "utf16.yaml"]
+    code, out, err = run_cli(["routines"], capsys)
+    assert code == 1 and "morning (user:" in out and "hip (built-in)" in out
+    assert err.count("\n") == 2 and "Traceback" not in err
+    code, out, _err = run_cli(["check", str(good)], capsys)
+    assert code == 0 and "ok - routine 'morning'" in out
+
+
+def test_deep_nesting_is_one_line_and_stops_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routines = user_dir(tmp_path, monkeypatch)
+    path = routines / "deep.yaml"
+    path.write_text("[" * 5000)
+    code, _out, err = run_cli(["check", str(path)], capsys)
+    assert code == 1
+    assert_one_line(err, f"{path}: line 1: expected lists and mappings nested at most 32 deep")
+    path.write_text("a:\n" + "".join("  " * i + "- b:\n" for i in range(1, 200)))
+    code, _out, err = run_cli(["check", str(path)], capsys)
+    assert code == 1
+    assert_one_line(err, "nested at most 32 deep")
+    assert set(RoutineLibrary.load().ids()) >= BUILTIN_IDS
+    code, out, err = run_cli(["routines"], capsys)
+    assert code == 1 and "hip (built-in)" in out and err.count("\n") == 1
+
+
+SECONDS = {
+    ".inf": "got inf",
+    ".nan": "got nan",
+    "-.inf": "got -inf",
+    "0.0001": "got 0.0001",
+    "0": "got 0",
+    "99999999999999999999999999": "got 99999999999999999999999999",
+    "1e300": "got 1e+300",  # YAML 1.1 reads this as a string; it is read as the number it is
+    "3601": "got 3601",
+}
+
+
+@pytest.mark.parametrize("value", sorted(SECONDS))
+def test_hold_seconds_out_of_bounds_names_the_bound(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    path = write(tmp_path, GOOD.replace("seconds: 60,", f"seconds: {value},"))
+    code, _out, err = run_cli(["check", str(path)], capsys)
+    assert code == 1
+    assert_one_line(
+        err,
+        "exercises[0].hold.seconds: expected a number of seconds from 1 to 3600, " + SECONDS[value],
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("extend_seconds: 30", "extend_seconds: .nan", "hold.extend_seconds: expected a number"),
+        ("max_seconds: 120", "max_seconds: .inf", "hold.max_seconds: expected a number of"),
+        ("}", ", countdown: -1}", "hold.countdown: expected a number of seconds from 0 to 3600"),
+        ("}", ", reminder_every: 0.01, reminders: [x]}", "hold.reminder_every: expected"),
+    ],
+)
+def test_other_hold_numbers_are_bounded_too(
+    tmp_path: Path, field: str, value: str, expected: str
+) -> None:
+    path = write(tmp_path, GOOD.replace(field, value))
+    with pytest.raises(VoicecoachError, match=re.escape(expected)):
+        load_routine_file(path)
+
+
+def test_pace_phases_and_counts_are_bounded(tmp_path: Path) -> None:
+    reps = "reps: {count: %s, phases: [{seconds: %s, say: [Go.]}]}"
+    hold = "hold: {seconds: 60, max_seconds: 120, extend_seconds: 30}"
+    for count, seconds, expected in (
+        ("2", ".nan", "phases[0].seconds: expected a number of seconds from 1 to 3600"),
+        (
+            "2",
+            "1e9",
+            "phases[0].seconds: expected a number of seconds from 1 to 3600, got 1000000000.0",
+        ),
+        ("100000", "4", "reps.count: expected a whole number from 1 to 100, got 100000"),
+    ):
+        path = write(tmp_path, GOOD.replace(hold, reps % (count, seconds)))
+        with pytest.raises(VoicecoachError, match=re.escape(expected)):
+            load_routine_file(path)
+
+
+NAMES = {
+    "étirement du matin": "expected a name the recognizer can take (English letters only",
+    "'{weird}'": "expected a name the recognizer can take",
+    "ouch": "expected a name that is not a command, got 'ouch' (\"ouch\" means pain)",
+    "stop": "expected a name that is not a command, got 'stop'",
+    "add five minutes": "expected a name that is not a command, got 'add five minutes'",
+    "hip routine": "expected a name no other routine answers to, got 'hip routine' (routine 'hip'",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NAMES))
+def test_check_refuses_a_name_the_session_cannot_take(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+) -> None:
+    routines = user_dir(tmp_path, monkeypatch)
+    path = write(routines, routine_text("mine", name))
+    code, _out, err = run_cli(["check", str(path)], capsys)
+    assert code == 1
+    assert_one_line(err, f"{path}: names[0]: ", NAMES[name])
+    # The session loads the same library: the file is set aside, the built-ins stay sayable.
+    from voicecoach.grammar import load_grammar
+
+    lib = RoutineLibrary.load()
+    assert "mine" not in lib.ids() and set(lib.ids()) >= BUILTIN_IDS
+    grammar = load_grammar(routine_names=lib.spoken_names())
+    assert grammar.match("start the hip routine").slots == {"routine": "hip"}  # type: ignore[union-attr]
+
+
+def test_two_user_routines_with_one_name_keep_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routines = user_dir(tmp_path, monkeypatch)
+    write(routines, routine_text("aaa", "evening"), "a.yaml")
+    second = write(routines, routine_text("bbb", "evening routine"), "b.yaml")
+    lib = RoutineLibrary.load()
+    assert "aaa" in lib.ids() and "bbb" not in lib.ids()
+    code, _out, err = run_cli(["check", str(second)], capsys)
+    assert code == 1
+    assert_one_line(err, "names[0]: expected a name no other routine answers to", "'aaa'")
+
+
+@pytest.mark.parametrize("name", ["morning routine", "my morning", "the morning session"])
+def test_a_name_is_spoken_without_a_second_routine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    from voicecoach.dialog import Dialog
+    from voicecoach.messages import Intent, IntentHeard
+    from voicecoach.session import Session
+
+    routines = user_dir(tmp_path, monkeypatch)
+    write(routines, routine_text("morning", name))
+    lib = RoutineLibrary.load()
+    assert lib.get("morning").name == "morning"
+    session = Session(lib)
+    cues = session.handle(IntentHeard(Intent("start_routine", {"routine": "morning"}), 0.0))
+    texts = " ".join(Dialog(seed=1).render(c) for c in cues)
+    assert "the morning routine" in texts, texts
+    assert "routine routine" not in texts and "the my" not in texts
+
+
+def test_routines_including_each_other_name_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routines = user_dir(tmp_path, monkeypatch)
+    first = write(routines, routine_text("ping", "ping", "routine: pong"), "ping.yaml")
+    second = write(routines, routine_text("pong", "pong", "routine: ping"), "pong.yaml")
+    code, _out, err = run_cli(["routines"], capsys)
+    assert code == 1
+    assert err.splitlines() == [
+        f"voicecoach: skipped {first}: exercises: expected no circular includes, got the loop "
+        "ping -> pong -> ping",
+        f"voicecoach: skipped {second}: exercises: expected no circular includes, got the loop "
+        "pong -> ping -> pong",
+    ]
+    code, _out, err = run_cli(["check", str(first)], capsys)
+    assert code == 1
+    assert_one_line(err, "the loop ping -> pong -> ping")
+
+
+def test_includes_that_multiply_are_bounded(tmp_path: Path) -> None:
+    """Each routine including the one before it 30 times: 30**3 steps, refused at once."""
+    write(tmp_path, routine_text("r0", "base"), "r0.yaml")
+    for n in range(1, 4):
+        items = "\n  - ".join([f"routine: r{n - 1}"] * 30)
+        write(tmp_path, routine_text(f"r{n}", f"level {'a' * n}", items), f"r{n}.yaml")
+    lib = RoutineLibrary.load(user_dir=tmp_path)
+    assert {"r0", "r1"} <= set(lib.ids()) and set(lib.ids()) >= BUILTIN_IDS
+    errors = {b.path.name: b.error for b in lib.broken}
+    assert "expected at most 500 exercises with included routines" in errors["r2.yaml"]
+    assert "expected at most 500 exercises" in errors["r3.yaml"]
+
+
+def test_includes_nested_too_deep_are_named(tmp_path: Path) -> None:
+    write(tmp_path, routine_text("r0", "base"), "r0.yaml")
+    for n in range(1, 10):
+        write(
+            tmp_path, routine_text(f"r{n}", f"level {'a' * n}", f"routine: r{n - 1}"), f"r{n}.yaml"
+        )
+    lib = RoutineLibrary.load(user_dir=tmp_path)
+    assert "r8" in lib.ids() and "r9" not in lib.ids()
+    assert "expected includes at most 8 deep, got r9 -> r8" in lib.broken[0].error
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"), [("/dev/null", "got a device"), ("DIR", "got a directory")]
+)
+def test_check_says_what_a_non_file_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str, expected: str
+) -> None:
+    target = str(tmp_path) if target == "DIR" else target
+    code, _out, err = run_cli(["check", target], capsys)
+    assert code == 1
+    assert_one_line(err, f"{target}: file: expected a routine YAML file, {expected}")
+
+
+def test_a_pipe_in_the_routine_directory_does_not_hang(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "pipe.yaml")
+    lib = RoutineLibrary.load(user_dir=tmp_path)
+    assert "got a pipe" in lib.broken[0].error and set(lib.ids()) >= BUILTIN_IDS
+
+
+def test_a_huge_file_is_refused_before_parsing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as f:
+        f.truncate(50 * 1024 * 1024)  # 50 MB (sparse: nothing to parse, nothing read)
+    code, _out, err = run_cli(["check", str(path)], capsys)
+    assert code == 1
+    assert_one_line(err, "file: expected at most 64 kB (a routine is a few kB), got 50.0 MB")
+
+
+def test_many_aliases_are_refused_not_walked(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(VoicecoachError, match="expected at most 20000 values"):
+        load_routine_file(path)
+
+
+def test_duplicate_keys_are_refused_with_the_key_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, GOOD.replace("    sides: none\n", "    sides: none\n    why: Again.\n"))
+    code, _out, err = run_cli(["check", str(path)], capsys)
+    assert code == 1
+    assert_one_line(err, f"{path}: line 9: expected each field once, got 'why' twice")
+    merged = "base: &b {seconds: 60}\n" + GOOD.replace(
+        "hold: {seconds: 60,", "hold: {<<: *b, seconds: 90,"
+    ).replace("id: morning\n", "")
+    merge = write(tmp_path, "id: morning\n" + merged.replace("base:", "info:"))
+    # A merge key overridden is no duplicate; the routine is refused for its own reason.
+    with pytest.raises(VoicecoachError, match="info: expected a non-empty string"):
+        load_routine_file(merge)
+
+
+def test_odd_yaml_values_are_one_line(tmp_path: Path) -> None:
+    for text, expected in (
+        ("id: 2024-13-45\n", "expected valid YAML values, got 'month must be in 1..12'"),
+        ("id: x\x00\n", "line 1: expected YAML text, got the control character #x0000"),
+        ("{1: 2, id: x}\n", "routine: expected field names that are words, got 1"),
+        ("? [a]\n: b\n", "expected valid YAML"),
+        ("id: !!python/object:os.system x\n", "expected valid YAML"),
+        ("a: &a [*a]\n", "expected at most 20000 values"),
+    ):
+        path = tmp_path / "odd.yaml"
+        path.write_bytes(text.encode())
+        with pytest.raises(VoicecoachError) as caught:
+            load_routine_file(path)
+        assert expected in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_routines_says_one_step_not_one_steps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, GOOD)
+    code, out, _err = run_cli(["routines", "--dir", str(tmp_path)], capsys)
+    assert code == 0
+    assert "  1 step, one minute of holds" in out and "1 steps" not in out
+    assert "  4 steps," in out  # hip
+
+
+# --- fuzz: generated malformed files at `check` and at the person's routine directory ---------
+
+FUZZ_FILES = 240
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> object:
+    kind = rng.randrange(8 if depth < 4 else 5)
+    if kind == 0:
+        return rng.randint(-(10**30), 10**30)
+    if kind == 1:
+        return rng.choice([0.0, -1.5, 1e-9, 1e300, float("inf"), float("nan"), 3.25])
+    if kind == 2:
+        return "".join(rng.choice("ab é{}[]:#&*!|>'\"-\t") for _ in range(rng.randrange(12)))
+    if kind == 3:
+        return rng.choice([True, False, None])
+    if kind == 4:
+        return rng.choice(["2024-13-45", "1e300", "0x1F", "~", ".inf", "<<"])
+    if kind in (5, 6):
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(5))]
+    return {
+        rng.choice(["x", "colour", "1", "seconds", "exercise", "Name"]): _random_value(
+            rng, depth + 1
+        )
+        for _ in range(rng.randrange(4))
+    }
+
+
+_WRONG = {
+    "seconds: 60": [
+        "seconds: sixty",
+        "seconds: [60]",
+        "seconds: {a: 1}",
+        "seconds: true",
+        "seconds: -60",
+        "seconds: .nan",
+        "seconds: .inf",
+        "seconds: 1e999",
+        "seconds: 0.0001",
+        "seconds: 99999999999999999999",
+        "seconds: ~",
+    ],
+    "names: [rest]": ["names: 5", "names: []", "names: [[]]", "names: {a: b}", "names: ~"],
+    "id: morning": ["id: [m]", "id: 'two words'", "id: ''", "id: {a: 1}", "id: 2024-01-01"],
+    "sides: none": ["sides: 5", "sides: some", "sides: [up]", "sides: [left, left]"],
+    "setup: [Lie down.]": ["setup: []", "setup: 3", "setup: {a: b}", "setup: [1, 2]"],
+    "names: [my morning routine, morning]": [
+        "names: [ouch]",
+        "names: [stop]",
+        "names: [hip]",
+        "names: ['{weird}']",
+        "names: [étirement]",
+    ],
+}
+
+
+def _malformed(rng: random.Random, n: int) -> bytes:
+    """One routine file that must be refused; the kind cycles so every kind is well covered."""
+    kind = n % 8
+    if kind == 0:  # a random YAML structure: never a routine (no id/names/exercises)
+        return yaml.safe_dump(_random_value(rng), allow_unicode=True).encode()
+    if kind == 1:  # one field of a good file given a wrong type or an out-of-range value
+        field = rng.choice(sorted(_WRONG))
+        return GOOD.replace(field, rng.choice(_WRONG[field]), 1).encode()
+    if kind == 2:  # another encoding, or bytes that are not UTF-8 at all
+        encoding = rng.choice(["utf-16", "utf-16-be", "utf-32", "latin-1", "cp1252", "bytes"])
+        if encoding == "bytes":
+            return bytes([0xFF]) + rng.randbytes(rng.randrange(1, 4000))
+        if encoding == "utf-16-be":
+            return b"\xfe\xff" + GOOD.encode(encoding)
+        return GOOD.replace("restful", "très reposant").encode(encoding)
+    if kind == 3:  # too big to be a routine
+        size = rng.choice([65 * 1024, 200 * 1024, 2 * 1024 * 1024])
+        return (GOOD + "# " + "x" * size + "\n").encode()
+    if kind == 4:  # nested deeper than any routine
+        depth = rng.randrange(33, 6000)
+        opener, closer = rng.choice([("[", "]"), ("{a: ", "}"), ("- ", "")])
+        if opener == "- ":
+            return "".join("  " * i + "- \n" for i in range(min(depth, 400))).encode()
+        return (opener * depth + closer * rng.randrange(depth)).encode()
+    if kind == 5:  # cut off before its last closing brace
+        cut = rng.randrange(1, GOOD.rindex("}"))
+        return GOOD[:cut].encode()
+    if kind == 6:  # a repeated field, or a control character
+        if rng.random() < 0.5:
+            return GOOD.replace("    sides: none\n", "    sides: none\n    sides: both\n").encode()
+        pos = rng.randrange(len(GOOD))
+        return (GOOD[:pos] + rng.choice("\x00\x01\x07\x1b\x7f") + GOOD[pos:]).encode()
+    # random bytes flipped in a good file, then one that is never UTF-8 added
+    data = bytearray(GOOD.encode())
+    for _ in range(rng.randrange(1, 6)):
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    data[rng.randrange(len(data))] = 0xC0
+    return bytes(data)
+
+
+@pytest.fixture(scope="module")
+def fuzz_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("fuzz-routines")
+    rng = random.Random(11)
+    for n in range(FUZZ_FILES):
+        (directory / f"fuzz{n:03d}.yaml").write_bytes(_malformed(rng, n))
+    return directory
+
+
+def test_fuzz_check_gives_one_line_and_exit_1_for_every_malformed_file(
+    fuzz_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = sorted(fuzz_dir.glob("*.yaml"))
+    assert len(files) == FUZZ_FILES
+    for source in files:
+        # Each in a directory of its own: `check` also reads the files beside the one it checks.
+        path = tmp_path / source.stem / source.name
+        path.parent.mkdir()
+        path.write_bytes(source.read_bytes())
+        code, out, err = run_cli(["check", str(path)], capsys)
+        assert (code, out) == (1, ""), (path.read_bytes()[:200], out)
+        assert err.count("\n") == 1 and err.startswith(f"voicecoach: {path}: "), err
+        assert "Traceback" not in err and len(err) < len(str(path)) + 300, err
+
+
+def test_fuzz_routine_directory_still_lists_the_builtins(fuzz_dir: Path, tmp_path: Path) -> None:
+    """The real command line, as a person runs it, with every malformed file in their
+    directory: no traceback, exit 1, one line per bad file, the built-in routines listed."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "routines").symlink_to(fuzz_dir)
+    proc = subprocess.run(
+        [sys.executable, "-m", "voicecoach", "routines"],
+        env={**os.environ, "VOICECOACH_CONFIG_DIR": str(config)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    prefix = f"voicecoach: skipped {config / 'routines'}/"
+    assert all(line.startswith(prefix) for line in lines), lines
+    named = sorted(line[len(prefix) :].split(": ")[0] for line in lines)
+    assert named == [f"fuzz{n:03d}.yaml" for n in range(FUZZ_FILES)]
+    for builtin in ("hip (built-in)", "release (built-in)", "full (built-in)"):
+        assert builtin in proc.stdout
+
+
+def test_routines_into_a_closed_pipe_is_not_a_traceback(tmp_path: Path) -> None:
+    """`voicecoach routines | head`: more listing than a pipe holds, and a reader that leaves."""
+    config = tmp_path / "config"
+    (config / "routines").mkdir(parents=True)
+    for n in range(150):
+        word = "".join(chr(ord("a") + d) for d in (n // 26, n % 26))
+        item = "routine: full"
+        write(config / "routines", routine_text(f"r{n}", f"custom {word}", item), f"r{n}.yaml")
+    result = subprocess.run(
+        f"'{sys.executable}' -m voicecoach routines | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "VOICECOACH_CONFIG_DIR": str(config)},
+        check=False,
+    )
+    assert result.stdout == "full (buil"
+    assert result.stderr == ""
+
+
+def test_a_routine_directory_that_cannot_be_read_is_said_not_hidden(tmp_path: Path) -> None:
+    from _person import as_person
+
+    config = tmp_path / "config"
+    routines = config / "routines"
+    routines.mkdir(parents=True)
+    write(routines, GOOD, "good.yaml")
+    (routines / ".#good.yaml").symlink_to("nobody@host.1234")  # an editor's lock, not a file
+    proc = as_person(["routines"], {"VOICECOACH_CONFIG_DIR": config})
+    assert proc.returncode == 0 and proc.stderr == "" and "morning (user:" in proc.stdout
+    routines.chmod(0o000)
+    try:
+        proc = as_person(["routines"], {"VOICECOACH_CONFIG_DIR": config})
+    finally:
+        routines.chmod(0o755)
+    assert proc.returncode == 1 and "hip (built-in)" in proc.stdout
+    assert proc.stderr == (
+        f"voicecoach: skipped {routines}: cannot read the directory: Permission denied\n"
+    )
+
+
+def test_check_and_loading_agree_on_two_files_with_one_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = write(tmp_path, routine_text("same", "first one"), "a.yaml")
+    second = write(tmp_path, routine_text("same", "second one"), "b.yaml")
+    lib = RoutineLibrary.load(user_dir=tmp_path)
+    assert [b.path for b in lib.broken] == [second] and lib.get("same").source == first
+    assert run_cli(["check", str(first)], capsys)[0] == 0
+    code, _out, err = run_cli(["check", str(second)], capsys)
+    assert code == 1
+    assert_one_line(err, f"{second}: id: expected a new routine id, got 'same'")
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "0", "-1", "100"])
+def test_pace_factors_are_bounded(tmp_path: Path, value: str) -> None:
+    hold = "hold: {seconds: 60, max_seconds: 120, extend_seconds: 30}"
+    reps = f"reps: {{count: 2, phases: [{{seconds: 4, say: [Go.]}}], slowest: {value}}}"
+    path = write(tmp_path, GOOD.replace(hold, reps))
+    with pytest.raises(VoicecoachError, match=r"reps\.slowest: expected a number more than 0 and"):
+        load_routine_file(path)

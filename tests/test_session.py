@@ -91,18 +91,27 @@ def keys(cues: list[Cue]) -> list[str]:
 
 
 def test_hip_routine_from_idle_to_the_end() -> None:
-    coach = Coach(settle_s=15.0, checkins=False, progress=Progress(2, 4))
+    coach = Coach(settle_s=15.0, checkins=False, progress=Progress(2, 4, 2))
     greeting = coach.greet()
     assert keys(greeting) == ["greeting"]
     started = coach.say("start_routine", routine="hip")
-    assert keys(started) == ["start", "setup"]
+    assert keys(started) == ["start", "setup", "setup_end"]
     assert coach.session.state == "setup"
-    assert "tailbone tucked under" in coach.texts[-1]
+    assert "tailbone tucked under" in coach.texts[-2]
+    assert coach.texts[-1].endswith("Say ready when you're in position.") or coach.texts[
+        -1
+    ].endswith("Say ready when you're set.")
 
-    coach.wait(15.0)  # settle time passes: the hold begins by itself
+    # Nothing heard: after the settle time (30 s: getting up onto the knees), the coach says
+    # once that it starts by itself unless told to wait, and a few seconds later it does.
+    coach.wait(30.0)
+    assert coach.session.state == "setup"
+    assert keys(coach.cues[-1:]) == ["ready_nudge"]
+    assert "unless you say wait" in coach.texts[-1]
+    coach.wait(8.0)
     assert coach.session.state == "hold"
     first_hold = coach.events("hold_started")[0].at
-    assert first_hold == 1015.0
+    assert first_hold == 1038.0
     coach.wait(30.0)
     assert coach.session.state == "side_switch"
     assert coach.cues[-1].prompt_key == "side_switch" and coach.cues[-1].data["side"] == "right"
@@ -111,6 +120,8 @@ def test_hip_routine_from_idle_to_the_end() -> None:
     coach.wait(30.0)
     assert coach.session.state == "setup"
     assert coach.session.view().exercise == "deeper variation"
+    assert "say ready for the deeper variation, or skip" in coach.texts[-1]
+    coach.say("ready")  # the optional variation, accepted
     coach.run_out()
     assert coach.session.finished
     summary = coach.session.summary
@@ -128,7 +139,7 @@ def test_hip_routine_from_idle_to_the_end() -> None:
     # the next exercise is announced before the hold ends, and "ten seconds left" is said
     assert any(c.prompt_key == "countdown" and c.data.get("next") == "deeper variation"
                for c in coach.cues)  # fmt: skip
-    assert "second session today" in said
+    assert "Second hip session today, of two to three advised" in said
     kinds = [e.kind for e in coach.session.events]
     assert kinds[0] == "session_started" and kinds[-1] == "finished"
     assert kinds.count("step_started") == 4 and kinds.count("hold_ended") == 4
@@ -137,10 +148,11 @@ def test_hip_routine_from_idle_to_the_end() -> None:
 def test_repeat_leaves_the_timer_alone_and_skip_moves_on() -> None:
     coach = Coach(checkins=False)
     coach.say("start_routine", routine="hip")
-    setup_words = coach.texts[-1]
+    setup_words = coach.texts[-2]
     again = coach.say("repeat")
-    assert keys(again) == ["setup"]
-    assert "tailbone tucked under" in coach.texts[-1] and "tailbone" in setup_words
+    assert keys(again) == ["setup", "setup_end"]
+    assert "tailbone tucked under" in coach.texts[-2] and "tailbone" in setup_words
+    assert "release the psoas" not in coach.texts[-1]  # the instructions only, not the why
 
     coach.say("ready")
     coach.wait(12.0)
@@ -151,7 +163,9 @@ def test_repeat_leaves_the_timer_alone_and_skip_moves_on() -> None:
     assert coach.session.view().remaining_s == pytest.approx(18.0)
 
     skipped = coach.say("skip")
-    assert keys(skipped)[0] == "skipped"
+    # Which side was skipped and which comes next, not "Moving on" and "now the other leg".
+    assert keys(skipped) == ["side_switch"]
+    assert coach.texts[-1].startswith("Left side skipped. Now the right knee down.")
     assert coach.session.state == "side_switch"
     assert coach.session.view().side == "right"
     coach.say("skip")  # skip the right side from its setup, too
@@ -162,10 +176,11 @@ def test_repeat_leaves_the_timer_alone_and_skip_moves_on() -> None:
     assert coach.session.view().exercise == "kneeling psoas stretch"
     assert coach.session.view().side == "right"
     coach.say("ready")
-    coach.run_out()
+    coach.run_out()  # the deeper variation is offered, then left out when nothing is said
+    assert "declined" in keys(coach.cues)
     summary = coach.session.summary
     assert summary is not None
-    assert summary.steps_skipped == 2
+    assert summary.steps_skipped == 2 and summary.declined == 1
     assert [(r.side, r.achieved_s) for r in summary.results[:2]] == [
         ("left", 12.0),
         ("right", 30.0),
@@ -224,7 +239,7 @@ def test_time_left_in_natural_words() -> None:
 
 
 def test_summary_numbers_after_a_mixed_session() -> None:
-    coach = Coach(checkins=True, progress=Progress(1, 1))
+    coach = Coach(checkins=True, progress=Progress(1, 1, 1))
     coach.say("start_routine", routine="hip")
     coach.say("rating", value=6)
     coach.say("ready")
@@ -232,36 +247,37 @@ def test_summary_numbers_after_a_mixed_session() -> None:
     coach.say("pause")
     coach.wait(50.0)
     coach.say("resume")
-    coach.say("extend", seconds=10)
-    coach.wait(30.0)  # 10 + 30 = the 40 s it had become
+    coach.say("extend", seconds=10)  # the source's most is 30 s: nothing to add
+    assert keys(coach.cues[-1:]) == ["extend_at_max"]
+    coach.wait(20.0)
     assert coach.session.state == "side_switch"
     coach.say("skip")
-    coach.say("ready")
+    coach.say("ready")  # the deeper variation, accepted
     coach.wait(5.0)
     coach.say("pain")
-    coach.say("skip")
-    coach.say("ready")
-    coach.wait(30.0)
+    coach.say("skip")  # after pain, skip leaves the optional variation out
     assert coach.session.state == "checkin_after"
     coach.say("rating", value=3)
     summary = coach.session.summary
     assert summary is not None
-    assert [(r.exercise, r.side, r.achieved_s, r.skipped) for r in summary.results] == [
-        ("kneeling_psoas_stretch", "left", 40.0, False),
-        ("kneeling_psoas_stretch", "right", 0.0, True),
-        ("deeper_kneeling_stretch", "left", 5.0, False),
-        ("deeper_kneeling_stretch", "right", 30.0, False),
+    assert [(r.exercise, r.side, r.achieved_s, r.skipped, r.stopped) for r in summary.results] == [
+        ("kneeling_psoas_stretch", "left", 30.0, False, 0),
+        ("kneeling_psoas_stretch", "right", 0.0, True, 0),
+        ("deeper_kneeling_stretch", "left", 0.0, False, 1),
     ]
-    assert summary.steps_skipped == 2
-    assert summary.added_s == 10.0
+    assert summary.results[2].stopped_s == 5.0
+    assert summary.steps_skipped == 1 and summary.declined == 1
+    assert summary.added_s == 0.0
     assert summary.pauses == 1 and summary.paused_s == 50.0
     assert summary.pain_events == 1
     assert (summary.stiffness_before, summary.stiffness_after) == (6, 3)
-    assert summary == summarize(coach.session.events, Progress(1, 1))
+    assert summary == summarize(coach.session.events, Progress(1, 1, 1))
     spoken = coach.texts[-1]
-    assert "from six to three" in spoken
-    assert "Two steps skipped, ten seconds added, one pause and pain once." in spoken
-    assert "kneeling psoas stretch left forty seconds and right skipped" in spoken.lower()
+    assert "Stiffness six to three" in spoken
+    assert "Pain stopped one hold." in spoken
+    # Only what was not held in full is named; the left side's full hold goes without saying.
+    assert "all in full, except kneeling psoas stretch right, skipped" in spoken.lower()
+    assert "step skipped" not in spoken.lower() and "pause" not in spoken.lower()
 
 
 # --- pause, pain, stop ----------------------------------------------------------------------
@@ -295,9 +311,15 @@ def test_pain_ends_the_hold_at_once_and_offers_skip_or_ready() -> None:
     coach.say("ready")
     coach.wait(7.5)
     said = coach.say("pain")
-    assert keys(said) == ["pain"]
-    assert "slowly" in coach.texts[-1] and "skip" in coach.texts[-1] and "ready" in coach.texts[-1]
+    assert keys(said) == ["pain", "pain_guidance", "pain_options"]
+    stop_line, guidance, options = coach.texts[-3:]
+    assert "slowly" in stop_line and "Don't push into pain" in stop_line
+    # The hip source: where pain points, and a professional if it persists.
+    assert "inside the hip or the groin" in guidance and "outer buttock" in guidance
+    assert "If pain persists, see a health professional." in guidance
+    assert "skip" in options and "ready" in options
     assert coach.events("hold_ended")[-1].data["achieved_s"] == 7.5
+    assert coach.events("hold_ended")[-1].data["ended"] == "pain"
     assert coach.events("pain")[0].exercise == "kneeling_psoas_stretch"
     assert coach.session.state == "setup"
     assert coach.session.next_deadline() is None  # no settle timer: only ready or skip go on
@@ -370,7 +392,7 @@ def test_checkins_before_and_after_and_stiffness_change_in_summary() -> None:
     assert keys(coach.cues[-2:]) == ["routine_done", "checkin_after"]
     coach.say("rating", value=3)
     assert coach.session.finished
-    assert "from six to three" in coach.texts[-1]
+    assert "Stiffness six to three" in coach.texts[-1]
 
 
 def test_checkins_are_skippable_and_time_out() -> None:
@@ -393,7 +415,7 @@ def test_resume_from_an_interrupted_session() -> None:
     assert "Last time you stopped at the hip stirring, left side" in coach.texts[-1]
     assert "resume" in coach.session.allowed_intents()
     said = coach.say("resume")
-    assert keys(said) == ["start_resumed", "setup"]
+    assert keys(said) == ["start_resumed", "setup", "setup_end"]
     assert coach.session.view().step == 3
     assert coach.session.view().exercise == "hip stirring"
     started = coach.events("session_started")[0]
@@ -427,8 +449,14 @@ def test_settle_time_counts_from_the_end_of_speech() -> None:
     coach.wait(25.0)  # a long instruction is still being spoken
     assert coach.session.state == "setup"
     coach.session.handle(SpeechFinished(coach.now))
-    assert coach.session.next_deadline() == coach.now + 10.0
-    coach.wait(10.0)
+    assert coach.session.next_deadline() == coach.now + 30.0  # up onto the knees: more time
+    coach.wait(30.0)
+    assert keys(coach.cues[-1:]) == ["ready_nudge"]
+    coach.session.handle(SpeechStarted(coach.now))
+    coach.wait(3.0)  # the nudge is being said
+    coach.session.handle(SpeechFinished(coach.now))
+    assert coach.session.next_deadline() == coach.now + 8.0
+    coach.wait(8.0)
     assert coach.session.state == "hold"
 
 
@@ -541,7 +569,7 @@ def test_paced_slides_speak_the_pace_and_announce_what_comes_next() -> None:
     left = [c for c in coach.cues if c.prompt_key == "pace"]
     assert len(left) == 10
     assert left[0].data["words"].startswith("Slowly slide your heel forward")  # type: ignore[union-attr]
-    assert coach.events("hold_ended")[-1].data == {"achieved_s": 80.0, "reps": 5}
+    assert coach.events("hold_ended")[-1].data == {"achieved_s": 80.0, "reps": 5, "ended": "done"}
     coach.say("ready")
     coach.wait(80.0)
     last = [c for c in coach.cues if c.prompt_key == "last_rep"]
@@ -577,18 +605,30 @@ def test_the_core_is_pure() -> None:
 
 
 def test_reminders_take_turns_across_the_sides_and_holds_of_an_exercise() -> None:
-    """Each hold of the kneeling stretch has room for one reminder; the routine's other reminder
-    wordings must get their turn instead of "Breathe deeply." at every hold."""
+    """Each hold of the kneeling stretch has room for one reminder; the routine's reminder
+    wordings take turns. "Breathing deeply" is the source's for every hold: it is said as each
+    hold begins, not as a reminder that only some holds hear."""
     coach = Coach(checkins=False)
     coach.say("start_routine", routine="hip")
+    for _ in range(2):
+        coach.say("ready")
+        coach.wait(30.0)
+    assert coach.session.view().exercise == "deeper variation"
+    coach.say("ready")  # the optional deeper variation
     coach.run_out()
     said = [str(c.data["text"]) for c in coach.cues if c.prompt_key == "reminder"]
     assert said == [
-        "Breathe deeply.",
         "Back straight, tailbone tucked under.",
-        "Breathe deeply.",
+        "Keep breathing deeply.",
         "Keep your glutes squeezed.",
+        "Keep breathing deeply.",
     ]
+    starts = [DIALOG.render(c) for c in coach.cues if c.prompt_key == "hold_start"]
+    assert len(starts) == 4
+    assert all(
+        t == "Hold for twenty to thirty seconds, breathing deeply; I'll count thirty."
+        for t in starts
+    )
 
 
 def test_start_after_stop_does_not_ask_for_the_stop_that_was_just_said() -> None:
@@ -682,7 +722,7 @@ def test_stop_at_the_last_check_in_still_counts_the_routine_as_done(second: str)
     summary = coach.session.summary
     assert coach.session.finished and summary is not None
     assert summary.completed
-    assert coach.events("finished")[0].data == {"completed": True}
+    assert coach.events("finished")[0].data["completed"] is True
     assert not coach.texts[-1].startswith("Stopped")
 
 
@@ -719,19 +759,39 @@ def test_the_countdown_is_never_heard_as_a_command() -> None:
 @pytest.mark.parametrize(
     ("routine", "advised"), [("release", False), ("hip", True), ("full", True)]
 )
-def test_the_daily_advice_is_said_only_for_routines_the_source_gives_it_for(
+def test_the_daily_count_is_said_only_for_sessions_that_held_the_kneeling_stretch(
     routine: str, advised: bool
 ) -> None:
-    """ "Repeat 2 to 3 times daily" is the hip stretch's source; the release source advises no
-    frequency, so a release session must not be told "of two to three advised"."""
-    coach = Coach(checkins=False, progress=Progress(2, 1))
+    """ "Repeat 2 to 3 times daily" is the kneeling stretch's source; the release source advises
+    no frequency, so a release session gets no daily count, and a hip or full session counts
+    among the kneeling-stretch sessions."""
+    coach = Coach(checkins=False, progress=Progress(5, 1, 2))
     coach.say("start_routine", routine=routine)
     coach.say("stop")
     coach.say("resume")
     while not coach.session.finished:
+        coach.say("ready")
+        coach.run_out(limit=2000)
+    assert coach.session.summary is not None and coach.session.summary.completed
+    said = coach.texts[-1]
+    assert ("Second hip session today, of two to three advised" in said) == advised
+    assert "session today" in said or not advised
+    if not advised:
+        assert "today" not in said and "advised" not in said
+    assert coach.events("finished")[0].data.get("counts_for") == ("hip" if advised else None)
+
+
+def test_a_session_whose_every_step_was_skipped_is_not_completed() -> None:
+    coach = Coach(checkins=False, progress=Progress(2, 3, 2))
+    coach.say("start_routine", routine="hip")
+    while not coach.session.finished:
         coach.say("skip")
-    assert "second session today" in coach.texts[-1]
-    assert ("two to three advised" in coach.texts[-1]) == advised
+    summary = coach.session.summary
+    assert summary is not None and not summary.completed
+    assert coach.events("finished")[0].data == {"completed": False, "all_skipped": True}
+    assert summary.all_skipped
+    assert coach.texts[-1].startswith("Every step was skipped")
+    assert "today" not in coach.texts[-1] and "in a row" not in coach.texts[-1]
 
 
 def test_resuming_a_stopped_hold_says_carry_on_once() -> None:
@@ -747,12 +807,247 @@ def test_resuming_a_stopped_hold_says_carry_on_once() -> None:
 def test_time_added_in_setup_survives_stop_and_resume() -> None:
     """The summary counts the added time, so the hold must still have it after resume."""
     coach = Coach(checkins=False)
-    coach.say("start_routine", routine="hip")
-    coach.say("extend", seconds=20)
+    coach.say("start_routine", routine="release")
+    coach.say("extend", seconds=300)
     coach.say("stop")
     coach.say("resume")
     assert coach.session.state == "setup"
-    assert coach.session.view().total_s == 50.0
+    assert coach.session.view().total_s == 900.0
     coach.say("ready")
-    coach.wait(50.0)
-    assert coach.events("hold_ended")[0].data["achieved_s"] == 50.0
+    coach.wait(900.0)
+    assert coach.events("hold_ended")[0].data["achieved_s"] == 900.0
+
+
+# --- issue 10: pain, "say ready", the sources' own timings ----------------------------------
+
+
+def _kneeling_hold(wait: float = 5.0) -> Coach:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("ready")
+    coach.wait(wait)
+    return coach
+
+
+def test_a_second_pain_on_the_same_step_offers_skip_or_stop_not_another_try() -> None:
+    coach = _kneeling_hold()
+    coach.say("pain")
+    coach.say("ready")
+    coach.wait(3.0)
+    said = coach.say("pain")
+    # The guidance was said at the first pain of the session; not again.
+    assert keys(said) == ["pain", "pain_options"]
+    options = coach.texts[-1]
+    assert "skip" in options and "stop" in options and "try" not in options
+    assert "Don't push into pain" in coach.texts[-2]
+    assert coach.session.next_deadline() is None
+    # The next step's first pain is not a second one: trying again is offered there.
+    coach.say("skip")
+    coach.say("ready")
+    coach.wait(2.0)
+    said = coach.say("pain")
+    assert keys(said) == ["pain", "pain_options"] and "try again" in coach.texts[-1]
+
+
+def test_pain_outside_a_step_still_gets_the_guidance_once() -> None:
+    coach = reach("checkin_before")
+    said = coach.say("pain")
+    assert keys(said) == ["pain_general", "pain_guidance"]
+    assert "Don't push into pain" in coach.texts[-2]
+    assert keys(coach.say("pain")) == ["pain_general"]
+
+
+def test_repeat_after_pain_gives_the_steps_instructions() -> None:
+    coach = _kneeling_hold()
+    coach.say("pain")
+    said = coach.say("repeat")
+    assert keys(said) == ["setup", "setup_end"]
+    assert "tailbone tucked under" in coach.texts[-2]
+    assert "pain" not in " ".join(coach.texts[-2:]).lower()
+    assert coach.session.state == "setup" and coach.session.next_deadline() is None
+
+
+def test_stop_during_a_hold_says_to_come_out_slowly() -> None:
+    coach = _kneeling_hold()
+    coach.say("stop")
+    assert "Come out of the position slowly." in coach.texts[-1]
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("stop")  # not in position yet: nothing to come out of
+    assert "Come out" not in coach.texts[-1]
+
+
+def test_wait_after_the_nudge_keeps_the_hold_from_starting_until_ready() -> None:
+    from voicecoach.grammar import load_grammar
+
+    assert load_grammar().match("wait") == Intent("pause")
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.wait(30.0)
+    assert keys(coach.cues[-1:]) == ["ready_nudge"]
+    coach.say("pause")  # "wait"
+    coach.wait(600.0)
+    assert coach.session.state == "paused" and coach.events("hold_started") == []
+    coach.say("ready")
+    assert coach.session.state == "hold"
+    # The nudge is said once per wait, not again and again.
+    assert keys(coach.cues).count("ready_nudge") == 1
+
+
+def test_more_time_to_settle_when_the_position_changes() -> None:
+    """Settle times are routine data: getting down onto the floor and up from lying to kneeling
+    take longer than a side switch."""
+    coach = Coach(checkins=False, settle_s=15.0)
+    coach.say("start_routine", routine="full")
+    waits = {}
+    while coach.session.view().exercise != "deeper variation":
+        view = coach.session.view()
+        waits[(view.exercise, view.side)] = coach.session.next_deadline() - coach.now  # type: ignore[operator]
+        coach.say("skip")
+    assert waits[("constructive rest", None)] == 30.0
+    assert waits[("psoas slide", "left")] == 15.0
+    assert waits[("hip stirring", "right")] == 15.0
+    assert waits[("kneeling psoas stretch", "left")] == 30.0
+    assert waits[("kneeling psoas stretch", "right")] == 15.0
+
+
+def test_the_deeper_variation_is_asked_for_and_declining_it_is_no_skip() -> None:
+    coach = Coach(checkins=False, progress=Progress(1, 1, 1))
+    coach.say("start_routine", routine="hip")
+    for _ in range(2):
+        coach.say("ready")
+        coach.wait(30.0)
+    assert coach.texts[-1].endswith(
+        "If that felt easy, say ready for the deeper variation, or skip."
+    )
+    said = coach.say("skip")
+    assert keys(said)[:2] == ["declined", "routine_done"]
+    summary = coach.session.summary
+    assert summary is not None and summary.completed
+    assert summary.steps_skipped == 0 and summary.declined == 1
+    assert "skipped" not in coach.texts[-1] and "Every hold done in full." in coach.texts[-1]
+
+
+def test_an_add_time_in_either_kneeling_hold_stops_at_thirty_seconds() -> None:
+    coach = _kneeling_hold()
+    coach.say("extend", seconds=30)
+    assert keys(coach.cues[-1:]) == ["extend_at_max"] and "thirty seconds" in coach.texts[-1]
+    coach.wait(25.0)
+    coach.say("ready")
+    coach.wait(30.0)
+    coach.say("ready")  # the deeper variation
+    coach.say("extend")
+    assert keys(coach.cues[-1:]) == ["extend_at_max"]
+    assert coach.session.view().total_s == 30.0
+
+
+def test_slower_and_faster_change_the_slides_pace_within_the_files_limits() -> None:
+    """ "Move slower than you think you need to": slower stretches every phase (8 s -> 10 s ->
+    12 s, the file's slowest), faster shortens it (down to 6 s); the voice changes too. The five
+    slides still end as five slides."""
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("skip")
+    coach.say("ready")
+    began = coach.now
+    said = coach.say("slower")
+    assert keys(said) == ["pace_slower"] and said[0].adjust == SpeechAdjust(rate_delta=-20)
+    assert coach.texts[-1] == "Taking it more slowly: ten seconds each way."
+    coach.wait(10.0)
+    assert [c.prompt_key for c in coach.cues[-1:]] == ["pace"]  # heel back up, after 10 s
+    coach.say("slower")
+    said = coach.say("slower")
+    assert keys(said) == ["pace_slower_limit"] and "twelve seconds" in coach.texts[-1]
+    coach.wait(108.0)
+    assert coach.session.state == "side_switch"
+    ended = coach.events("hold_ended")[0]
+    assert ended.data["reps"] == 5
+    # 10 s at 1.25 times as long (8 s of the routine's timing), then its other 72 s at 1.5.
+    assert ended.at - began == pytest.approx(10.0 + 72.0 * 1.5)
+    assert ended.data["achieved_s"] == pytest.approx(118.0)
+    coach.say("ready")  # the right leg keeps the slower pace until told otherwise
+    for _ in range(4):
+        coach.say("faster")
+    assert coach.texts[-1] == "This is the quickest pace, six seconds each way."
+    coach.wait(60.0)
+    assert coach.events("hold_ended")[-1].data["reps"] == 5
+    assert coach.events("hold_ended")[-1].data["achieved_s"] == pytest.approx(60.0)
+
+
+def test_constructive_rest_says_its_range_and_no_ease_out_before_the_slide() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("ready")
+    assert coach.texts[-1] == "Ten to fifteen minutes; I'll time ten minutes."
+    coach.wait(600.0)
+    after = keys(coach.cues)[keys(coach.cues).index("countdown") :]
+    assert after[1:3] == ["setup", "setup_end"]  # straight on: the position is the same
+    assert "hold_done" not in after
+    assert "like before" in coach.texts[-2]
+    # The hip stirring to the kneeling stretch changes position: ease out first.
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="full")
+    while coach.session.view().exercise != "hip stirring" or coach.session.view().side != "right":
+        coach.say("skip")
+    coach.say("ready")
+    coach.wait(45.0)
+    assert "hold_done" in keys(coach.cues[-4:])
+
+
+def test_skipping_the_first_slide_leg_names_the_next_leg_and_the_skip() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("skip")
+    said = coach.say("skip")
+    assert keys(said) == ["side_switch"]
+    assert coach.texts[-1] == (
+        "Left side skipped. Now the right leg. Say ready when you're in position."
+    )
+
+
+def test_the_constructive_rest_setup_gives_instructions_first_then_why() -> None:
+    coach = Coach(checkins=False)
+    said = coach.say("start_routine", routine="release")
+    assert keys(said) == ["start", "setup", "setup_end"]
+    instructions, why = coach.texts[-2:]
+    assert instructions.split(". ")[1] == "Lie on your back on the floor"
+    assert "gravity" not in instructions.lower() and "Gravity does the work" in why
+    assert why.endswith(("Say ready when you're in position.", "Say ready when you're set."))
+    sentences = [x for x in instructions.split(".") if x.strip()]
+    assert max(len(x.split()) for x in sentences) <= 12
+    coach.say("repeat")
+    steps = instructions.split(". ", 1)[1]
+    assert coach.texts[-2].endswith(steps) and "gravity" not in coach.texts[-1].lower()
+
+
+def test_a_session_stopped_after_a_skip_is_not_called_all_skipped() -> None:
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("skip")
+    coach.say("stop")
+    coach.say("stop")
+    summary = coach.session.summary
+    assert summary is not None and not summary.completed and not summary.all_skipped
+    assert coach.texts[-1].startswith("Stopped after")
+
+
+def test_stop_while_paused_in_a_hold_also_says_to_come_out_slowly() -> None:
+    coach = _kneeling_hold()
+    coach.say("pause")
+    coach.say("stop")
+    assert "Come out of the position slowly." in coach.texts[-1]
+
+
+def test_slower_said_as_the_last_slide_ends_without_a_tick_moves_on_first() -> None:
+    """A late tick: the slides' end was due before "slower" arrived. The end is said and the
+    session moves on; "slower" then only slows the voice, the hip stirring being no slide."""
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("skip")
+    coach.say("skip")  # to the right leg
+    coach.say("ready")
+    coach.clock.set(coach.now + 81.0)  # past the end of five slides, no tick on the way
+    said = coach.say("slower")
+    assert coach.session.view().exercise == "hip stirring"
+    assert keys(said)[-1] == "speech_slower" and "setup" in keys(said)
+    assert coach.events("hold_ended")[-1].data["reps"] == 5

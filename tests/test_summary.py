@@ -87,3 +87,46 @@ def test_bad_ratings_are_ignored() -> None:
               ev("rating", 2.0, None, None, phase="after", value="x")]  # fmt: skip
     s = summarize(events)
     assert (s.stiffness_before, s.stiffness_after) == (None, None)
+
+
+def test_a_side_restarted_after_pain_reports_its_completed_hold_and_the_stops() -> None:
+    """12 s, pain; 2 s, pain; then the full 30 s: the side held 30 s (not 44 s, more than the
+    source's most) and pain stopped two attempts. A stop and "resume" continue one hold."""
+    events = [
+        ev("session_started", 0.0, None, None, steps=2),
+        ev("step_started", 1.0, step=0),
+        ev("hold_started", 2.0),
+        ev("hold_ended", 14.0, achieved_s=12.0, ended="pain"),
+        ev("pain", 14.0, during="hold", ended_hold=True),
+        ev("hold_started", 20.0),
+        ev("hold_ended", 22.0, achieved_s=2.0, ended="pain"),
+        ev("pain", 22.0, during="hold", ended_hold=True),
+        ev("hold_started", 30.0),
+        ev("hold_ended", 40.0, achieved_s=10.0, ended="stop"),
+        ev("stopped", 40.0),
+        ev("resumed_after_stop", 45.0),
+        ev("hold_started", 45.0, continued=True),
+        ev("hold_ended", 65.0, achieved_s=20.0, ended="done"),
+        ev("finished", 66.0, None, None, completed=True),
+    ]
+    s = summarize(events)
+    (left,) = s.results
+    assert (left.achieved_s, left.completed, left.stopped, left.stopped_s) == (30.0, True, 2, 14.0)
+    assert s.hold_s == 44.0  # the time actually spent holding, for the history
+    assert (s.pain_events, s.stops) == (2, 1)
+
+
+def test_declining_an_optional_exercise_is_not_a_skipped_step() -> None:
+    events = [
+        ev("session_started", 0.0, None, None, steps=2),
+        ev("step_started", 1.0, step=0),
+        ev("hold_started", 2.0),
+        ev("hold_ended", 32.0, achieved_s=30.0, ended="done"),
+        ev("step_started", 32.0, "deeper", "left", step=1),
+        ev("declined", 40.0, "deeper", "left", step=1),
+        ev("finished", 41.0, None, None, completed=True, counts_for="hip"),
+    ]
+    s = summarize(events, Progress(3, 2, 2))
+    assert (s.steps_skipped, s.declined, s.completed) == (0, 1, True)
+    assert not any(r.skipped for r in s.results)
+    assert (s.counts_for, s.advised_today) == ("hip", 2)

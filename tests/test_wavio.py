@@ -215,3 +215,70 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         read_wav(tmp_path / "missing.wav")
     with pytest.raises(VoicecoachError, match="is a directory"):
         read_wav(tmp_path)
+
+
+# --- bounds and blocks (issue 11) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("source", "target"), [(44100, 16000), (8000, 16000), (48000, 16000)])
+def test_resampling_in_blocks_is_resampling_at_once(source: int, target: int) -> None:
+    from voicecoach.wavio import Resampler, _weights
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 3000, size=source // 2)
+    whole = resample(x, source, target)
+    resampler = Resampler(source, target)
+    parts, at = [], 0
+    for size in rng.integers(1, 3000, size=1000):
+        if at >= len(x):
+            break
+        parts.append(resampler.feed(x[at : at + size]))
+        at += size
+    parts.append(resampler.finish())
+    blocks = np.concatenate(parts)
+    assert len(blocks) == len(whole) == len(x) * target // source
+    assert np.allclose(blocks, whole, atol=1e-6)
+    # And both are the windowed sinc evaluated directly, at a few output samples.
+    for k in (0, 7, len(whole) // 2, len(whole) - 1):
+        up, down = resampler.up, resampler.down
+        base = k * down // up
+        taps = np.arange(base - resampler.half_width + 1, base + resampler.half_width + 1)
+        values = np.where((taps >= 0) & (taps < len(x)), x[np.clip(taps, 0, len(x) - 1)], 0.0)
+        w = _weights((k * down % up) / up - (taps - base), resampler.cutoff, resampler.half_width)
+        assert whole[k] == pytest.approx(float(values @ w), abs=1e-6)
+
+
+def test_a_long_file_is_read_in_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file many blocks long gives the same audio as reading it whole would."""
+    import voicecoach.wavio as wavio
+
+    tone = _tone(440, 48000, 3.0)
+    stereo = np.stack([tone, tone * 0.5], axis=1)
+    path = _write(tmp_path / "long.wav", stereo, 48000, 2)
+    whole = read_wav(path)
+    monkeypatch.setattr(wavio, "_BLOCK_BYTES", 4 * 1000)  # 1,000 frames a block: 144 blocks
+    assert np.array_equal(read_wav(path), whole)
+    assert abs(len(whole) - 3 * TARGET_RATE) <= 1
+
+
+def test_a_wav_from_a_pipe_is_read_by_its_header(tmp_path: Path) -> None:
+    """`recognize <(sox in.mp3 -t wav -)`: a pipe has no size, so only its header bounds it."""
+    import os
+    import threading
+
+    data = _write(tmp_path / "tone.wav", _tone(440, 22050, 1.0)[:, None], 22050, 2).read_bytes()
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+
+    def writer() -> None:
+        with fifo.open("wb") as f:
+            f.write(data)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        pcm = read_wav(fifo)
+    finally:
+        thread.join(timeout=10)
+    assert abs(len(pcm) - TARGET_RATE) <= 1
+    assert np.array_equal(pcm, read_wav(tmp_path / "tone.wav"))

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+import yaml
 
 from voicecoach.app import Loop, exercise_names
 from voicecoach.audio import FRAME_S, SAMPLE_RATE
@@ -53,6 +54,7 @@ from voicecoach.messages import (
     Tick,
     Utterance,
 )
+from voicecoach.paths import PACKAGE_DATA
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,7 +76,8 @@ TEXT_MODE_NOTE = "(text, no speech model installed)"
 @dataclass(frozen=True)
 class Line:
     """Something the person says: `delay` seconds after the coach finishes a cue with
-    `after_cue`, or after a session event `after_event` (optionally for `exercise`)."""
+    `after_cue`, after a session event `after_event` (optionally for `exercise`), or after the
+    moment `at` of session time."""
 
     text: str
     delay: float
@@ -83,21 +86,83 @@ class Line:
     exercise: str | None = None
     over_coach: bool = False
     """Said even if the coach is speaking (a barge-in); other lines wait for it to finish."""
+    at: float | None = None
+    """Session seconds at which the line is due (once the lines before it are said)."""
 
 
-SCRIPT: tuple[Line, ...] = (
-    Line("start the full routine", 1.0, after_cue="greeting"),
-    Line("about a four", 1.5, after_cue="checkin_before"),
-    Line("repeat that", 1.0, after_cue="setup"),
-    Line("how long left", 90.0, after_event="hold_started", exercise="constructive_rest"),
-    Line("add five minutes", 30.0, after_cue="time_left"),
-    Line("skip", 1.0, after_cue="setup"),
-    # Two seconds into the slides the coach is still explaining them: "pause" lands over its
-    # voice, is let through as a barge-in and cuts the sentence short.
-    Line("pause", 2.0, after_event="hold_started", exercise="psoas_slide", over_coach=True),
-    Line("resume", 10.0, after_cue="paused"),
-    Line("about a two", 1.5, after_cue="checkin_after"),
-)
+BUILTIN_SCENARIO = PACKAGE_DATA / "scenarios" / "demo.yaml"
+_LINE_FIELDS = ("say", "after", "after_event", "exercise", "at", "wait", "over_coach")
+EVENT_KINDS = (
+    "session_started", "step_started", "hold_started", "hold_ended", "skipped", "declined",
+    "back", "extended", "paused", "resumed", "pain", "stopped", "resumed_after_stop", "finished",
+    "rating", "pace",
+)  # fmt: skip
+
+
+def load_scenario(path: Path) -> tuple[Line, ...]:
+    """Read a scenario file (see data/scenarios/demo.yaml); a mistake raises VoicecoachError
+    naming the file, the line and what was expected."""
+    from voicecoach.dialog import load_prompts
+
+    def fail(where: str, expected: str, got: object) -> None:
+        shown = " ".join(repr(got).split())[:60]
+        raise VoicecoachError(f"{path}: {where}: expected {expected}, got {shown}")
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise VoicecoachError(f"{path}: cannot read the scenario: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "file"
+        problem = getattr(exc, "problem", None) or "invalid YAML"  # one line, not the dump
+        raise VoicecoachError(f"{path}: {where}: expected valid YAML, got {problem}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("lines"), list) or not data["lines"]:
+        fail("lines", "a mapping with a non-empty list 'lines'", data)
+    prompt_keys = set(load_prompts()) - {"intent_phrases"}
+    lines: list[Line] = []
+    for i, raw in enumerate(data["lines"]):
+        where = f"lines[{i}]"
+        if not isinstance(raw, dict):
+            fail(where, "a mapping with 'say' and one of after/after_event/at", raw)
+        extra = sorted(set(raw) - set(_LINE_FIELDS))
+        if extra:
+            fail(f"{where}.{extra[0]}", f"one of {', '.join(_LINE_FIELDS)}", "unknown field")
+        text = raw.get("say")
+        if not isinstance(text, str) or not text.strip():
+            fail(f"{where}.say", "what the person says, as text", text)
+        keyed = [k for k in ("after", "after_event", "at") if raw.get(k) is not None]
+        if len(keyed) != 1:
+            fail(where, "exactly one of after (a prompt key), after_event or at", keyed)
+        after, event, at = raw.get("after"), raw.get("after_event"), raw.get("at")
+        if after is not None and after not in prompt_keys:
+            fail(f"{where}.after", "a prompt key from prompts.yaml, e.g. setup_end", after)
+        if event is not None and event not in EVENT_KINDS:
+            fail(f"{where}.after_event", f"one of {', '.join(EVENT_KINDS)}", event)
+        for name in ("at", "wait"):
+            value = raw.get(name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+            ):
+                fail(f"{where}.{name}", "a number of seconds, 0 or more", value)
+        over = raw.get("over_coach", False)
+        if not isinstance(over, bool):
+            fail(f"{where}.over_coach", "true or false", over)
+        exercise = raw.get("exercise")
+        if exercise is not None and (event is None or not isinstance(exercise, str)):
+            fail(f"{where}.exercise", "an exercise id, with after_event", exercise)
+        lines.append(
+            Line(
+                " ".join(str(text).split()),
+                float(raw.get("wait", 1.0)),
+                after_cue=after,
+                after_event=event,
+                exercise=exercise,
+                over_coach=over,
+                at=None if at is None else float(at),
+            )
+        )
+    return tuple(lines)
 
 
 # --- virtual time --------------------------------------------------------------------------------
@@ -356,6 +421,12 @@ class Person:
         self._armed = True
         self.scheduler.at(at + line.delay, self._speak)
 
+    def arm_timed(self) -> None:
+        """A line keyed to session time is due at its moment (or now, if that has passed)."""
+        if self._armed or not self.script or self.script[0].at is None:
+            return
+        self._arm(max(self.clock.now(), self.script[0].at))
+
     def cue_finished(self, cue: Cue | None, at: float, interrupted: bool) -> None:
         if self._armed or not self.script or cue is None or interrupted:
             return
@@ -379,6 +450,7 @@ class Person:
             return
         self.script.pop(0)
         self._armed = False
+        self.arm_timed()
         audio = synthesize_person(line.text, self.workdir)
         self.timeline.add("person", now, audio)
         self.said.append(line.text)
@@ -503,7 +575,7 @@ def run_demo(
     *,
     speed: float = DEFAULT_SPEED,
     echo: TextIO | None = sys.stdout,
-    script: tuple[Line, ...] = SCRIPT,
+    script: tuple[Line, ...] | None = None,
 ) -> int:
     """Run the scripted session; write session.wav, transcript.txt and the demo's own
     history.sqlite3 into `out_dir`; print the summary."""
@@ -515,6 +587,8 @@ def run_demo(
     from voicecoach.tts import Pyttsx3Renderer, Speaker
 
     started = time.monotonic()
+    if script is None:
+        script = load_scenario(BUILTIN_SCENARIO)
     clock = FakeClock(0.0)
     scheduler = Scheduler()
     timeline = Timeline()
@@ -596,6 +670,7 @@ def run_demo(
                 grammar=grammar,
                 coach_speaking=lambda: speaker.speaking,
             )
+            person.arm_timed()
             observer = _Observer(transcript, person)
             recorder = history.recorder()
 

@@ -64,6 +64,9 @@ _ORDINALS = {
 }
 
 # Always allowed, so not worth listing when telling what can be said.
+_SUMMARY_MISSES = 2
+"""At most this many exercises not held in full are named in the spoken summary."""
+
 _UNSPOKEN = ("help", "slower", "faster", "louder", "quieter")
 
 # Cue data fields that hold whole counts and are also said in words ({reps_words}).
@@ -133,6 +136,20 @@ def join_words(items: Sequence[str], last: str = "or") -> str:
     if len(items) == 1:
         return items[0]
     return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def _in_minutes(*values: object) -> bool:
+    """Whether a range is said in minutes: both ends whole minutes, two or more."""
+    nums = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    return len(nums) == len(values) and all(v >= 120 and v % 60 == 0 for v in nums)
+
+
+def say_range(low: float, high: float) -> str:
+    """A range the source gives: (20, 30) -> "twenty to thirty seconds", (600, 900) -> "ten to
+    fifteen minutes"."""
+    if _in_minutes(low, high):
+        return f"{number_words(round(low / 60))} to {number_words(round(high / 60))} minutes"
+    return f"{number_words(round(low))} to {number_words(round(high))} seconds"
 
 
 def _cap(text: str) -> str:
@@ -228,6 +245,17 @@ class Dialog:
             return "paused_setup"
         if key == "pain" and not d.get("ended_hold", True):
             return "pain_setup"
+        if key == "pain_options" and d.get("again"):
+            return "pain_options_again"
+        if key == "setup_end" and d.get("offer"):
+            return "setup_end_offer"
+        if key == "side_switch" and d.get("skipped_side"):
+            return "side_after_skip"
+        if key == "stopped" and d.get("in_hold"):
+            return "stopped_hold"
+        if key == "hold_start" and d.get("range_low") is not None:
+            minutes = _in_minutes(d.get("range_low"), d.get("range_high"))
+            return "hold_start_range_minutes" if minutes else "hold_start_range"
         if key == "time_left" and d.get("reps_left") is not None:
             return "time_left_reps"
         if key in ("extended", "extended_capped") and d.get("reps") is not None:
@@ -266,6 +294,20 @@ class Dialog:
                 out[f"{name}_words"] = number_words(value)
             else:
                 out[name] = str(value)
+        low, high = data.get("range_low"), data.get("range_high")
+        if isinstance(low, int | float) and isinstance(high, int | float):
+            out["range"] = say_range(low, high)
+            out["range_cap"] = _cap(out["range"])
+            duration = data.get("duration")
+            if isinstance(duration, int | float):
+                # "I'll count thirty": the number alone when the range is in seconds.
+                minutes = _in_minutes(low, high)
+                out["count"] = say_duration(duration) if minutes else number_words(round(duration))
+        begin = data.get("begin")
+        out["begin_part"] = f", {str(begin).rstrip('.')}" if begin else ""
+        skipped_side = data.get("skipped_side")
+        if skipped_side:
+            out["skipped_side_cap"] = _cap(str(skipped_side))
         side_name = data.get("side_name")
         out["side_name"] = str(side_name) if side_name else "side"
         out["side_name_cap"] = _cap(out["side_name"])
@@ -289,11 +331,13 @@ class Dialog:
                 names = cue.data.get("names")
                 routine = cue.data.get("routine")
                 advised = cue.data.get("advised")
+                advised_for = cue.data.get("advised_for")
                 return self.render_summary(
                     summary,
                     names if isinstance(names, dict) else {},
                     str(routine) if routine else None,
                     advised=str(advised) if advised else None,
+                    advised_for=str(advised_for) if advised_for else None,
                 )
         key = self.key_for(cue)
         try:
@@ -306,6 +350,9 @@ class Dialog:
 
     def _result_words(self, name: str, results: list[SideResult]) -> str:
         if all(r.skipped for r in results):
+            sides = [r.side for r in results if r.side]
+            if len(results) == 1 and sides:
+                return f"{name} {sides[0]}, skipped"
             return f"{name}, skipped"
         # A side reached but never held (stopped in its setup) is left out, not "no time at all".
         results = [r for r in results if r.skipped or r.achieved_s > 0]
@@ -324,7 +371,8 @@ class Dialog:
             return f"{name} {first} and {second} repetitions"
         amounts = [amount(r) for r in results]
         if len(results) == 1:
-            return f"{name} {amounts[0]}"
+            side = f" {results[0].side}" if results[0].side else ""
+            return f"{name}{side} {amounts[0]}"
         if len(set(amounts)) == 1 and len(results) == 2:
             return f"{name} {amounts[0]} each side"
         return f"{name} " + join_words(
@@ -340,39 +388,63 @@ class Dialog:
         routine: str | None = None,
         *,
         advised: str | None = None,
+        advised_for: str | None = None,
     ) -> str:
-        """The spoken summary: short (well under thirty seconds of speech). `advised` is how
-        many sessions a day the routine's source advises ("two to three"), if it says."""
+        """The spoken summary, short (under twenty seconds of speech at the default rate): what
+        each exercise achieved, pain, stiffness, the daily count and the streak. Each fact is
+        said once; counts of skips, pauses and added time are left to `voicecoach history`.
+        `advised` is how many sessions a day the source advises ("two to three") for
+        `advised_for` (a routine name), said only when this session held its exercises."""
         names = names or {}
         routine_name = routine or summary.routine or "this"
         parts: list[str] = []
         total = say_duration(summary.total_s)
         if summary.completed:
             parts.append(self._fill("summary_intro", {"routine": routine_name, "total": total}))
+        elif summary.all_skipped:
+            parts.append(self._fill("summary_intro_nothing", {"total": total}))
         else:
             parts.append(self._fill("summary_intro_stopped", {"total": total}))
         grouped: dict[str, list[SideResult]] = {}
         for result in summary.results:
             grouped.setdefault(result.exercise, []).append(result)
-        phrases = [
-            self._result_words(names.get(ex, ex.replace("_", " ")), results)
-            for ex, results in grouped.items()
-            if any(r.achieved_s > 0 or r.skipped for r in results)
-        ]
-        if phrases:
-            parts.append(self._fill("summary_results", {"results": "; ".join(phrases)}))
-        extras = []
-        if summary.steps_skipped:
-            extras.append(f"{_unit(summary.steps_skipped, 'step')} skipped")
-        if summary.added_s:
-            extras.append(f"{say_duration(summary.added_s)} added")
-        if summary.pauses:
-            extras.append(_unit(summary.pauses, "pause"))
-        if summary.pain_events:
+        if summary.completed:
+            # A completed routine: the sides not held in full, at most two (the rest is
+            # history's detail); the holds done in full go without saying one by one.
+            misses = {
+                ex: [r for r in results if not r.completed]
+                for ex, results in grouped.items()
+                if any(r.skipped or (r.achieved_s > 0 and not r.completed) for r in results)
+            }
+            phrases = [
+                self._result_words(names.get(ex, ex.replace("_", " ")), results)
+                for ex, results in misses.items()
+            ]
+            if not phrases:
+                parts.append(self._fill("summary_all_in_full", {}))
+            else:
+                more = len(phrases) - _SUMMARY_MISSES
+                shown = "; ".join(phrases[:_SUMMARY_MISSES])
+                if more > 0:
+                    shown += f"; and {number_words(more)} more"
+                parts.append(self._fill("summary_in_full_except", {"results": shown}))
+        else:
+            phrases = [
+                self._result_words(names.get(ex, ex.replace("_", " ")), results)
+                for ex, results in grouped.items()
+                if any(r.achieved_s > 0 or r.skipped for r in results)
+            ]
+            if phrases:
+                parts.append(self._fill("summary_results", {"results": "; ".join(phrases)}))
+        stopped = sum(r.stopped for r in summary.results)
+        if stopped:
+            # The holds pain stopped are reported as stops; the sides' times are the holds done.
+            holds = "one hold" if stopped == 1 else f"{number_words(stopped)} holds"
+            parts.append(self._fill("summary_pain_stopped", {"holds": holds}))
+        elif summary.pain_events:
             times = {1: "once", 2: "twice"}.get(summary.pain_events)
-            extras.append(f"pain {times or number_words(summary.pain_events) + ' times'}")
-        if extras:
-            parts.append(self._fill("summary_extras", {"extras": _cap(join_words(extras, "and"))}))
+            times = times or f"{number_words(summary.pain_events)} times"
+            parts.append(self._fill("summary_pain", {"times": times}))
         if summary.stiffness_before is not None and summary.stiffness_after is not None:
             parts.append(
                 self._fill(
@@ -390,13 +462,16 @@ class Dialog:
             # Progress counts this session "if it completes": a stopped one is neither today's
             # next session nor part of the streak.
             return " ".join(parts)
-        if summary.sessions_today:
-            ordinal = ordinal_words(summary.sessions_today)
-            if advised:
-                fields = {"ordinal": ordinal, "advised": advised}
-                parts.append(self._fill("summary_today_advised", fields))
-            else:
-                parts.append(self._fill("summary_today", {"ordinal": ordinal}))
+        # The daily count is the source's advice for one stretch: it counts the sessions that
+        # held it, and is not said for a session without it.
+        if advised and summary.advised_today:
+            fields = {
+                "ordinal": ordinal_words(summary.advised_today),
+                "ordinal_cap": _cap(ordinal_words(summary.advised_today)),
+                "advised": advised,
+                "routine": advised_for or routine_name,
+            }
+            parts.append(self._fill("summary_today_advised", fields))
         if summary.streak_days and summary.streak_days >= 2:
             days = number_words(summary.streak_days)
             parts.append(self._fill("summary_streak", {"days": days}))

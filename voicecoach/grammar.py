@@ -192,14 +192,16 @@ def grammar_from_dict(
     return grammar
 
 
-def _routine_spoken_name(spoken: str, source: str) -> str:
+def routine_name_stem(spoken: str) -> str | None:
+    """The words a routine name adds to the routine list ("My Morning Routine" -> "morning"),
+    or None when the recognizer cannot take it (anything but letters and apostrophes).
+
+    The templates already allow "the"/"my" before and "routine"/"session" after a name, so those
+    are dropped; the stem is also how the coach says the name ("the morning routine").
+    """
     name = " ".join(spoken.lower().replace("\u2019", "'").split())
     if not _SPOKEN_NAME.match(name):
-        raise VoicecoachError(
-            f"routine name {spoken!r} cannot be spoken to the recognizer: use letters only, "
-            "with numbers written as words"
-        )
-    # The templates already allow "the"/"my" before and "routine"/"session" after a name.
+        return None
     stripped = name
     for prefix in _NAME_PREFIXES:
         if stripped.startswith(prefix):
@@ -208,6 +210,16 @@ def _routine_spoken_name(spoken: str, source: str) -> str:
         if stripped.endswith(suffix):
             stripped = stripped[: -len(suffix)]
     return stripped or name
+
+
+def _routine_spoken_name(spoken: str, source: str) -> str:
+    stem = routine_name_stem(spoken)
+    if stem is None:
+        raise VoicecoachError(
+            f"routine name {spoken!r} cannot be spoken to the recognizer: use letters only, "
+            "with numbers written as words"
+        )
+    return stem
 
 
 def _expand(

@@ -10,8 +10,10 @@ import contextlib
 import fcntl
 import json
 import logging
+import math
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -68,8 +70,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+MAX_EVENT_AT = 1e10
+"""Largest session-clock time (seconds) a stored event may carry; beyond it the row was not
+written by voicecoach (a monotonic clock reaches it after three centuries)."""
+_DATA_BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
+    ("hold_ended", "achieved_s"): (0.0, 86400.0),
+    ("extended", "seconds"): (0.0, 86400.0),
+    ("rating", "value"): (0, 10),
+}
+"""The numbers the history adds up, and the range the session writes them in (a hold or an
+extension within a day, a stiffness rating 0 to 10); outside it, the event is not ours."""
 _BUSY_TIMEOUT_S = 5.0
 """How long opening waits for another program's lock on the file before giving up."""
+
+
+class NoHistoryYet(VoicecoachError):
+    """There is no history file, or it holds no sessions table yet (e.g. zero bytes)."""
 
 
 def default_wall() -> datetime:
@@ -108,6 +124,9 @@ class SessionRecord:
     """Id of the interrupted session this one continues, if any."""
     events: int = 0
     """Number of stored events."""
+    counts_for: str | None = None
+    """The routine whose source advises a daily count, when this session held its exercises
+    (the kneeling stretch): only such sessions count towards "2 to 3 times daily"."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (started as ISO 8601)."""
@@ -125,6 +144,7 @@ class SessionRecord:
             "stiffness_after": self.stiffness_after,
             "resumes": self.resumes,
             "events": self.events,
+            "counts_for": self.counts_for,
         }
 
 
@@ -165,8 +185,11 @@ def record_from_events(
     before: int | None = None
     after: int | None = None
     routine: str | None = None
+    counts_for: str | None = None
     for event in events:
         routine = routine or event.routine
+        if event.kind == "finished" and isinstance(event.data.get("counts_for"), str):
+            counts_for = str(event.data["counts_for"])
         side = event.side or "none"
         if event.kind == "hold_ended":
             holds[side] = holds.get(side, 0) + 1
@@ -200,6 +223,7 @@ def record_from_events(
         stiffness_after=after,
         resumes=resumes,
         events=len(events),
+        counts_for=counts_for,
     )
 
 
@@ -242,6 +266,8 @@ class HistoryStore:
         self._current_steps = 0
         self._pending_resume: int | None = None
         self._closed = False
+        self.warnings: list[str] = []
+        """Rows voicecoach did not write, skipped while reading (one line each, deduplicated)."""
 
     # --- opening -------------------------------------------------------------------------------
 
@@ -262,11 +288,13 @@ class HistoryStore:
         path = Path(path) if path is not None else default_path()
         if read_only:
             return cls._open_read_only(path, wall)
-        _ensure_private_dir(path.parent)
+        # The person's own data directory is theirs alone; a demo's --out DIR is left as it is.
+        _ensure_private_dir(path.parent, tighten=_same_dir(path.parent, paths.data_dir()))
+        exists = _check_access(path, write=True)  # unreadable is not damaged: never set aside
         lock_fd = _acquire_lock(lock_path(path))
         try:
             set_aside = None
-            if path.exists() and not _is_healthy(path):
+            if exists and not _is_healthy(path):
                 set_aside = _move_aside(path, wall())
             _touch_private(path)
             conn = _connect(path)
@@ -291,12 +319,17 @@ class HistoryStore:
 
     @classmethod
     def _open_read_only(cls, path: Path, wall: Wall) -> HistoryStore:
-        if not path.exists():
-            raise VoicecoachError(f"no history yet (no sessions recorded in {path})")
+        if not _check_access(path, write=False) or path.stat().st_size == 0:
+            raise NoHistoryYet(f"no history yet (no sessions recorded in {path})")
+        # With no session recording and no write-ahead log left over, the file alone is the
+        # whole history: open it immutable, which creates no -wal/-shm beside it and works in a
+        # read-only directory or mount. Otherwise the log must be read with the writer's.
+        wal = path.with_name(path.name + "-wal")
+        quiet = not wal.exists() and not _lock_held_elsewhere(lock_path(path))
         conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro",
+                f"{path.resolve().as_uri()}?mode=ro{'&immutable=1' if quiet else ''}",
                 uri=True,
                 check_same_thread=False,
                 timeout=_BUSY_TIMEOUT_S,
@@ -311,7 +344,7 @@ class HistoryStore:
             raise _damaged(path, exc) from None
         if version == 0:
             conn.close()
-            raise VoicecoachError(f"no history yet (no sessions recorded in {path})")
+            raise NoHistoryYet(f"no history yet (no sessions recorded in {path})")
         if version > SCHEMA_VERSION:
             conn.close()
             raise _too_new(path, version)
@@ -479,11 +512,28 @@ class HistoryStore:
         days: dict[date, int] = {}
         rows = self._query("SELECT started FROM sessions WHERE status = ?", (COMPLETED,))
         for (started,) in rows:
-            day = datetime.fromisoformat(started).date()
+            when = _parse_started(started)
+            if when is None:
+                continue  # a row voicecoach did not write: it counts for nothing
+            day = when.date()
             days[day] = days.get(day, 0) + 1
         sessions_today = days.get(today, 0) + 1
         streak = streak_ending(set(days) | {today}, today)
-        return Progress(sessions_today=sessions_today, streak_days=streak)
+        # advised_today: only sessions that held the exercises a source advises a daily count
+        # for (their finished event says so), plus one for this session, if it is one.
+        counted = self._query(
+            "SELECT s.started FROM sessions s JOIN events e ON e.session_id = s.id "
+            "WHERE s.status = ? AND e.kind = 'finished' AND e.data LIKE '%\"counts_for\"%'",
+            (COMPLETED,),
+        )
+        advised = sum(
+            1
+            for (started,) in counted
+            if (when := _parse_started(started)) and when.date() == today
+        )
+        return Progress(
+            sessions_today=sessions_today, streak_days=streak, advised_today=advised + 1
+        )
 
     def interrupted(self, names: Mapping[str, str] | None = None) -> ResumePoint | None:
         """Where the newest session stopped if a crash or kill cut it short, else None.
@@ -519,10 +569,12 @@ class HistoryStore:
         if not steps:
             return None
         step = steps[0]
-        data = json.loads(step[0])
-        index = data.get("step")
+        data = _json_object(step[0])
+        index = None if data is None else data.get("step")
         routine = step[3] or row[2]
-        if not isinstance(index, int) or routine is None:
+        if not isinstance(index, int) or isinstance(index, bool) or not isinstance(routine, str):
+            return None  # not a step voicecoach recorded: nothing to offer
+        if not isinstance(step[1], str | None) or not isinstance(step[2], str | None):
             return None
         return ResumePoint(
             routine=routine,
@@ -537,11 +589,11 @@ class HistoryStore:
     def events(self, session_id: int) -> list[SessionEvent]:
         """The session's events, rebuilt exactly as they were recorded, in order."""
         rows = self._query(
-            "SELECT kind, at, routine, exercise, side, data FROM events "
+            "SELECT id, kind, at, routine, exercise, side, data FROM events "
             "WHERE session_id = ? ORDER BY id",
             (session_id,),
         )
-        return [_event(row) for row in rows]
+        return [event for row in rows if (event := self._event(row, session_id)) is not None]
 
     def summary(self, session_id: int, progress: Progress | None = None) -> SessionSummary:
         """The session's summary, computed by `voicecoach.summary.summarize` from stored events."""
@@ -562,7 +614,19 @@ class HistoryStore:
         events_by_session = self._all_events() if rows else {}
         records = []
         for session_id, started_text, routine, status, resumed in rows:
-            started = datetime.fromisoformat(started_text)
+            started = _parse_started(started_text)
+            if started is None:
+                self._warn(
+                    f"skipped session {session_id}: its start time {_brief(started_text)}"
+                    " is not a date and time"
+                )
+                continue
+            if not isinstance(resumed, int):
+                resumed = None
+            if not isinstance(routine, str):
+                routine = None
+            if not isinstance(status, str):
+                status = INTERRUPTED
             if since is not None and started.date() < since:
                 continue
             events = events_by_session.get(session_id, [])
@@ -612,11 +676,52 @@ class HistoryStore:
     def _all_events(self) -> dict[int, list[SessionEvent]]:
         by_session: dict[int, list[SessionEvent]] = {}
         rows = self._query(
-            "SELECT session_id, kind, at, routine, exercise, side, data FROM events ORDER BY id"
+            "SELECT session_id, id, kind, at, routine, exercise, side, data FROM events ORDER BY id"
         )
         for row in rows:
-            by_session.setdefault(int(row[0]), []).append(_event(row[1:]))
+            event = self._event(row[1:], row[0])
+            if event is not None:
+                by_session.setdefault(row[0], []).append(event)
         return by_session
+
+    def _event(self, row: Sequence[Any], session_id: object) -> SessionEvent | None:
+        """The stored event, or None (and a warning) for a row voicecoach could not have written:
+        data that is not a JSON object, a time that is not a finite number, a number out of
+        range."""
+        event_id, kind, at, routine, exercise, side, data = row
+        problem = None
+        parsed = _json_object(data)
+        if parsed is None:
+            problem = f"its data {_brief(data)} is not a JSON object"
+        elif not _finite_numbers(parsed):
+            problem = f"its data {_brief(data)} holds a number out of range"
+        elif isinstance(at, bool) or not isinstance(at, int | float) or not abs(at) <= MAX_EVENT_AT:
+            problem = f"its time {_brief(at)} is not a number of seconds"
+        elif not isinstance(kind, str) or not all(
+            v is None or isinstance(v, str) for v in (routine, exercise, side)
+        ):
+            problem = "its kind, routine, exercise or side is not text"
+        else:
+            for (bounded_kind, name), (low, high) in _DATA_BOUNDS.items():
+                value = parsed.get(name) if kind == bounded_kind else None
+                if value is not None and (
+                    isinstance(value, bool)
+                    or not isinstance(value, int | float)
+                    or not low <= value <= high
+                ):
+                    problem = f"its {name} {_brief(value)} is not from {low:g} to {high:g}"
+        if problem is not None:
+            self._warn(f"skipped event {event_id} of session {session_id}: {problem}")
+            return None
+        assert parsed is not None
+        return SessionEvent(
+            kind=kind, at=float(at), routine=routine, exercise=exercise, side=side, data=parsed
+        )
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+            _LOGGER.info("history %s: %s", self.path, message)
 
     def _shown_status(self, session_id: int, status: str) -> str:
         # "running" is only true of the session some live process is recording.
@@ -654,11 +759,41 @@ def _status_after(event: SessionEvent) -> str | None:
     return {"stopped": STOPPED, "resumed_after_stop": RUNNING}.get(event.kind)
 
 
-def _event(row: Sequence[Any]) -> SessionEvent:
-    kind, at, routine, exercise, side, data = row
-    return SessionEvent(
-        kind=kind, at=at, routine=routine, exercise=exercise, side=side, data=json.loads(data)
-    )
+def _parse_started(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _json_object(text: object) -> dict[str, Any] | None:
+    if not isinstance(text, str | bytes):
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _finite_numbers(value: object, depth: int = 0) -> bool:
+    """No inf or nan (json reads 1e999 as inf) anywhere in a stored event's data."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if depth > 20:
+        return False
+    if isinstance(value, dict):
+        return all(_finite_numbers(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite_numbers(v, depth + 1) for v in value)
+    return True
+
+
+def _brief(value: object, limit: int = 40) -> str:
+    shown = " ".join(repr(value).split())
+    return shown if len(shown) <= limit else f"{shown[: limit - 3]}..."
 
 
 def _with_routine(record: SessionRecord, routine: str) -> SessionRecord:
@@ -679,14 +814,65 @@ def _too_new(path: Path, version: int) -> VoicecoachError:
     )
 
 
-def _ensure_private_dir(directory: Path) -> None:
-    if directory.exists():
+def _ensure_private_dir(directory: Path, *, tighten: bool = False) -> None:
+    """Create the history's directory as 0700; with `tighten` (the user's own data directory)
+    an existing one that others may read is made 0700 too."""
+    try:
+        info = directory.stat()
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise VoicecoachError(
+            f"cannot open the history directory {directory}: {exc.strerror or exc}"
+        ) from None
+    if info is not None:
+        if tighten and info.st_mode & 0o077 and info.st_uid == os.getuid():
+            try:
+                os.chmod(directory, 0o700)
+                _LOGGER.info("history: made %s private (was %o)", directory, info.st_mode & 0o777)
+            except OSError as exc:
+                _LOGGER.warning("history: could not make %s private: %s", directory, exc)
         return
     try:
         directory.mkdir(parents=True, mode=0o700)
         os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
     except OSError as exc:
         raise VoicecoachError(f"cannot create the history directory {directory}: {exc}") from None
+
+
+def _same_dir(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _check_access(path: Path, *, write: bool) -> bool:
+    """Whether the history file exists; VoicecoachError (one line naming the file and the
+    permission) when it, or its directory, cannot be opened as needed. Such a file is healthy
+    as far as anyone knows and is never set aside."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise VoicecoachError(
+            f"cannot open the history file {path}: {exc.strerror or exc} (on its directory "
+            f"{path.parent}); nothing was changed"
+        ) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise VoicecoachError(f"history file {path} is not a file; move it away")
+    try:
+        fd = os.open(path, os.O_RDWR if write else os.O_RDONLY)
+        os.close(fd)
+    except OSError as exc:
+        need = "read and write" if write else "read"
+        raise VoicecoachError(
+            f"cannot open the history file {path}: {exc.strerror or exc} (mode "
+            f"{stat.S_IMODE(info.st_mode):03o}, owner uid {info.st_uid}; voicecoach needs to "
+            f"{need} it); nothing was changed"
+        ) from None
+    return True
 
 
 def _touch_private(path: Path) -> None:
@@ -762,8 +948,8 @@ def _is_healthy(path: Path) -> bool:
     """
     try:
         conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S)
-    except sqlite3.Error:
-        return False
+    except sqlite3.Error as exc:
+        raise VoicecoachError(f"cannot open the history file {path}: {exc}") from None
     try:
         rows = conn.execute("PRAGMA quick_check").fetchall()
         return rows == [("ok",)]

@@ -101,8 +101,9 @@ class SessionEvent:
     """A fact about a session worth recording: the history and the summary are built from these."""
 
     kind: str
-    """One of: session_started, step_started, hold_started, hold_ended, skipped, back, extended,
-    paused, resumed, pain, stopped, resumed_after_stop, finished, rating."""
+    """One of: session_started, step_started, hold_started, hold_ended, skipped, declined (an
+    optional exercise left out), back, extended, paused, resumed, pain, pace (slower/faster in
+    paced repetitions), stopped, resumed_after_stop, finished, rating."""
     at: float
     """Clock time (monotonic seconds) at which it happened."""
     routine: str | None = None
@@ -121,6 +122,9 @@ class Progress:
     """Sessions completed today, counting this one if it completes."""
     streak_days: int
     """Consecutive days with at least one session, counting today if this one completes."""
+    advised_today: int | None = None
+    """Completed sessions today that held an exercise whose source advises a daily count (the
+    kneeling stretch's "2 - 3 times daily"), counting this one if it is such a session."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,43 @@ from voicecoach.history import SessionRecord
 _LOGGER = logging.getLogger(__name__)
 
 MIN_DAYS = 7
-"""The plot shows at least a week, so a short history still gets one tick per day."""
+"""Without a chosen window the plot shows at least a week, so a short history is not one bar."""
+MAX_DAYS = 731
+"""The most days drawn (two years of bars): a longer window shows its last MAX_DAYS days."""
+MAX_TICKS = 10
+"""Date labels on the x axis at most; each names its month."""
+
+
+@dataclass(frozen=True)
+class PlotSpan:
+    """What a plot drew: its first and last day, its sessions and its date labels."""
+
+    first: date
+    last: date
+    sessions: int
+    ticks: tuple[str, ...]
+
+
+def plot_window(
+    records: Sequence[SessionRecord], first: date | None, last: date | None
+) -> tuple[date, date]:
+    """The days to draw. A chosen `first` is kept, but never before the first day with data
+    (`--days 700000` is the whole history, not 2,000 years of empty bars); with none, the
+    records' span, widened to MIN_DAYS. Never more than MAX_DAYS, ending at `last`."""
+    if not records and (first is None or last is None):
+        raise ValueError("nothing to plot")
+    days = [r.started.date() for r in records]
+    last = last or max(days)
+    if first is None:
+        first = min(days) if days else last
+        if (last - first).days < MIN_DAYS - 1:
+            first = last - timedelta(days=MIN_DAYS - 1)
+    elif days:
+        first = max(first, min(min(days), last))
+    if (last - first).days >= MAX_DAYS:
+        first = last - timedelta(days=MAX_DAYS - 1)
+    return first, last
+
 
 ADVISED_PER_DAY = (2, 3)
 """The kneeling stretch source: "Repeat 2 - 3 times daily"."""
@@ -30,6 +66,8 @@ class DayTotals:
     minutes: float = 0.0
     sessions: int = 0
     completed: int = 0
+    counted: int = 0
+    """Completed sessions that held the kneeling stretch (its source advises 2 to 3 a day)."""
     before: list[int] = field(default_factory=list)
     after: list[int] = field(default_factory=list)
 
@@ -54,6 +92,7 @@ def daily_totals(
         totals_for_day.minutes += record.duration_s / 60.0
         totals_for_day.sessions += 1
         totals_for_day.completed += record.status == "completed"
+        totals_for_day.counted += record.status == "completed" and record.counts_for is not None
         if record.stiffness_before is not None:
             totals_for_day.before.append(record.stiffness_before)
         if record.stiffness_after is not None:
@@ -67,8 +106,9 @@ def plot_history(
     *,
     first: date | None = None,
     last: date | None = None,
-) -> None:
-    """Write a PNG: bars of minutes per day; daily mean stiffness before/after on a 0-10 axis."""
+) -> PlotSpan:
+    """Write a PNG: bars of minutes per day; daily mean stiffness before/after on a 0-10 axis.
+    The days drawn are `plot_window(records, first, last)`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -76,19 +116,15 @@ def plot_history(
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    if records:
-        first = first or min(r.started.date() for r in records)
-        last = last or max(r.started.date() for r in records)
-    if first is not None and last is not None and (last - first).days < MIN_DAYS - 1:
-        first = last - timedelta(days=MIN_DAYS - 1)  # a day or two alone gets hourly ticks
+    first, last = plot_window(records, first, last)
     days = daily_totals(records, first, last)
-    if not days:
-        raise ValueError("nothing to plot")
     # Midnight datetimes, not dates: date arithmetic would drop the half-day padding.
     x = [datetime.combine(d.day, time()) for d in days]
     minutes = [d.minutes for d in days]
     low, high = ADVISED_PER_DAY
-    on_target = [low <= d.completed <= high for d in days]
+    # The advice is the kneeling stretch's: only its sessions count towards it.
+    on_target = [low <= d.counted <= high for d in days]
+    advised_shown = any(d.counted for d in days)
 
     fig, ax = plt.subplots(figsize=(10, 5.2), dpi=120, layout="constrained")
     try:
@@ -148,9 +184,17 @@ def plot_history(
                         zorder=5,
                     )
 
-        locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        # Whole days (or months) only, each label naming its month: "28 Nov", "30 Nov", "2 Dec";
+        # an offset label ("Dec") would name one month for an axis that crosses two.
+        if len(days) <= 120:
+            step = -(-len(days) // MAX_TICKS)
+            ax.xaxis.set_major_locator(mdates.DayLocator(bymonthday=range(1, 32, step)))
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%-d %b"))
+        else:
+            months = len(days) // 30 + 1
+            step = -(-months // MAX_TICKS)
+            ax.xaxis.set_major_locator(mdates.MonthLocator(interval=step))
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
         pad = timedelta(hours=18)
         ax.set_xlim(x[0] - pad, x[-1] + pad)
 
@@ -165,13 +209,21 @@ def plot_history(
             "number over each bar = sessions completed that day",
             fontsize=11,
         )
+        advised_label = f"minutes, day with {low} to {high} kneeling stretch sessions (advised)"
         handles = [
-            Patch(color="#2F6FA3", label=f"minutes, day with {low} to {high} completed (advised)"),
-            Patch(color="#9CC3E4", label="minutes, other days"),
+            *([Patch(color="#2F6FA3", label=advised_label)] if advised_shown else []),
+            Patch(color="#9CC3E4", label="minutes, other days" if advised_shown else "minutes"),
             *stiff.get_legend_handles_labels()[0],
         ]
         fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=9, frameon=False)
         fig.savefig(out, format="png")
+        low_x, high_x = ax.get_xlim()
+        ticks = tuple(
+            label.get_text()
+            for label, value in zip(ax.get_xticklabels(), ax.get_xticks(), strict=True)
+            if low_x <= value <= high_x
+        )
     finally:
         plt.close(fig)
-    _LOGGER.info("plot: %d days, %d sessions written to %s", len(days), len(records), out)
+    _LOGGER.info("plot: %d days, %d sessions written to %s", len(days), total, out)
+    return PlotSpan(first, last, total, ticks)

@@ -7,8 +7,12 @@ Built-in routines ship in voicecoach/data/routines; the person's own live in
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import os
+import re
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +22,7 @@ import yaml
 
 from voicecoach import paths
 from voicecoach.errors import VoicecoachError
+from voicecoach.grammar import load_grammar, routine_name_stem
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,6 +51,12 @@ class Hold:
     """Seconds between calm reminders during the hold; None for none."""
     reminders: tuple[str, ...] = ()
     """Reminder wordings, used in turn."""
+    source_range: tuple[float, float] | None = None
+    """The range of seconds the source gives ("20 to 30 seconds"), said when the hold starts."""
+    begin: str | None = None
+    """Said at the start of every hold (the source's "breathing deeply")."""
+    coach_choice: str | None = None
+    """Set when the length is the coach's own choice, not the source's: says why (listed)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,14 @@ class Reps:
     extend_count: int
     """Repetitions that "extend" adds when no amount is said."""
     phases: tuple[PacePhase, ...]
+    pace_step: float = 0.25
+    """How much "slower" or "faster" stretches or shrinks every phase (0.25: a quarter)."""
+    slowest: float = 1.0
+    """Longest phases allowed, as a multiple of their length in the file (1: never slower)."""
+    fastest: float = 1.0
+    """Shortest phases allowed, as a multiple of their length (1: never faster)."""
+    coach_choice: str | None = None
+    """Set when the count is the coach's own choice, not the source's: says why (listed)."""
 
     @property
     def rep_seconds(self) -> float:
@@ -103,6 +122,15 @@ class Exercise:
     """More about the exercise, said only when asked."""
     settle_seconds: float | None = None
     """Time to get into position after the instructions; None uses the session's default."""
+    position: str | None = None
+    """The body position it is done in ("lying", "kneeling"): a change of position gets more
+    time to settle, and no "ease out" is said between steps that keep it."""
+    reposition_seconds: float | None = None
+    """Time to get into position when the step before was in another position (None: the
+    settle time)."""
+    optional: str | None = None
+    """For an optional exercise, the question that offers it (said instead of "say ready");
+    declining it is not a skipped step."""
 
     @property
     def name(self) -> str:
@@ -154,7 +182,9 @@ class Routine:
 
     @property
     def name(self) -> str:
-        return self.names[0]
+        """How the coach says it, without the "the"/"my" and "routine" that the sentences
+        around it add ("my morning routine" -> "morning": "the morning routine")."""
+        return routine_name_stem(self.names[0]) or self.names[0]
 
 
 @dataclass(frozen=True)
@@ -176,6 +206,210 @@ class Step:
     @property
     def last_side(self) -> bool:
         return not self.exercise.sides or self.side == self.exercise.sides[-1]
+
+
+# --- reading a routine file safely ------------------------------------------------------------
+
+MAX_ROUTINE_BYTES = 64 * 1024
+"""A routine file is a few kB (the built-in ones are under 4 kB); anything larger is refused
+before it is parsed."""
+MAX_NESTING = 32
+"""Deepest nesting of lists and mappings a routine file may have (a routine needs about 8)."""
+MAX_VALUES = 20_000
+"""Most values (with aliases counted each time they are used) a routine file may hold."""
+MIN_SECONDS = 1.0
+"""Shortest hold, phase, extension or reminder interval."""
+MAX_SECONDS = 3600.0
+"""Longest hold, phase, extension or reminder interval: an hour."""
+MAX_REPS = 100
+"""Most repetitions of a paced exercise."""
+MAX_PACE_FACTOR = 4.0
+"""Slowest pace a paced exercise may reach, as a multiple of its phase lengths."""
+MAX_STEPS = 500
+"""Most steps (exercise sides) a routine may flatten to, included routines counted."""
+MAX_INCLUDE_DEPTH = 8
+"""Deepest chain of routines including routines."""
+
+# YAML 1.1 reads `1e300` (no dot, unsigned exponent) as a string; people mean a number.
+_FLOAT_WITHOUT_DOT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+
+class _RoutineYamlLoader(yaml.SafeLoader):
+    """yaml.SafeLoader with a nesting bound, duplicate keys refused and `1e3` read as a number."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[object] = set()
+            for key_node, _value in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *base` then a key of its own is an override, not a repeat
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:
+                    continue  # unhashable: the base class says so with its line
+                if duplicate:
+                    raise _DuplicateKey(key, key_node.start_mark)
+        return super().construct_mapping(node, deep)
+
+
+_RoutineYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", _FLOAT_WITHOUT_DOT, list("-+0123456789")
+)
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: Any) -> None:
+        self.mark = mark
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: object, mark: Any) -> None:
+        self.key = key
+        self.mark = mark
+
+
+def _line(mark: Any) -> str:
+    return f"line {mark.line + 1}" if mark is not None else "file"
+
+
+def _count_values(data: object, path: Path) -> None:
+    """Refuse data with more than MAX_VALUES values, aliases expanded (a "billion laughs" file is
+    small on disk and huge once walked)."""
+    stack = [data]
+    count = 0
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise VoicecoachError(
+                f"{path}: file: expected at most {MAX_VALUES} values (aliases counted where "
+                "they are used), got more"
+            )
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set):
+            stack.extend(item)
+
+
+def _kind_of_file(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _size_text(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{size / 1024:.0f} kB" if size >= 1024 else f"{size} bytes"
+
+
+def read_routine_data(path: Path) -> object:
+    """The parsed YAML of one routine file, refusing with one line (a VoicecoachError naming the
+    file) anything that is not a small UTF-8 YAML text: a directory, a device, a huge or binary
+    file, deep nesting, duplicate keys."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise VoicecoachError(
+            f"{path}: file: expected a routine YAML file, got no such file"
+        ) from None
+    except OSError as exc:
+        raise VoicecoachError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = _kind_of_file(info.st_mode)
+        raise VoicecoachError(f"{path}: file: expected a routine YAML file, got {kind}")
+    if info.st_size > MAX_ROUTINE_BYTES:
+        raise VoicecoachError(
+            f"{path}: file: expected at most {_size_text(MAX_ROUTINE_BYTES)} (a routine is a "
+            f"few kB), got {_size_text(info.st_size)}"
+        )
+    try:
+        with path.open("rb") as file:
+            raw = file.read(MAX_ROUTINE_BYTES + 1)
+    except OSError as exc:
+        raise VoicecoachError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_ROUTINE_BYTES:  # grew since stat
+        raise VoicecoachError(
+            f"{path}: file: expected at most {_size_text(MAX_ROUTINE_BYTES)}, got more"
+        )
+    text = _decode(raw, path)
+    loader: _RoutineYamlLoader | None = None
+    try:
+        loader = _RoutineYamlLoader(text)  # checks for unprintable characters
+        data = loader.get_single_data()
+    except _TooDeep as exc:
+        raise VoicecoachError(
+            f"{path}: {_line(exc.mark)}: expected lists and mappings nested at most "
+            f"{MAX_NESTING} deep, got deeper"
+        ) from None
+    except _DuplicateKey as exc:
+        raise VoicecoachError(
+            f"{path}: {_line(exc.mark)}: expected each field once, got {_brief(exc.key)} twice"
+        ) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(0, exc.position)) + 1
+        raise VoicecoachError(
+            f"{path}: line {line}: expected YAML text, got the control character "
+            f"#x{exc.character:04x}"
+            if isinstance(exc.character, int)
+            else f"{path}: line {line}: expected YAML text, got {exc.reason}"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise VoicecoachError(
+            f"{path}: {_line(mark)}: expected valid YAML, got {' '.join(problem.split())}"
+        ) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # e.g. a date that matches YAML's timestamp pattern but not the calendar (2024-13-45)
+        raise VoicecoachError(
+            f"{path}: file: expected valid YAML values, got {_brief(str(exc))}"
+        ) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    _count_values(data, path)
+    return data
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    for bom, encoding in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32")):
+        if raw.startswith(bom):
+            raise VoicecoachError(
+                f"{path}: file: expected UTF-8 text, got {encoding} (save the file as UTF-8)"
+            )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise VoicecoachError(
+            f"{path}: file: expected UTF-8 text, got UTF-16 (save the file as UTF-8)"
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise VoicecoachError(
+            f"{path}: line {line}: expected UTF-8 text, got the byte "
+            f"0x{raw[exc.start]:02x} (a binary file, or another encoding: save it as UTF-8)"
+        ) from None
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -210,6 +444,9 @@ class _Checker:
         if not isinstance(value, Mapping):
             self.fail(where, "a mapping of fields", value)
         assert isinstance(value, Mapping)
+        for key in value:
+            if not isinstance(key, str):
+                self.fail(where, "field names that are words", key)
         return value
 
     def get(self, data: Mapping[str, Any], key: str, where: str, default: Any = ...) -> Any:
@@ -236,18 +473,30 @@ class _Checker:
         return tuple(self.text(item, f"{where}[{i}]") for i, item in enumerate(value))
 
     def number(self, value: object, where: str, *, positive: bool = True) -> float:
+        """Seconds from MIN_SECONDS (or 0 when not `positive`) to MAX_SECONDS, finite."""
+        low = MIN_SECONDS if positive else 0.0
+        expected = f"a number of seconds from {low:g} to {MAX_SECONDS:g}"
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(where, "a number of seconds", value)
+            self.fail(where, expected, value)
         assert isinstance(value, int | float)
-        if positive and value <= 0:
-            self.fail(where, "a positive number of seconds", value)
-        if value < 0:
-            self.fail(where, "zero or more seconds", value)
+        # Compared before float(): a 400-digit int does not fit in a float.
+        if not (isinstance(value, int) or math.isfinite(value)) or not low <= value <= MAX_SECONDS:
+            self.fail(where, expected, value)
+        return float(value)
+
+    def factor(self, value: object, where: str) -> float:
+        """A pace factor: more than 0, at most MAX_PACE_FACTOR, finite."""
+        expected = f"a number more than 0 and at most {MAX_PACE_FACTOR:g}"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(where, expected, value)
+        assert isinstance(value, int | float)
+        if not (isinstance(value, int) or math.isfinite(value)) or not 0 < value <= MAX_PACE_FACTOR:
+            self.fail(where, expected, value)
         return float(value)
 
     def count(self, value: object, where: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            self.fail(where, "a positive whole number", value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REPS:
+            self.fail(where, f"a whole number from 1 to {MAX_REPS}", value)
         assert isinstance(value, int)
         return value
 
@@ -294,6 +543,9 @@ _EXERCISE_FIELDS = (
     "reps",
     "info",
     "settle_seconds",
+    "position",
+    "reposition_seconds",
+    "optional",
 )
 _HOLD_FIELDS = (
     "seconds",
@@ -304,8 +556,20 @@ _HOLD_FIELDS = (
     "countdown",
     "reminder_every",
     "reminders",
+    "source_range",
+    "begin",
+    "coach_choice",
 )
-_REPS_FIELDS = ("count", "max_count", "extend_count", "phases")
+_REPS_FIELDS = (
+    "count",
+    "max_count",
+    "extend_count",
+    "phases",
+    "pace_step",
+    "slowest",
+    "fastest",
+    "coach_choice",
+)
 
 
 def _parse_hold(c: _Checker, raw: object, where: str) -> Hold:
@@ -328,7 +592,31 @@ def _parse_hold(c: _Checker, raw: object, where: str) -> Hold:
     reminders = c.texts(c.get(data, "reminders", where, []), f"{where}.reminders", allow_empty=True)
     if every is not None and not reminders:
         c.fail(f"{where}.reminders", "at least one reminder when reminder_every is set", [])
-    return Hold(seconds, min_s, max_s, extend, halfway, countdown, every, reminders)
+    range_raw = c.get(data, "source_range", where, None)
+    source_range = None
+    if range_raw is not None:
+        if not isinstance(range_raw, list) or len(range_raw) != 2:
+            c.fail(f"{where}.source_range", "two numbers of seconds [low, high]", range_raw)
+        low = c.number(range_raw[0], f"{where}.source_range[0]")
+        high = c.number(range_raw[1], f"{where}.source_range[1]")
+        if high < low:
+            c.fail(f"{where}.source_range[1]", f"at least {low:g}", high)
+        source_range = (low, high)
+    begin_raw = c.get(data, "begin", where, None)
+    choice_raw = c.get(data, "coach_choice", where, None)
+    return Hold(
+        seconds,
+        min_s,
+        max_s,
+        extend,
+        halfway,
+        countdown,
+        every,
+        reminders,
+        source_range=source_range,
+        begin=None if begin_raw is None else c.text(begin_raw, f"{where}.begin"),
+        coach_choice=None if choice_raw is None else c.text(choice_raw, f"{where}.coach_choice"),
+    )
 
 
 def _parse_reps(c: _Checker, raw: object, where: str) -> Reps:
@@ -353,7 +641,24 @@ def _parse_reps(c: _Checker, raw: object, where: str) -> Reps:
                 c.texts(c.get(pdata, "say", pw), f"{pw}.say"),
             )
         )
-    return Reps(count, max_count, extend, tuple(phases))
+    step = c.factor(c.get(data, "pace_step", where, 0.25), f"{where}.pace_step")
+    slowest = c.factor(c.get(data, "slowest", where, 1.0), f"{where}.slowest")
+    fastest = c.factor(c.get(data, "fastest", where, 1.0), f"{where}.fastest")
+    if slowest < 1.0:
+        c.fail(f"{where}.slowest", "1 or more (a multiple of the phase lengths)", slowest)
+    if fastest > 1.0:
+        c.fail(f"{where}.fastest", "more than 0 and at most 1", fastest)
+    choice_raw = c.get(data, "coach_choice", where, None)
+    return Reps(
+        count,
+        max_count,
+        extend,
+        tuple(phases),
+        pace_step=step,
+        slowest=slowest,
+        fastest=fastest,
+        coach_choice=None if choice_raw is None else c.text(choice_raw, f"{where}.coach_choice"),
+    )
 
 
 def _parse_exercise(c: _Checker, raw: object, where: str) -> Exercise | Include:
@@ -398,6 +703,9 @@ def _parse_exercise(c: _Checker, raw: object, where: str) -> Exercise | Include:
     switch_raw = c.get(data, "switch", where, None)
     info_raw = c.get(data, "info", where, None)
     settle_raw = c.get(data, "settle_seconds", where, None)
+    position_raw = c.get(data, "position", where, None)
+    reposition_raw = c.get(data, "reposition_seconds", where, None)
+    optional_raw = c.get(data, "optional", where, None)
     return Exercise(
         id=ex_id,
         names=names,
@@ -412,6 +720,11 @@ def _parse_exercise(c: _Checker, raw: object, where: str) -> Exercise | Include:
         settle_seconds=None
         if settle_raw is None
         else c.number(settle_raw, f"{where}.settle_seconds", positive=False),
+        position=None if position_raw is None else c.ident(position_raw, f"{where}.position"),
+        reposition_seconds=None
+        if reposition_raw is None
+        else c.number(reposition_raw, f"{where}.reposition_seconds", positive=False),
+        optional=None if optional_raw is None else c.text(optional_raw, f"{where}.optional"),
     )
 
 
@@ -447,23 +760,58 @@ def parse_routine(data: object, source: Path | str, *, builtin: bool = False) ->
 
 def load_routine_file(path: Path, *, builtin: bool = False) -> Routine:
     """Read and validate one routine file; raise VoicecoachError naming the file and field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise VoicecoachError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "file"
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise VoicecoachError(f"{path}: {where}: expected valid YAML, got {problem}") from exc
+    data = read_routine_data(path)
     if data is None:
         raise VoicecoachError(f"{path}: file: expected a routine (id, names, exercises), got empty")
     return parse_routine(data, path, builtin=builtin)
 
 
 # --- the library ----------------------------------------------------------------------------
+
+
+@functools.cache
+def _base_grammar() -> Any:
+    """The command grammar without the person's routine names: what a new name must not be."""
+    return load_grammar()
+
+
+def _check_names(routine: Routine, taken: dict[str, str]) -> None:
+    """Refuse a name of the person's routine that the recognizer cannot take, that is a command,
+    or that another routine already answers to; `taken` (stem -> routine id) grows as routines
+    pass. Built-in names are taken, never judged."""
+    stems = [(i, name, routine_name_stem(name)) for i, name in enumerate(routine.names)]
+    if routine.builtin:
+        for _i, _name, stem in stems:
+            if stem is not None:
+                taken.setdefault(stem, routine.id)
+        return
+    where = routine.source or routine.id
+    for i, name, stem in stems:
+        if stem is None:
+            raise VoicecoachError(
+                f"{where}: names[{i}]: expected a name the recognizer can take (English "
+                f"letters only, numbers written as words), got {_brief(name)}"
+            )
+        owner = taken.get(stem)
+        if owner is None:
+            for sentence in (stem, f"start {stem}", f"{stem} routine"):
+                intent = _base_grammar().match(sentence)
+                if intent is None:
+                    continue
+                if intent.name == "start_routine" and intent.slots.get("routine"):
+                    owner = str(intent.slots["routine"])
+                    break
+                raise VoicecoachError(
+                    f"{where}: names[{i}]: expected a name that is not a command, got "
+                    f'{_brief(name)} ("{sentence}" means {intent.name})'
+                )
+        if owner is not None and owner != routine.id:
+            raise VoicecoachError(
+                f"{where}: names[{i}]: expected a name no other routine answers to, got "
+                f"{_brief(name)} (routine {owner!r} is called that)"
+            )
+    for _i, _name, stem in stems:
+        taken.setdefault(stem or "", routine.id)
 
 
 @dataclass(frozen=True)
@@ -491,33 +839,68 @@ class RoutineLibrary:
         self._routines[routine.id] = routine
 
     def _check_includes(self) -> None:
-        for routine in list(self._routines.values()):
+        """Set aside the person's routines that cannot run: an include that is unknown, circular
+        or too deep, too many steps, or a name that cannot be said. Every routine is judged
+        against the same full set first, so two routines including each other both name the
+        loop (instead of the second finding the first gone)."""
+        while self._set_aside_unrunnable():
+            pass  # what included a routine now set aside is broken too: judge again
+        self._steps_cache: dict[str, list[Step]] = {}
+
+    def _set_aside_unrunnable(self) -> bool:
+        problems: dict[str, str] = {}
+        taken: dict[str, str] = {}
+        for routine in self._routines.values():
             try:
-                self._flatten(routine.id, ())
+                steps = sum(len(ex.sides or (None,)) for _, ex in self._flatten(routine.id, ()))
+                if steps > MAX_STEPS:
+                    raise VoicecoachError(
+                        f"{routine.source or routine.id}: exercises: expected at most {MAX_STEPS} "
+                        f"steps with included routines, got {steps}"
+                    )
+                _check_names(routine, taken)
             except VoicecoachError as exc:
                 if routine.builtin:
                     raise
-                del self._routines[routine.id]
-                self.broken.append(BrokenRoutine(routine.source or Path(routine.id), str(exc)))
-        self._steps_cache: dict[str, list[Step]] = {}
+                problems[routine.id] = str(exc)
+        for routine_id, error in problems.items():
+            routine = self._routines.pop(routine_id)
+            self.broken.append(BrokenRoutine(routine.source or Path(routine_id), error))
+        return bool(problems)
 
     @classmethod
     def load(
-        cls, user_dir: Path | None = None, *, builtin_dir: Path = BUILTIN_DIR
+        cls, user_dir: Path | None = None, *, builtin_dir: Path = BUILTIN_DIR, warn: bool = True
     ) -> RoutineLibrary:
-        """Load the built-in routines, then the person's (default: config_dir()/routines)."""
+        """Load the built-in routines, then the person's (default: config_dir()/routines).
+
+        Each broken file is in `broken` and, with `warn`, logged as a warning (one line each).
+        """
         builtins = [load_routine_file(p, builtin=True) for p in sorted(builtin_dir.glob("*.yaml"))]
         if user_dir is None:
             user_dir = paths.config_dir() / "routines"
         lib = cls(builtins)
         if user_dir.is_dir():
-            for path in sorted([*user_dir.glob("*.yaml"), *user_dir.glob("*.yml")]):
+            try:
+                names = os.listdir(user_dir)  # glob would say nothing about a locked directory
+            except OSError as exc:
+                names = []
+                error = f"{user_dir}: cannot read the directory: {exc.strerror or exc}"
+                lib.broken.append(BrokenRoutine(user_dir, error))
+            # Hidden names are editors' (".#mine.yaml" lock links), as `*.yaml` globbing skips.
+            files = [
+                user_dir / n
+                for n in names
+                if n.endswith((".yaml", ".yml")) and not n.startswith(".")
+            ]
+            for path in sorted(files):
                 try:
                     lib._add(load_routine_file(path))
                 except VoicecoachError as exc:
-                    _LOGGER.warning("skipping routine file: %s", exc)
                     lib.broken.append(BrokenRoutine(path, str(exc)))
             lib._check_includes()
+        for broken in lib.broken:
+            _LOGGER.log(logging.WARNING if warn else logging.INFO, "skipping %s", broken.error)
         _LOGGER.info("loaded %d routines (%d broken files)", len(lib._routines), len(lib.broken))
         return lib
 
@@ -534,24 +917,39 @@ class RoutineLibrary:
             known = ", ".join(self._routines)
             raise VoicecoachError(f"no routine {routine_id!r}; known routines: {known}") from None
 
-    def _flatten(self, routine_id: str, seen: tuple[str, ...]) -> list[tuple[str, Exercise]]:
+    def _flatten(
+        self, routine_id: str, seen: tuple[str, ...], budget: list[int] | None = None
+    ) -> list[tuple[str, Exercise]]:
+        # `seen` is the chain of includes that led here; its first routine is the one judged.
+        where = (self._routines[seen[0]].source or seen[0]) if seen else routine_id
         routine = self._routines.get(routine_id)
         if routine is None:
-            where = self._routines[seen[-1]].source or seen[-1] if seen else routine_id
             raise VoicecoachError(
                 f"{where}: exercises: expected a known routine, got {routine_id!r}"
             )
         if routine_id in seen:
-            where = routine.source or routine_id
             raise VoicecoachError(
-                f"{where}: exercises: expected no circular includes, got {' -> '.join(seen)}"
-                f" -> {routine_id}"
+                f"{where}: exercises: expected no circular includes, got the loop "
+                f"{' -> '.join((*seen, routine_id))}"
             )
+        if len(seen) > MAX_INCLUDE_DEPTH:
+            raise VoicecoachError(
+                f"{where}: exercises: expected includes at most {MAX_INCLUDE_DEPTH} deep, got "
+                f"{' -> '.join((*seen, routine_id))}"
+            )
+        # Includes multiply (30 includes of 30 includes of ...): count exercises as they come.
+        budget = budget if budget is not None else [MAX_STEPS]
         out: list[tuple[str, Exercise]] = []
         for item in routine.items:
             if isinstance(item, Include):
-                out.extend(self._flatten(item.routine, (*seen, routine_id)))
+                out.extend(self._flatten(item.routine, (*seen, routine_id), budget))
             else:
+                budget[0] -= 1
+                if budget[0] < 0:
+                    raise VoicecoachError(
+                        f"{where}: exercises: expected at most {MAX_STEPS} exercises with "
+                        "included routines, got more"
+                    )
                 out.append((routine_id, item))
         return out
 

@@ -134,6 +134,11 @@ _WAITS_AFTER_SPEECH = ("setup", "side_switch", "checkin_before", "checkin_after"
 _EPS = 1e-9
 
 
+def _held(data: dict[str, object]) -> float:
+    value = data.get("achieved_s")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
 @dataclass(frozen=True)
 class SessionView:
     """What a terminal display shows about the session right now."""
@@ -173,6 +178,7 @@ class Session:
         on_event: Callable[[SessionEvent], None] | None = None,
         stop_window_s: float = 30.0,
         checkin_wait_s: float = 30.0,
+        nudge_grace_s: float = 8.0,
     ) -> None:
         self._lib = library
         self._settle_s = settle_s
@@ -182,6 +188,7 @@ class Session:
         self._on_event = on_event
         self._stop_window_s = stop_window_s
         self._checkin_wait_s = checkin_wait_s
+        self._nudge_grace_s = nudge_grace_s
         self.events: list[SessionEvent] = []
         self.summary: SessionSummary | None = None
         self._flow = _Flow()
@@ -215,6 +222,12 @@ class Session:
         self._last: list[Cue] = []
         self._last_intent: str | None = None
         self._now = 0.0
+        self._nudged = False  # "starts on its own in a few seconds" said for this wait
+        self._pain_said = False  # the pain guidance is said on the first pain of a session
+        self._pain_on_step: dict[int, int] = {}
+        self._paces: dict[str, float] = {}  # paced exercise id -> phase length multiple
+        self._span_nominal = 0.0  # like _span, in the paced exercise's own (unscaled) seconds
+        self._skipped_side: str | None = None  # a first side skipped just now, for the switch
 
     # --- public API --------------------------------------------------------------------------
 
@@ -259,7 +272,7 @@ class Session:
         if self.state == "hold" and self._seg_start is not None:
             pending = [t for key, t in self._milestones() if key not in self._fired]
             if pending:
-                return self._seg_start + (min(pending) - self._done)
+                return self._seg_start + (min(pending) - self._done) * self._scale()
             return None
         return self._deadline
 
@@ -274,8 +287,8 @@ class Session:
         step = self._step
         remaining = total = None
         if step is not None and self.state in ("setup", "side_switch", "hold", "paused", "stopped"):
-            total = self._target
-            remaining = max(0.0, self._target - self._achieved(self._now))
+            total = self._real(self._target)
+            remaining = self._real(max(0.0, self._target - self._achieved(self._now)))
         return SessionView(
             routine=self._routine,
             exercise=step.exercise.name if step else None,
@@ -337,13 +350,47 @@ class Session:
             "reps": ex.reps.count if ex.reps else None,
             "duration": self._target,
             "first_side": step.first_side,
+            "offer": ex.optional if step.first_side else None,
         }
+
+    def _instructions(self, step: Step, *, why: bool) -> list[Cue]:
+        """A step's setup: the instructions, then (first time) why it works, then what to say
+        ("say ready", or the offer of an optional exercise). "repeat" gives them without the
+        why."""
+        data = self._step_data(step)
+        if not why:
+            data["first_side"] = False
+        return [Cue("setup", data), Cue("setup_end", data)]
+
+    def _settle_time(self, step: Step) -> float:
+        """Time to get into position: more when the position changes (lying to kneeling), or
+        for the first step, when the person gets down onto the floor."""
+        ex = step.exercise
+        settle = ex.settle_seconds if ex.settle_seconds is not None else self._settle_s
+        if ex.reposition_seconds is None:
+            return settle
+        prev = self._steps[step.index - 1].exercise if step.index > 0 else None
+        if prev is None or prev.position != ex.position:
+            return max(settle, ex.reposition_seconds)
+        return settle
 
     # --- hold time accounting ----------------------------------------------------------------
 
+    def _scale(self) -> float:
+        """Real seconds per second of the step's own timing: paced phases said "slower" last
+        longer; everything is counted in the routine file's seconds and scaled here."""
+        step = self._step
+        if step is None or step.exercise.reps is None:
+            return 1.0
+        return self._paces.get(step.exercise.id, 1.0)
+
     def _achieved(self, now: float) -> float:
         running = (now - self._seg_start) if self._seg_start is not None else 0.0
-        return self._done + max(0.0, running)
+        return self._done + max(0.0, running) / self._scale()
+
+    def _real(self, seconds: float) -> float:
+        """Routine-file seconds of the current step as real seconds at the current pace."""
+        return seconds * self._scale()
 
     def _milestones(self) -> list[tuple[str, float]]:
         """(key, achieved seconds) points of the running hold, the end included."""
@@ -478,19 +525,24 @@ class Session:
         self._seg_start = None
         self._fired = set()
         self._hold_began = False
-        self._wait_s = ex.settle_seconds if ex.settle_seconds is not None else self._settle_s
+        self._nudged = False
+        self._wait_s = self._settle_time(step)
+        skipped_side, self._skipped_side = self._skipped_side, None
         if announce_switch and not step.first_side and self._index > 0:
             prev = self._steps[self._index - 1]
             if prev.exercise.id == ex.id:
                 self._go("begin_side_switch")
                 self._emit("step_started", now, {"step": self._index})
-                cues = [Cue("side_switch", self._step_data(step))]
+                data = self._step_data(step)
+                if skipped_side is not None:
+                    data["skipped_side"] = skipped_side
+                cues = [Cue("side_switch", data)]
                 self._deadline = now + self._wait_s
                 self._last = cues
                 return cues
         self._go("begin_setup")
         self._emit("step_started", now, {"step": self._index})
-        cues = [Cue("setup", self._step_data(step))]
+        cues = self._instructions(step, why=step.first_side)
         self._deadline = now + self._wait_s
         self._last = cues
         return cues
@@ -502,6 +554,7 @@ class Session:
         self._wait_s = None
         self._seg_start = now
         self._span = 0.0
+        self._span_nominal = 0.0
         first = not self._hold_began
         self._hold_began = True
         self._emit("hold_started", now, {"target_s": self._target, "continued": not first})
@@ -519,12 +572,13 @@ class Session:
                 )
             ]
         else:
-            cues = [
-                Cue(
-                    "hold_start" if first else "hold_continue",
-                    {"duration": remaining, "side_name": ex.side_name(step.side)},
-                )
-            ]
+            data: dict[str, object] = {"duration": remaining, "side_name": ex.side_name(step.side)}
+            if first and ex.hold is not None:
+                if ex.hold.source_range is not None:
+                    data["range_low"], data["range_high"] = ex.hold.source_range
+                if ex.hold.begin:
+                    data["begin"] = ex.hold.begin
+            cues = [Cue("hold_start" if first else "hold_continue", data)]
         cues += self._fire_milestones(now)
         self._last = cues
         return cues
@@ -533,19 +587,22 @@ class Session:
         """Freeze the running hold segment (for pause, stop, pain, skip, back, the end)."""
         if self._seg_start is not None:
             run = max(0.0, now - self._seg_start)
-            self._done += run
+            self._done += run / self._scale()
             self._span += run
+            self._span_nominal += run / self._scale()
             self._seg_start = None
 
-    def _close_span(self, now: float) -> None:
-        """Record what was held since the last hold_started."""
+    def _close_span(self, now: float, ended: str) -> None:
+        """Record what was held since the last hold_started, and why it ended (done, pain,
+        stop, skip, back)."""
         self._end_segment(now)
         step = self._steps[self._index]
-        data: dict[str, object] = {"achieved_s": self._span}
+        data: dict[str, object] = {"achieved_s": self._span, "ended": ended}
         if step.exercise.reps is not None:
-            data["reps"] = step.exercise.reps.reps_for(self._span)
+            data["reps"] = step.exercise.reps.reps_for(self._span_nominal)
         self._emit("hold_ended", now, data)
         self._span = 0.0
+        self._span_nominal = 0.0
 
     def _fire_milestones(self, now: float) -> list[Cue]:
         """Say what is due in the running hold; at its end, move on."""
@@ -557,7 +614,7 @@ class Session:
             key=lambda item: item[0],
         )
         if any(key == "end" and t <= achieved + _EPS for t, key in due):
-            end_at = self._seg_start + (self._target - self._done)
+            end_at = self._seg_start + (self._target - self._done) * self._scale()
             self._fired.update(key for _, key in due)
             return self._complete_hold(end_at)
         cues: list[Cue] = []
@@ -573,11 +630,18 @@ class Session:
         return cues
 
     def _complete_hold(self, end_at: float) -> list[Cue]:
-        self._close_span(end_at)
+        self._close_span(end_at, "done")
         self._hold_began = False
         step = self._steps[self._index]
-        # Moving to the other side has its own words for coming out of the position.
-        lead = None if not step.last_side else Cue("hold_done", {"last_side": True})
+        # Moving to the other side has its own words for coming out of the position; so has a
+        # next exercise in the same position ("lie on your back ... like before").
+        nxt = self._steps[self._index + 1].exercise if self._index + 1 < len(self._steps) else None
+        keeps = (
+            nxt is not None
+            and step.exercise.position is not None
+            and nxt.position == step.exercise.position
+        )
+        lead = None if not step.last_side or keeps else Cue("hold_done", {"last_side": True})
         return self._advance(end_at, lead)
 
     def _advance(self, now: float, lead: Cue | None = None) -> list[Cue]:
@@ -599,20 +663,39 @@ class Session:
             return cues
         return [Cue("routine_done"), *self._finish(now, completed=True)]
 
+    def _advised_part(self) -> str | None:
+        """The routine whose source advises a daily count ("Repeat 2 - 3 times daily") if this
+        session held one of its exercises: only such sessions count towards that advice."""
+        held = {e.exercise for e in self.events if e.kind == "hold_ended" and _held(e.data) > _EPS}
+        for step in self._steps:
+            if step.exercise.id in held and self._lib.get(step.part).advised_per_day:
+                return step.part
+        return None
+
     def _finish(self, now: float, *, completed: bool) -> list[Cue]:
         self._deadline = None
         self._wait_s = None
-        self._emit("finished", now, {"completed": completed})
+        held_any = any(e.kind == "hold_ended" and _held(e.data) > _EPS for e in self.events)
+        # A session whose every step was skipped is not a completed one (not today's count or
+        # the streak), though it ran to its end.
+        all_skipped = completed and not held_any
+        completed = completed and held_any
+        counts_for = self._advised_part()
+        finished: dict[str, object] = {"completed": completed}
+        if all_skipped:
+            finished["all_skipped"] = True
+        if counts_for is not None:
+            finished["counts_for"] = counts_for
+        self._emit("finished", now, finished)
         self._go("finish")
         self.summary = summarize(self.events, self._progress)
         names = {ex.id: ex.name for _, ex in self._lib.exercises(self._routine or "")}
         routine = self._lib.get(self._routine).name if self._routine else None
         data: dict[str, object] = {"summary": self.summary, "names": names, "routine": routine}
-        # Only a routine (or one it includes) whose source advises a daily count gets it said.
-        if self._routine is not None:
-            parts = dict.fromkeys([self._routine, *(step.part for step in self._steps)])
-            advice = (self._lib.get(part).advised_per_day for part in parts)
-            data["advised"] = next((a for a in advice if a), None)
+        # Only a session that held an exercise whose source advises a daily count gets it said.
+        if counts_for is not None:
+            data["advised"] = self._lib.get(counts_for).advised_per_day
+            data["advised_for"] = self._lib.get(counts_for).name
         cues = [Cue("summary", data)]
         self._last = cues
         return cues
@@ -627,7 +710,7 @@ class Session:
             return []
         at = self._deadline
         if state in ("setup", "side_switch"):
-            return self._begin_hold(now)
+            return self._settle_over(now)
         if state == "checkin_before":
             return [Cue("checkin_skipped"), *self._enter_step(at, announce_switch=False)]
         if state == "checkin_after":
@@ -637,10 +720,46 @@ class Session:
         self._deadline = None
         return []
 
+    def _offering(self) -> bool:
+        """Asking whether to do an optional exercise (its first side, not yet begun)."""
+        step = self._step
+        return (
+            self.state == "setup"
+            and step is not None
+            and step.exercise.optional is not None
+            and step.first_side
+            and not self._hold_began
+        )
+
+    def _settle_over(self, now: float) -> list[Cue]:
+        """Nothing heard in the settle time. "Say ready" means it, and the coach stays
+        hands-free: say once that it goes on by itself in a few seconds unless they say wait;
+        then go on. An optional exercise is not started unasked: it is left out instead."""
+        if not self._nudged:
+            self._nudged = True
+            self._wait_s = self._nudge_grace_s
+            self._deadline = now + self._nudge_grace_s
+            step = self._steps[self._index]
+            key = "offer_nudge" if self._offering() else "ready_nudge"
+            return [Cue(key, {"exercise": step.exercise.name, "seconds": self._nudge_grace_s})]
+        if self._offering():
+            return self._decline(now)
+        return self._begin_hold(now)
+
+    def _decline(self, now: float) -> list[Cue]:
+        """Leave out an optional exercise (all its sides): not a skipped step."""
+        ex = self._steps[self._index].exercise
+        self._emit("declined", now, {"step": self._index})
+        while self._index + 1 < len(self._steps) and self._steps[self._index + 1].exercise is ex:
+            self._index += 1
+        return self._advance(now, Cue("declined", {"exercise": ex.name}))
+
     # --- intents -----------------------------------------------------------------------------
 
     def _on_intent(self, intent: Intent, now: float) -> list[Cue]:
         name = intent.name
+        if name in ("slower", "faster") and self._paced_step_now():
+            return self._change_pace(name, now)
         if name in _SPEECH:
             return [Cue(f"speech_{name}", adjust=_SPEECH[name])]
         handler = getattr(self, f"_i_{name}", None)
@@ -650,6 +769,42 @@ class Session:
         # A late tick must not let an intent act on a hold that has already ended.
         cues: list[Cue] = self._on_tick(now) if self.state in ("hold",) else []
         return cues + list(handler(intent, now))
+
+    def _paced_step_now(self) -> bool:
+        step = self._step
+        return (
+            self.state in ("setup", "side_switch", "hold", "paused")
+            and step is not None
+            and step.exercise.reps is not None
+        )
+
+    def _change_pace(self, name: str, now: float) -> list[Cue]:
+        """ "Move slower than you think you need to": slower/faster change the paced phases
+        (within the routine file's limits) as well as the voice."""
+        # What is due at the old pace is said at the old pace (a late tick may even end the
+        # hold and move on, to a step that is not paced).
+        due = self._on_tick(now) if self.state == "hold" else []
+        if not self._paced_step_now():
+            return [*due, Cue(f"speech_{name}", adjust=_SPEECH[name])]
+        step = self._steps[self._index]
+        reps = step.exercise.reps
+        assert reps is not None
+        old = self._paces.get(step.exercise.id, 1.0)
+        if name == "slower":
+            new = min(reps.slowest, old + reps.pace_step)
+        else:
+            new = max(reps.fastest, old - reps.pace_step)
+        at_limit = abs(new - old) < _EPS
+        if not at_limit:
+            running = self._seg_start is not None
+            self._end_segment(now)  # time so far counts at the old pace
+            self._paces[step.exercise.id] = new
+            if running:
+                self._seg_start = now
+            self._emit("pace", now, {"scale": new})
+        seconds = reps.phases[0].seconds * new
+        key = f"pace_{name}_limit" if at_limit else f"pace_{name}"
+        return [*due, Cue(key, {"seconds": seconds}, adjust=_SPEECH[name])]
 
     def _not_now(self, intent: str) -> list[Cue]:
         return [
@@ -707,8 +862,10 @@ class Session:
             return [Cue("repeat_paused", {**data, "remaining": self._target - self._done})]
         if self.state == "stopped":
             return [Cue("stopped_hint", {"window": self._deadline_left(now)})]
+        if self.state in ("setup", "side_switch"):
+            return self._instructions(self._steps[self._index], why=False)
         if self.state == "hold":
-            remaining = self._target - self._achieved(now)
+            remaining = self._real(self._target - self._achieved(now))
             return [
                 Cue(
                     "repeat_hold",
@@ -726,22 +883,28 @@ class Session:
             return [Cue("checkin_skipped"), *self._enter_step(now, announce_switch=False)]
         if state == "checkin_after":
             return self._finish(now, completed=True)
+        if self._offering():
+            return self._decline(now)
         if state in ("setup", "side_switch", "hold", "paused"):
             if self._hold_began:
-                self._close_span(now)
+                self._close_span(now, "skip")
                 self._hold_began = False
             self._paused_from = None
             self._emit("skipped", now, {"step": self._index})
-            return self._advance(
-                now, Cue("skipped", {"exercise": self._steps[self._index].exercise.name})
-            )
+            step = self._steps[self._index]
+            nxt = self._steps[self._index + 1] if self._index + 1 < len(self._steps) else None
+            if nxt is not None and nxt.exercise is step.exercise and step.side is not None:
+                # The side switch says which side was skipped and which comes next.
+                self._skipped_side = step.side
+                return self._advance(now)
+            return self._advance(now, Cue("skipped", {"exercise": step.exercise.name}))
         return self._not_now("skip")
 
     def _i_back(self, intent: Intent, now: float) -> list[Cue]:
         state = self.state
         if state in ("setup", "side_switch", "hold", "paused", "checkin_after"):
             if self._hold_began:
-                self._close_span(now)
+                self._close_span(now, "back")
                 self._hold_began = False
             # From a check-in, back to the last step; otherwise the previous step (step 0 restarts).
             target = len(self._steps) - 1 if state == "checkin_after" else max(0, self._index - 1)
@@ -828,6 +991,9 @@ class Session:
                 cues = [Cue("resumed", {"remaining": remaining})]
                 return cues + self._fire_milestones(now)
             self._go("begin_side_switch" if came_from == "side_switch" else "begin_setup")
+            if self._wait_s is not None:
+                self._nudged = False
+                self._wait_s = self._settle_time(self._steps[self._index])
             self._deadline = None if self._wait_s is None else now + self._wait_s
             return [Cue("resumed_setup", {"duration": self._target}), *self._last]
         if state == "stopped":
@@ -862,13 +1028,15 @@ class Session:
             came_from = self._paused_from if state == "paused" else state
             self._paused_from = None
             if self._hold_began:
-                self._close_span(now)
+                self._close_span(now, "stop")
             self._stopped_from = came_from
             self._go("stop")
             self._emit("stopped", now, {"from": came_from})
             self._deadline = now + self._stop_window_s
             self._wait_s = None
-            return [Cue("stopped", {"window": self._stop_window_s})]
+            # In a hold (or paused in one), the person is in the position: come out slowly.
+            in_hold = came_from == "hold"
+            return [Cue("stopped", {"window": self._stop_window_s, "in_hold": in_hold})]
         if state == "stopped":
             return self._finish_stopped(now)
         if state == "summary":
@@ -905,7 +1073,7 @@ class Session:
     def _i_time_left(self, intent: Intent, now: float) -> list[Cue]:
         state = self.state
         if state == "hold":
-            data: dict[str, object] = {"remaining": self._target - self._achieved(now)}
+            data: dict[str, object] = {"remaining": self._real(self._target - self._achieved(now))}
             if self._steps[self._index].exercise.reps is not None:
                 rep_s = self._steps[self._index].exercise.reps.rep_seconds  # type: ignore[union-attr]
                 data["reps_left"] = max(
@@ -958,28 +1126,37 @@ class Session:
 
     def _i_pain(self, intent: Intent, now: float) -> list[Cue]:
         state = self.state
+        # The hip source's word on where pain points, and to see a health professional if it
+        # persists: said once a session, on the first pain.
+        guidance = [] if self._pain_said else [Cue("pain_guidance")]
+        self._pain_said = True
         if state in ("setup", "side_switch", "hold", "paused"):
             was_holding = self._hold_began
             if was_holding:
-                self._close_span(now)
+                self._close_span(now, "pain")
                 self._hold_began = False
             self._paused_from = None
             self._emit("pain", now, {"during": state, "ended_hold": was_holding})
+            times = self._pain_on_step.get(self._index, 0) + 1
+            self._pain_on_step[self._index] = times
             # Back to this step's setup, without the settle timer: only "ready" or "skip" go on.
             step = self._steps[self._index]
             self._go("begin_setup")
             self._target = max(step.exercise.target_seconds, self._target)
             self._done = 0.0
             self._span = 0.0
+            self._span_nominal = 0.0
             self._fired = set()
             self._deadline = None
             self._wait_s = None
-            cues = [Cue("pain", {"exercise": step.exercise.name, "ended_hold": was_holding})]
-            self._last = cues
+            data = {"exercise": step.exercise.name, "ended_hold": was_holding, "again": times > 1}
+            cues = [Cue("pain", data), *guidance, Cue("pain_options", data)]
+            # "repeat" gives the step's instructions again, not the pain line.
+            self._last = self._instructions(step, why=False)
             return cues
         if state in _IN_SESSION or state == "stopped":
             self._emit("pain", now, {"during": state, "ended_hold": False})
-        return [Cue("pain_general")]
+        return [Cue("pain_general"), *guidance]
 
     def _i_rating(self, intent: Intent, now: float) -> list[Cue]:
         value = intent.slots.get("value")

@@ -23,11 +23,18 @@ class SideResult:
     """Exercise id."""
     side: str | None
     achieved_s: float
-    """Hold (or repetition) time actually spent, pauses excluded, summed over attempts."""
+    """The hold (or repetition) time of the side: its completed hold when it has one (a stop
+    and "resume" continue the same hold), else what the attempts not stopped for pain held.
+    Pauses are excluded."""
     reps: int | None = None
-    """Completed repetitions, for paced exercises."""
+    """Completed repetitions, for paced exercises (counted like achieved_s)."""
     skipped: bool = False
     """The step was skipped at least once and never held."""
+    stopped: int = 0
+    """Attempts stopped by pain; their time is in stopped_s, not achieved_s."""
+    stopped_s: float = 0.0
+    completed: bool = False
+    """The hold ran to its end."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,14 @@ class SessionSummary:
     stiffness_after: int | None = None
     sessions_today: int | None = None
     streak_days: int | None = None
+    counts_for: str | None = None
+    """The routine whose source advises a daily count, if this session held its exercises."""
+    advised_today: int | None = None
+    """Such sessions today, this one included (None when it is not one)."""
+    declined: int = 0
+    """Optional exercises left out (not skipped steps)."""
+    all_skipped: bool = False
+    """The routine ran to its end with every step skipped: not a completed session."""
 
 
 def _num(value: object, default: float = 0.0) -> float:
@@ -68,11 +83,21 @@ def summarize(events: Sequence[SessionEvent], progress: Progress | None = None) 
     started: float | None = None
     ended: float | None = None
     completed = False
-    achieved: dict[tuple[str, str | None], float] = {}
-    reps: dict[tuple[str, str | None], int] = {}
+    all_skipped = False
+    counts_for: str | None = None
+    # Per side: the running attempt, the completed hold, what pain stopped, in seconds and reps.
+    attempt: dict[tuple[str, str | None], float] = {}
+    attempt_reps: dict[tuple[str, str | None], int] = {}
+    done: dict[tuple[str, str | None], tuple[float, int | None]] = {}
+    partial: dict[tuple[str, str | None], float] = {}
+    partial_reps: dict[tuple[str, str | None], int] = {}
+    stopped: dict[tuple[str, str | None], int] = {}
+    stopped_s: dict[tuple[str, str | None], float] = {}
+    paced: set[tuple[str, str | None]] = set()
     skipped: set[tuple[str, str | None]] = set()
     order: list[tuple[str, str | None]] = []
-    steps_skipped = pauses = pain = stops = 0
+    hold_s = 0.0
+    steps_skipped = pauses = pain = stops = declined = 0
     added = paused_s = 0.0
     paused_at: float | None = None
     before: int | None = None
@@ -82,8 +107,8 @@ def summarize(events: Sequence[SessionEvent], progress: Progress | None = None) 
         if event.exercise is None:
             return None
         key = (event.exercise, event.side)
-        if key not in achieved:
-            achieved[key] = 0.0
+        if key not in attempt:
+            attempt[key] = 0.0
             order.append(key)
         return key
 
@@ -102,15 +127,35 @@ def summarize(events: Sequence[SessionEvent], progress: Progress | None = None) 
             touch(event)
         elif kind == "hold_ended":
             key = touch(event)
-            if key is not None:
-                achieved[key] += _num(event.data.get("achieved_s"))
-                if "reps" in event.data:
-                    reps[key] = reps.get(key, 0) + int(_num(event.data["reps"]))
+            seconds = _num(event.data.get("achieved_s"))
+            hold_s += seconds
+            if key is None:
+                continue
+            attempt[key] += seconds
+            if "reps" in event.data:
+                paced.add(key)
+                attempt_reps[key] = attempt_reps.get(key, 0) + int(_num(event.data["reps"]))
+            why = event.data.get("ended")
+            if why == "stop":
+                continue  # "resume" carries on with the same hold
+            held, held_reps = attempt[key], attempt_reps.get(key)
+            attempt[key], attempt_reps[key] = 0.0, 0
+            if why == "pain":
+                stopped[key] = stopped.get(key, 0) + 1
+                stopped_s[key] = stopped_s.get(key, 0.0) + held
+            elif why == "done":
+                done[key] = (held, held_reps)
+            else:  # skip, back, or an older record that did not say
+                partial[key] = partial.get(key, 0.0) + held
+                if held_reps is not None:
+                    partial_reps[key] = partial_reps.get(key, 0) + held_reps
         elif kind == "skipped":
             steps_skipped += 1
             key = touch(event)
             if key is not None:
                 skipped.add(key)
+        elif kind == "declined":
+            declined += 1
         elif kind == "extended":
             added += _num(event.data.get("seconds"))
         elif kind == "paused":
@@ -129,21 +174,35 @@ def summarize(events: Sequence[SessionEvent], progress: Progress | None = None) 
                     before = value
         elif kind == "finished":
             completed = bool(event.data.get("completed", False))
-    results = tuple(
-        SideResult(
+            all_skipped = bool(event.data.get("all_skipped", False))
+            counts = event.data.get("counts_for")
+            counts_for = counts if isinstance(counts, str) else None
+
+    def result(key: tuple[str, str | None]) -> SideResult:
+        if key in done:
+            seconds, reps = done[key]
+        else:
+            seconds = partial.get(key, 0.0) + attempt[key]  # a stopped session's open hold
+            reps = partial_reps.get(key, 0) + attempt_reps.get(key, 0) if key in paced else None
+        return SideResult(
             exercise=key[0],
             side=key[1],
-            achieved_s=achieved[key],
-            reps=reps.get(key),
-            skipped=key in skipped and achieved[key] == 0.0,
+            achieved_s=seconds,
+            reps=reps if key in paced else None,
+            skipped=key in skipped and seconds == 0.0,
+            stopped=stopped.get(key, 0),
+            stopped_s=stopped_s.get(key, 0.0),
+            completed=key in done,
         )
-        for key in order
-    )
+
+    advised_today = None
+    if counts_for is not None and progress is not None:
+        advised_today = progress.advised_today
     return SessionSummary(
         routine=routine,
         total_s=(ended - started) if started is not None and ended is not None else 0.0,
-        hold_s=sum(achieved.values()),
-        results=results,
+        hold_s=hold_s,
+        results=tuple(result(key) for key in order),
         completed=completed,
         steps_skipped=steps_skipped,
         added_s=added,
@@ -155,4 +214,8 @@ def summarize(events: Sequence[SessionEvent], progress: Progress | None = None) 
         stiffness_after=after,
         sessions_today=None if progress is None else progress.sessions_today,
         streak_days=None if progress is None else progress.streak_days,
+        counts_for=counts_for,
+        advised_today=advised_today,
+        declined=declined,
+        all_skipped=all_skipped,
     )

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import math
+import stat
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,11 +36,26 @@ _SUBTYPE_PCM = bytes.fromhex("0100000000001000800000aa00389b71")
 """KSDATAFORMAT_SUBTYPE_PCM as stored in an extensible format chunk."""
 
 
+MIN_RATE = 8000
+"""Lowest sample rate read: below it there is no speech to recognize (and a 1 Hz header would
+ask for 16,000 output samples per input sample)."""
+MAX_RATE = 192000
+"""Highest sample rate read (studio recorders' highest)."""
+MAX_SECONDS = 600.0
+"""Longest file read: ten minutes, far more than any spoken command."""
+_BLOCK_BYTES = 1 << 22
+"""Bytes of frames read, mixed down and resampled at a time: memory stays bounded."""
+
+
 def read_wav(path: Path | str, rate: int = TARGET_RATE) -> np.ndarray:
-    """Read a PCM WAV of any rate, sample width and channel count as mono int16 at `rate`."""
+    """Read a PCM WAV of any rate, sample width and channel count as mono int16 at `rate`.
+
+    Rates outside MIN_RATE to MAX_RATE and files longer than MAX_SECONDS are refused before any
+    audio is read; the frames are then read, mixed to mono and resampled block by block.
+    """
     path = Path(path)
     try:
-        channels, width, source_rate, frames = _read_frames(path)
+        source = _open_pcm(path)
     except FileNotFoundError as exc:
         raise VoicecoachError(f"{path}: no such file") from exc
     except IsADirectoryError as exc:
@@ -53,47 +70,128 @@ def read_wav(path: Path | str, rate: int = TARGET_RATE) -> np.ndarray:
         ) from exc
     except OSError as exc:
         raise VoicecoachError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    if channels < 1 or source_rate < 1:
-        raise VoicecoachError(f"{path}: WAV header says {channels} channels at {source_rate} Hz")
-    samples = _decode_pcm(frames, width, path)
-    usable = len(samples) - len(samples) % channels
-    mono = samples[:usable].reshape(-1, channels).mean(axis=1)
-    out = resample(mono, source_rate, rate)
+    with source:
+        channels, width, source_rate = source.channels, source.width, source.rate
+        if channels < 1 or source_rate < 1:
+            raise VoicecoachError(
+                f"{path}: WAV header says {channels} channel{'' if channels == 1 else 's'} "
+                f"at {source_rate} Hz"
+            )
+        if not MIN_RATE <= source_rate <= MAX_RATE:
+            raise VoicecoachError(
+                f"{path}: sample rate {source_rate} Hz is outside {MIN_RATE} to {MAX_RATE} Hz; "
+                f"convert it with `sox IN -r {TARGET_RATE} OUT.wav`"
+            )
+        seconds = source.frames / source_rate
+        if seconds > MAX_SECONDS:
+            raise VoicecoachError(
+                f"{path}: {seconds / 60:.1f} minutes of audio, more than the "
+                f"{MAX_SECONDS / 60:g} minutes voicecoach reads; cut out the part with the command"
+            )
+        if width not in (1, 2, 3, 4):
+            raise VoicecoachError(f"{path}: {8 * width}-bit samples are not supported")
+        resampler = Resampler(source_rate, rate)
+        parts: list[np.ndarray] = []  # int16 at `rate`: a tenth of a 48 kHz stereo float copy
+        block = max(1, _BLOCK_BYTES // (channels * width))
+        try:
+            while frames := source.read(block):
+                samples = _decode_pcm(frames, width, path)
+                usable = len(samples) - len(samples) % channels
+                mono = samples[:usable].reshape(-1, channels).mean(axis=1)
+                parts.append(to_int16(resampler.feed(mono)))
+        except (wave.Error, EOFError, OSError) as exc:
+            raise VoicecoachError(f"{path}: cannot read its audio ({exc})") from exc
+        parts.append(to_int16(resampler.finish()))
+    out = np.concatenate(parts)
     _LOGGER.debug(
         "%s: %d Hz, %d ch, %d bit, %.2f s", path, source_rate, channels, 8 * width, len(out) / rate
     )
-    return to_int16(out)
+    return out
 
 
-def _read_frames(path: Path) -> tuple[int, int, int, bytes]:
-    """Channels, sample width in bytes, rate and the raw interleaved frames of a PCM WAV."""
+class _PcmSource:
+    """The header values of a PCM WAV and its frames, read a block at a time."""
+
+    def __init__(
+        self, channels: int, width: int, rate: int, frames: int, read: Any, close: Any
+    ) -> None:
+        self.channels = channels
+        self.width = width
+        self.rate = rate
+        self.frames = frames
+        """Frames in the file: the header's count, but never more than the file can hold."""
+        self.read = read
+        self._close = close
+
+    def __enter__(self) -> _PcmSource:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._close()
+
+
+def _open_pcm(path: Path) -> _PcmSource:
+    info = path.stat()
+    # A pipe (`recognize <(sox in.mp3 -t wav -)`) has no size: its header alone says how long.
+    size = info.st_size if stat.S_ISREG(info.st_mode) else None
     try:
-        with wave.open(str(path), "rb") as wav:
-            return (
-                wav.getnchannels(),
-                wav.getsampwidth(),
-                wav.getframerate(),
-                wav.readframes(wav.getnframes()),
-            )
+        wav = wave.open(str(path), "rb")  # noqa: SIM115 - the returned source closes it
     except wave.Error as exc:
         # Python 3.11's wave reads format 1 only; sox, DAWs and recorders write 24-bit and
         # multichannel PCM as WAVE_FORMAT_EXTENSIBLE.
         if str(exc) != f"unknown format: {_FORMAT_EXTENSIBLE}":
             raise
-    return _read_extensible(path.read_bytes())
+        return _open_extensible(path, size)
+    frame_bytes = max(1, wav.getnchannels() * wav.getsampwidth())
+    return _PcmSource(
+        wav.getnchannels(),
+        wav.getsampwidth(),
+        wav.getframerate(),
+        wav.getnframes() if size is None else min(wav.getnframes(), size // frame_bytes),
+        wav.readframes,
+        wav.close,
+    )
 
 
-def _read_extensible(data: bytes) -> tuple[int, int, int, bytes]:
-    """The frames of a WAVE_FORMAT_EXTENSIBLE file whose sub-format is PCM (wave.Error if not)."""
-    fmt: bytes | None = None
-    pos = 12
-    while pos + 8 <= len(data):
-        chunk_id = data[pos : pos + 4]
-        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
-        body = data[pos + 8 : pos + 8 + size]
-        if chunk_id == b"fmt ":
-            fmt = body
-        elif chunk_id == b"data":
+class _FrameReader:
+    """Whole frames from an open file's data chunk, at most `frames` of them in all."""
+
+    def __init__(self, file: Any, block_align: int, frames: int) -> None:
+        self._file = file
+        self._block_align = block_align
+        self._left = frames
+
+    def read(self, n: int) -> bytes:
+        take = min(n, self._left)
+        self._left -= take
+        data = self._file.read(take * self._block_align)
+        return data[: len(data) - len(data) % self._block_align]
+
+
+def _skip(file: Any, count: int) -> None:
+    """Move past `count` bytes, also in a pipe."""
+    if file.seekable():
+        file.seek(count, 1)
+        return
+    while count > 0 and (chunk := file.read(min(count, 1 << 20))):
+        count -= len(chunk)
+
+
+def _open_extensible(path: Path, size: int | None) -> _PcmSource:
+    """A WAVE_FORMAT_EXTENSIBLE file whose sub-format is PCM (wave.Error if not)."""
+    file = path.open("rb")
+    try:
+        _skip(file, 12)
+        fmt: bytes | None = None
+        while len(header := file.read(8)) == 8:
+            chunk_id, chunk_size = header[:4], int.from_bytes(header[4:], "little")
+            if chunk_id == b"fmt ":
+                fmt = file.read(min(chunk_size, 1024))
+                _skip(file, chunk_size - len(fmt) + (chunk_size & 1))
+                continue
+            if chunk_id != b"data":
+                _skip(file, chunk_size + (chunk_size & 1))  # chunks are padded to even sizes
+                continue
             if fmt is None or len(fmt) < 40:
                 raise wave.Error("extensible format chunk missing or too short")
             channels = int.from_bytes(fmt[2:4], "little")
@@ -105,9 +203,15 @@ def _read_extensible(data: bytes) -> tuple[int, int, int, bytes]:
                 raise wave.Error(f"bad block size {block_align} for {channels} channels")
             # The container width: valid bits (e.g. 20 or 24 in 32) sit at its top end.
             width = block_align // channels
-            return channels, width, rate, body[: len(body) - len(body) % block_align]
-        pos += 8 + size + (size & 1)  # chunks are padded to an even size
-    raise wave.Error("no data chunk")
+            frames = (chunk_size if size is None else min(chunk_size, size - file.tell())) // (
+                block_align
+            )
+            reader = _FrameReader(file, block_align, frames)
+            return _PcmSource(channels, width, rate, frames, reader.read, file.close)
+        raise wave.Error("no data chunk")
+    except BaseException:
+        file.close()
+        raise
 
 
 def write_wav(path: Path | str, pcm: np.ndarray, rate: int = TARGET_RATE) -> Path:
@@ -137,31 +241,77 @@ def resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndar
     x = np.asarray(samples, dtype=np.float64)
     if source_rate == target_rate or len(x) == 0:
         return x.copy()
-    # Rates are integers, so output positions k * source / target repeat their fractional part
-    # every `up` samples: the tap weights for those phases are computed once.
-    common = math.gcd(source_rate, target_rate)
-    up, down = target_rate // common, source_rate // common
-    cutoff = _PASSBAND * min(1.0, up / down)  # relative to the input's Nyquist frequency
-    half_width = int(np.ceil(_HALF_TAPS / cutoff))
-    offsets = np.arange(-half_width + 1, half_width + 1)
-    n_out = len(x) * up // down
-    padded = np.concatenate([np.zeros(half_width), x, np.zeros(half_width + 1)])
-    table: np.ndarray | None = None
-    if up <= _MAX_PHASES:
-        phase_frac = (np.arange(up) * down % up) / up
-        table = _weights(phase_frac[:, None] - offsets[None, :], cutoff, half_width)
-    out = np.empty(n_out)
-    for start in range(0, n_out, _CHUNK):
-        k = np.arange(start, min(start + _CHUNK, n_out), dtype=np.int64)
-        base = k * down // up
-        taps = base[:, None] + offsets[None, :] + half_width
-        if table is not None:
-            weights = table[k % up]
-        else:
-            frac = (k * down % up) / up
-            weights = _weights(frac[:, None] - offsets[None, :], cutoff, half_width)
-        out[start : start + len(k)] = np.einsum("ij,ij->i", padded[taps], weights)
-    return out
+    resampler = Resampler(source_rate, target_rate)
+    return np.concatenate([resampler.feed(x), resampler.finish()])
+
+
+class Resampler:
+    """`resample` a block at a time: feed input blocks, get the output they complete; the
+    output is the same as resampling the whole signal at once, in bounded memory."""
+
+    def __init__(self, source_rate: int, target_rate: int) -> None:
+        # Rates are integers, so output positions k * source / target repeat their fractional
+        # part every `up` samples: the tap weights for those phases are computed once.
+        common = math.gcd(source_rate, target_rate)
+        self.up, self.down = target_rate // common, source_rate // common
+        self.cutoff = _PASSBAND * min(1.0, self.up / self.down)  # of the input's Nyquist
+        self.half_width = int(np.ceil(_HALF_TAPS / self.cutoff))
+        self.offsets = np.arange(-self.half_width + 1, self.half_width + 1)
+        self.table: np.ndarray | None = None
+        if self.up <= _MAX_PHASES:
+            phase_frac = (np.arange(self.up) * self.down % self.up) / self.up
+            self.table = _weights(
+                phase_frac[:, None] - self.offsets[None, :], self.cutoff, self.half_width
+            )
+        self.same = source_rate == target_rate
+        # Input kept from absolute index `start` on; before the signal, zeros.
+        self.buffer = np.zeros(self.half_width)
+        self.start = -self.half_width
+        self.received = 0
+        self.next_out = 0
+
+    def feed(self, block: np.ndarray) -> np.ndarray:
+        """The output samples whose taps the input so far covers."""
+        block = np.asarray(block, dtype=np.float64)
+        if self.same:
+            self.received += len(block)
+            return block.copy()
+        self.buffer = np.concatenate([self.buffer, block])
+        self.received += len(block)
+        # Output k needs input up to k * down // up + half_width.
+        last_in = self.start + len(self.buffer) - 1
+        ready = max(0, ((last_in - self.half_width + 1) * self.up - 1) // self.down + 1)
+        return self._emit(min(ready, self.received * self.up // self.down))
+
+    def finish(self) -> np.ndarray:
+        """The rest of the output, with zeros after the signal's end."""
+        if self.same:
+            return np.zeros(0)
+        self.buffer = np.concatenate([self.buffer, np.zeros(self.half_width + 1)])
+        return self._emit(self.received * self.up // self.down)
+
+    def _emit(self, until: int) -> np.ndarray:
+        up, down, half_width = self.up, self.down, self.half_width
+        out = np.empty(max(0, until - self.next_out))
+        for first in range(self.next_out, until, _CHUNK):
+            k = np.arange(first, min(first + _CHUNK, until), dtype=np.int64)
+            base = k * down // up
+            taps = base[:, None] + self.offsets[None, :] - self.start
+            if self.table is not None:
+                weights = self.table[k % up]
+            else:
+                frac = (k * down % up) / up
+                weights = _weights(frac[:, None] - self.offsets[None, :], self.cutoff, half_width)
+            out[first - self.next_out : first - self.next_out + len(k)] = np.einsum(
+                "ij,ij->i", self.buffer[taps], weights
+            )
+        self.next_out = max(self.next_out, until)
+        # Keep only what later output still needs.
+        keep_from = self.next_out * down // up - half_width + 1
+        if keep_from > self.start:
+            self.buffer = self.buffer[keep_from - self.start :]
+            self.start = keep_from
+        return out
 
 
 def _weights(dist: np.ndarray, cutoff: float, half_width: int) -> np.ndarray:

@@ -22,6 +22,7 @@ from voicecoach.errors import VoicecoachError
 from voicecoach.history import (
     COMPLETED,
     HistoryStore,
+    NoHistoryYet,
     SessionRecord,
     default_path,
     default_wall,
@@ -33,7 +34,8 @@ from voicecoach.history import (
 _LOGGER = logging.getLogger(__name__)
 
 ADVICE = "advised: 2 to 3 times daily"
-"""The kneeling stretch source: "Repeat 2 - 3 times daily"."""
+"""The kneeling stretch source: "Repeat 2 - 3 times daily"; only sessions that held the stretch
+count towards it."""
 SIDE_ORDER = ("left", "right", "none")
 
 
@@ -42,8 +44,8 @@ def register(subparsers: Any) -> None:
         "history",
         help="show the recorded sessions and progress",
         description="Show the recorded sessions: date, routine, duration, holds per side, skips, "
-        "time added and stiffness before and after; then today's count against the advised 2 to "
-        "3 times daily and the streak.",
+        "time added and stiffness before and after; then today's count (the sessions with the "
+        "kneeling stretch against its advised 2 to 3 times daily) and the streak.",
     )
     parser.add_argument(
         "--days", metavar="N", help="only the last N days (today counts as the first)"
@@ -88,10 +90,15 @@ def _run(args: argparse.Namespace) -> int:
         _check_plot_path(args.plot)
     today = default_wall().date()
 
-    if not path.exists():
+    try:
+        with HistoryStore.open(path, read_only=True) as store:
+            everything = store.sessions()
+            warnings = store.warnings
+    except NoHistoryYet:  # no file, or an empty one: nothing recorded, which is no error
         return _no_history(args, path)
-    with HistoryStore.open(path, read_only=True) as store:
-        everything = store.sessions()
+    # Rows voicecoach did not write are left out of what follows; say which, once each.
+    for warning in warnings:
+        print(f"voicecoach: warning: {path}: {warning}", file=sys.stderr)
     records = _within(everything, days, today)
 
     if args.plot is not None:
@@ -99,14 +106,14 @@ def _run(args: argparse.Namespace) -> int:
             raise VoicecoachError(_nothing_recorded(days, path) + ": nothing to plot")
         from voicecoach.plot import plot_history
 
-        first = first_day(days, today)
-        last = max(today, records[-1].started.date())
         try:
-            plot_history(records, args.plot, first=first, last=last)
+            last = max(today, *(r.started.date() for r in records))
+            drawn = plot_history(records, args.plot, first=first_day(days, today), last=last)
         except OSError as exc:
             raise VoicecoachError(f"cannot write the plot to {args.plot}: {exc}") from None
-        count = len(records)
-        print(f"wrote {args.plot} ({count} session{'s' if count != 1 else ''})")
+        count = drawn.sessions
+        span = f"{drawn.first:%d %b %Y} to {drawn.last:%d %b %Y}"
+        print(f"wrote {args.plot} ({count} session{'s' if count != 1 else ''}, {span})")
         return 0
     if args.json:
         print(json.dumps([r.as_dict() for r in records], indent=2))
@@ -212,19 +219,24 @@ def _print_table(records: Sequence[SessionRecord]) -> None:
 
 
 def progress_lines(records: Sequence[SessionRecord], today: date) -> list[str]:
-    """Today's completed sessions against the advice, and the streak of days with one."""
+    """Today's completed sessions, the kneeling-stretch ones against its source's advice (said
+    only once the history has such a session), and the streak of days with one."""
     days = [r.started.date() for r in records if r.status == COMPLETED]
     done_today = days.count(today)
-    if done_today == 0:
-        verdict = "none yet"
-    elif done_today < 2:
-        verdict = "1 so far"
-    elif done_today <= 3:
-        verdict = "on target"
-    else:
-        verdict = "more than advised"
     plural = "" if done_today == 1 else "s"
-    today_line = f"today: {done_today} completed session{plural} ({ADVICE}): {verdict}"
+    today_line = f"today: {done_today} completed session{plural}"
+    counted = [r for r in records if r.status == COMPLETED and r.counts_for]
+    if counted:
+        stretch_today = sum(1 for r in counted if r.started.date() == today)
+        if stretch_today == 0:
+            verdict = "none yet"
+        elif stretch_today < 2:
+            verdict = "1 so far"
+        elif stretch_today <= 3:
+            verdict = "on target"
+        else:
+            verdict = "more than advised"
+        today_line += f", {stretch_today} with the kneeling stretch ({ADVICE}): {verdict}"
     streak = streak_ending(days, today)
     if streak:
         streak_line = f"streak: {streak} day{'s' if streak != 1 else ''} in a row"
@@ -255,6 +267,7 @@ def to_csv(records: Sequence[SessionRecord]) -> str:
         "stiffness_after",
         "resumes",
         "events",
+        "counts_for",
     ]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
@@ -326,7 +339,11 @@ def _no_history(args: argparse.Namespace, path: Path) -> int:
 
 def _forget(path: Path, *, assume_yes: bool) -> int:
     damaged = set_aside_copies(path)
-    if not path.exists() and not damaged:
+    try:
+        exists = path.exists()
+    except OSError:
+        exists = True  # a directory without access: opening says so, in one line
+    if not exists and not damaged:
         print(f"no history to forget (history: {path})")
         return 0
     with HistoryStore.open(path) as store:

@@ -6,8 +6,16 @@ Heavy imports (numpy, sounddevice, vosk, pyttsx3) happen inside the command func
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
+
+from voicecoach.errors import VoicecoachError
+
+MIN_SPEED = 1.0
+"""Slowest demo: real time (a whole session then takes its full half hour)."""
+MAX_SPEED = 100_000.0
+"""Fastest paced demo; 0 skips the waiting altogether."""
 
 
 def register(subparsers: Any) -> None:
@@ -46,8 +54,7 @@ def register(subparsers: Any) -> None:
     demo.add_argument(
         "--out",
         metavar="DIR",
-        type=Path,
-        default=Path("out/demo"),
+        default="out/demo",
         help="where to write session.wav, transcript.txt and the demo's history "
         "(default: ./out/demo)",
     )
@@ -55,10 +62,16 @@ def register(subparsers: Any) -> None:
     demo.add_argument(
         "--speed",
         metavar="X",
-        type=float,
-        default=200.0,
+        default="200",
         help="session seconds per real second (default 200: a 10-minute hold takes 3 s; "
-        "0: no waiting at all)",
+        f"{MIN_SPEED:g} is real time, at most {MAX_SPEED:g}; 0: no waiting at all)",
+    )
+    demo.add_argument(
+        "--script",
+        metavar="FILE",
+        type=Path,
+        help="a YAML scenario of what the person says, keyed to the coach's prompts or to "
+        "session time (default: the built-in one; see voicecoach/data/scenarios/demo.yaml)",
     )
     demo.set_defaults(func=_demo)
 
@@ -79,9 +92,51 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from voicecoach.demo import run_demo
+    from voicecoach.demo import load_scenario, run_demo
 
-    return run_demo(out_dir=args.out, model=args.model, speed=args.speed)
+    out_dir, speed = demo_out_dir(args.out), demo_speed(args.speed)
+    script = load_scenario(args.script) if args.script is not None else None
+    return run_demo(out_dir=out_dir, model=args.model, speed=speed, script=script)
+
+
+def demo_out_dir(text: str) -> Path:
+    """--out as given, refused (one line) when empty or when it is where the person's own
+    history lives: the demo's scripted sessions never go into that."""
+    from voicecoach.history import default_path
+
+    if not text.strip():
+        raise VoicecoachError(
+            "--out needs a directory name (an empty one would be the current one)"
+        )
+    out = Path(text).expanduser()
+    real = default_path()
+    try:
+        clash = out.resolve() == real.parent.resolve() or (out / real.name).resolve() == (
+            real.resolve()
+        )
+    except OSError:
+        clash = False
+    if clash:
+        raise VoicecoachError(
+            f"--out {text} holds your own history ({real}); the demo records its sessions in "
+            "DIR/history.sqlite3, so give another directory"
+        )
+    return out
+
+
+def demo_speed(text: str) -> float:
+    """--speed as a number: 0 (no waiting) or MIN_SPEED to MAX_SPEED session seconds per real
+    second; anything else is one line (nan, -1, and 1e-9, which would never finish)."""
+    try:
+        speed = float(text)
+    except ValueError:
+        speed = math.nan
+    if speed != 0 and not MIN_SPEED <= speed <= MAX_SPEED:  # nan fails both
+        raise VoicecoachError(
+            f"--speed must be 0 (no waiting) or from {MIN_SPEED:g} (real time) to {MAX_SPEED:g} "
+            f"session seconds per real second (got {text!r})"
+        )
+    return speed
 
 
 def _devices(_args: argparse.Namespace) -> int:

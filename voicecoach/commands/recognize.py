@@ -21,6 +21,8 @@ from voicecoach.errors import VoicecoachError
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLE_TEXT = "add five minutes"
+MAX_SAMPLE_CHARS = 200
+"""Longest --sample text: a command is a few words, and espeak-ng would read a book aloud."""
 
 
 def register(subparsers: Any) -> None:
@@ -50,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     files: list[str] = list(args.files)
     if not files and args.sample is None:
         raise VoicecoachError("give one or more WAV files, or --sample to try a synthesized one")
+    if args.sample is not None:
+        _check_sample_text(args.sample)  # before seconds are spent loading the model
 
     from voicecoach.asr import MODEL_ENV, CommandRecognizer, load_model, resolve_model_dir
 
@@ -110,11 +114,22 @@ def _recognize_one(recognizer: Any, name: str, as_json: bool) -> bool:
     return True
 
 
+def _check_sample_text(text: str) -> None:
+    if not text.strip():
+        raise VoicecoachError("--sample needs some words to say, e.g. --sample 'skip'")
+    if len(text) > MAX_SAMPLE_CHARS:
+        raise VoicecoachError(
+            f"--sample text is {len(text)} characters, more than {MAX_SAMPLE_CHARS}: "
+            "a command is a few words"
+        )
+
+
 def _synthesize(text: str, path: Path) -> Path:
     binary = shutil.which("espeak-ng")
     if binary is None:
         raise VoicecoachError("--sample needs espeak-ng: run scripts/setup to install it")
-    proc = subprocess.run([binary, "-v", "en-us", "-w", str(path), text], capture_output=True)
+    # "--": text that starts with "-" ("--help") is words to say, not an espeak-ng option.
+    proc = subprocess.run([binary, "-v", "en-us", "-w", str(path), "--", text], capture_output=True)
     if proc.returncode != 0 or not path.is_file():
         detail = proc.stderr.decode(errors="replace").strip().splitlines()[:1]
         raise VoicecoachError(f"espeak-ng could not synthesize the sample: {detail or 'no output'}")

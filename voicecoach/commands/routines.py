@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
 from voicecoach import paths
-from voicecoach.dialog import say_duration
+from voicecoach.dialog import say_duration, say_range
 from voicecoach.errors import VoicecoachError
 from voicecoach.routines import BUILTIN_DIR, Exercise, Routine, RoutineLibrary, load_routine_file
 
@@ -31,63 +32,80 @@ def register(subparsers: Any) -> None:
     check.set_defaults(func=run_check)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _exercise_line(exercise: Exercise) -> str:
     sides = " per side" if exercise.sides else ""
     if exercise.reps is not None:
         reps = exercise.reps
         amount = (
-            f"{reps.count} repetitions of {reps.rep_seconds:g} s{sides} (up to {reps.max_count})"
+            f"{_count(reps.count, 'repetition')} of {reps.rep_seconds:g} s{sides}"
+            f" (up to {reps.max_count})"
         )
+        choice = reps.coach_choice
     else:
         assert exercise.hold is not None
         hold = exercise.hold
         amount = (
             f"hold {say_duration(hold.seconds)}{sides} (up to {say_duration(hold.max_seconds)})"
         )
+        if hold.source_range is not None:
+            low, high = hold.source_range
+            amount += f"; the source says {say_range(low, high)}"
+        choice = hold.coach_choice
+    if choice:
+        # Numbers the sources do not give are the coach's own, and said so.
+        amount += f" [coach's choice: {choice}]"
     side_text = ", ".join(exercise.sides) if exercise.sides else "no sides"
-    return f"    {exercise.name} [{exercise.id}]: {amount}; {side_text}"
+    optional = "; optional, asked first" if exercise.optional else ""
+    return f"    {exercise.name} [{exercise.id}]: {amount}; {side_text}{optional}"
 
 
 def run_routines(args: argparse.Namespace) -> int:
     user_dir: Path = args.dir if args.dir is not None else paths.config_dir() / "routines"
-    lib = RoutineLibrary.load(user_dir=user_dir)
+    lib = RoutineLibrary.load(user_dir=user_dir, warn=False)  # said below, once each
     for routine in lib.routines():
         origin = "built-in" if routine.builtin else f"user: {routine.source}"
         steps = lib.steps(routine.id)
         total = say_duration(lib.total_seconds(routine.id))
         print(f"{routine.id} ({origin}) - say: {', '.join(routine.names)}")
-        print(f"  {len(steps)} steps, {total} of holds and repetitions")
+        print(f"  {_count(len(steps), 'step')}, {total} of holds and repetitions")
         for part, exercise in lib.exercises(routine.id):
             line = _exercise_line(exercise)
             print(line if part == routine.id else f"{line} (from {part})")
-    if lib.broken:
-        print(f"broken routine files in {user_dir}:")
-        for broken in lib.broken:
-            print(f"  {broken.error}")
-    return 0
+    # One line per broken file, on stderr, and exit 1: the listing is whole for what loaded.
+    for broken in lib.broken:
+        print(f"voicecoach: skipped {broken.error}", file=sys.stderr)
+    return 1 if lib.broken else 0
 
 
-def _neighbours(path: Path, taken: set[str]) -> list[Routine]:
-    """The valid routines beside `path`: they load together with it, so it may include them.
+def _with_neighbours(path: Path, routine: Routine, taken: set[str]) -> list[Routine]:
+    """The routine with the valid routines beside `path`, in the order loading takes them (which
+    decides who keeps a shared spoken name): they load together, so it may include them.
     A broken or clashing neighbour is left out; it is not this file's error."""
     found: list[Routine] = []
-    for other in sorted([*path.parent.glob("*.yaml"), *path.parent.glob("*.yml")]):
+    others = sorted({*path.parent.glob("*.yaml"), *path.parent.glob("*.yml"), path})
+    for other in others:
         if other.resolve() == path.resolve():
-            continue
-        try:
-            routine = load_routine_file(other)
-        except VoicecoachError:
-            continue
-        if routine.id not in taken:
+            if routine.id in taken:  # a file loaded before it has the id: loading refuses this
+                raise VoicecoachError(f"{path}: id: expected a new routine id, got {routine.id!r}")
             taken.add(routine.id)
             found.append(routine)
+            continue
+        try:
+            neighbour = load_routine_file(other)
+        except VoicecoachError:
+            continue
+        if neighbour.id not in taken:
+            taken.add(neighbour.id)
+            found.append(neighbour)
     return found
 
 
 def run_check(args: argparse.Namespace) -> int:
     path: Path = args.file
-    if not path.is_file():
-        raise VoicecoachError(f"{path}: file: expected a routine YAML file, got no such file")
     routine = load_routine_file(path)
     known = [load_routine_file(p, builtin=True) for p in sorted(BUILTIN_DIR.glob("*.yaml"))]
     if path.resolve().parent != BUILTIN_DIR.resolve():
@@ -95,13 +113,12 @@ def run_check(args: argparse.Namespace) -> int:
             raise VoicecoachError(
                 f"{path}: id: expected an id no built-in routine uses, got {routine.id!r}"
             )
-        taken = {b.id for b in known} | {routine.id}
-        known += [*_neighbours(path, taken), routine]
+        known += _with_neighbours(path, routine, {b.id for b in known})
     lib = RoutineLibrary(known)  # resolves included routines
     mine = [b.error for b in lib.broken if b.path == routine.source]
     if mine:
         raise VoicecoachError(mine[0])
     steps = lib.steps(routine.id)
     total = say_duration(lib.total_seconds(routine.id))
-    print(f"{path}: ok - routine {routine.id!r}, {len(steps)} steps, {total} of holds")
+    print(f"{path}: ok - routine {routine.id!r}, {_count(len(steps), 'step')}, {total} of holds")
     return 0
