@@ -180,7 +180,7 @@ def test_ctrl_c_cuts_the_session_short_without_stopping_it_and_summarizes_it(
     done so far is still summarized."""
     _clock, _events, speaker, waiter, session, loop, _ = make(tmp_path)
     waiter.script = [(1003.0, Intent("start_routine", {"routine": "hip"}))]
-    waiter.interrupt_at = 1060.0  # inside the second hold
+    waiter.interrupt_at = 1110.0  # inside the second hold (1102 to 1132)
     assert drive(loop) is False
     assert not session.finished
     kinds = [e.kind for e in session.events]
