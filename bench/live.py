@@ -487,9 +487,9 @@ exercises:
     sides: []
     settle_seconds: 1
     hold:
-      seconds: 7000
+      seconds: 3600
       min_seconds: 10
-      max_seconds: 7200
+      max_seconds: 3600
       extend_seconds: 10
       halfway: false
       countdown: 0
