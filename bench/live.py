@@ -323,7 +323,7 @@ def stream_realtime(listener: Listener, signal: np.ndarray, t0: float) -> None:
 def bench_model(
     model_dir: Path, work: Path, rng: np.random.Generator, prose_minutes: float, rss_hours: float
 ) -> None:
-    from voicecoach.asr import CommandRecognizer, load_model
+    from voicecoach.asr.vosk import VoskEngine, load_model
     from voicecoach.dialog import load_prompts
     from voicecoach.grammar import load_grammar
     from voicecoach.routines import RoutineLibrary
@@ -337,7 +337,7 @@ def bench_model(
         for _part, ex in library.exercises(routine.id):
             prose += [ex.why, *ex.setup]
     grammar = load_grammar(routine_names=library.spoken_names())
-    recognizer = CommandRecognizer(load_model(model_dir), grammar)
+    recognizer = VoskEngine(load_model(model_dir), grammar)
     rss_loaded = rss_mb()
 
     def complete(text: str) -> bool:
@@ -875,7 +875,7 @@ def main(argv: list[str] | None = None) -> int:
             f"CPU {v['cpu_silence_pct']:.2f}% of one core on silence (Vosk fed "
             f"{v['fed_on_silence_s']:.1f} s of 60 s), {v['cpu_speech_pct']:.2f}% on speech"
         )
-        from voicecoach.asr import resolve_model_dir
+        from voicecoach.asr.vosk import resolve_model_dir
 
         try:
             model_dir = resolve_model_dir(args.model)

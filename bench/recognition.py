@@ -212,7 +212,7 @@ def build_corpus(
 
 
 def worker(approach: str, model_dir: str, data: Path, out: Path) -> None:
-    from voicecoach.asr import CommandRecognizer, KeywordRecognizer, load_model
+    from voicecoach.asr.vosk import VoskEngine, VoskKeywordBaseline, load_model
 
     arrays = np.load(data, allow_pickle=False)
     clips = [arrays[f"a{i}"] for i in range(len(arrays.files))]
@@ -221,9 +221,9 @@ def worker(approach: str, model_dir: str, data: Path, out: Path) -> None:
     load_s = time.perf_counter() - started
     grammar = load_grammar()
     if approach == "grammar":
-        recognizer = CommandRecognizer(model, grammar, min_word_confidence=0.0)
+        recognizer = VoskEngine(model, grammar, min_word_confidence=0.0)
     else:
-        recognizer = KeywordRecognizer(model, grammar)
+        recognizer = VoskKeywordBaseline(model, grammar)
     results = []
     for clip in clips:
         utterance = recognizer.decode(clip)
@@ -245,9 +245,9 @@ def worker(approach: str, model_dir: str, data: Path, out: Path) -> None:
 
 
 def _grammar_intent(grammar: Grammar, threshold: float, result: dict) -> Intent | None:
-    from voicecoach.asr import CommandRecognizer
+    from voicecoach.asr.vosk import VoskEngine
 
-    judge = object.__new__(CommandRecognizer)
+    judge = object.__new__(VoskEngine)
     judge.grammar = grammar
     judge.min_word_confidence = threshold
     return judge.judge(result["text"], result["words"]) if result["text"] else None
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         worker(args.worker, args.model, args.data, args.out)
         return 0
 
-    from voicecoach.asr import resolve_model_dir
+    from voicecoach.asr.vosk import resolve_model_dir
     from voicecoach.model_fetch import read_manifest
 
     try:
@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     results_g = runs["grammar"]["results"]
     results_k = runs["keyword"]["results"]
     grammar_intents = [_grammar_intent(grammar, threshold, r) for r in results_g]
-    from voicecoach.asr import keyword_search, keyword_table
+    from voicecoach.asr.baselines import keyword_search, keyword_table
 
     table = keyword_table(grammar)
     keyword_intents = [keyword_search(table, r["text"]) if r["text"] else None for r in results_k]

@@ -55,8 +55,8 @@ def espeak(tmp_path_factory: pytest.TempPathFactory) -> Espeak:
 
 @pytest.fixture(scope="session")
 def vosk_model_dir() -> Path:
-    """The model the recognizer uses (see voicecoach.asr.resolve_model_dir)."""
-    from voicecoach.asr import resolve_model_dir
+    """The model the recognizer uses (see voicecoach.asr.vosk.resolve_model_dir)."""
+    from voicecoach.asr.vosk import resolve_model_dir
 
     try:
         return resolve_model_dir(None)
@@ -71,7 +71,7 @@ def vosk_model_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def vosk_model(vosk_model_dir: Path):  # -> vosk.Model
-    from voicecoach.asr import load_model
+    from voicecoach.asr.vosk import load_model
 
     return load_model(vosk_model_dir)
 
@@ -86,9 +86,9 @@ def grammar():
 @pytest.fixture(scope="session")
 def command_recognizer(vosk_model, grammar):
     """The grammar-restricted recognizer over the real model (shared: reset between uses)."""
-    from voicecoach.asr import CommandRecognizer
+    from voicecoach.asr.vosk import VoskEngine
 
-    return CommandRecognizer(vosk_model, grammar)
+    return VoskEngine(vosk_model, grammar)
 
 
 @pytest.fixture

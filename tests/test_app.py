@@ -359,6 +359,8 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
             self.closed.set()
 
     class Decoder:
+        name = "stand-in"
+
         def __init__(self, _model, _grammar) -> None:
             self.fed = 0
 
@@ -401,9 +403,10 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
 
     shown = io.StringIO()
     monkeypatch.setattr(audio, "open_microphone", lambda _spec: Mic())
-    monkeypatch.setattr(asr, "resolve_model_dir", lambda _v, config_value=None: tmp_path)
-    monkeypatch.setattr(asr, "load_model", lambda _d: object())
-    monkeypatch.setattr(asr, "CommandRecognizer", Decoder)
+    monkeypatch.setattr(
+        asr, "choose_engine", lambda *a, **k: asr.EngineChoice("stub", tmp_path, "the test")
+    )
+    monkeypatch.setattr(asr, "open_engine", lambda _choice, _grammar, **_k: Decoder(None, None))
     monkeypatch.setattr(tts, "Pyttsx3Renderer", ShortRenderer)
     monkeypatch.setattr(tts, "SoundDeviceOutput", Output)
     monkeypatch.setattr(app, "make_display", lambda: PlainDisplay(shown))

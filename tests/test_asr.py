@@ -12,7 +12,8 @@ import itertools
 import numpy as np
 import pytest
 
-from voicecoach.asr import CommandRecognizer, keyword_search, keyword_table
+from voicecoach.asr.baselines import keyword_search, keyword_table
+from voicecoach.asr.vosk import VoskEngine
 from voicecoach.grammar import load_grammar
 from voicecoach.messages import Intent
 from voicecoach.wavio import read_wav
@@ -146,7 +147,7 @@ def test_streaming_gives_the_same_intent(command_recognizer, espeak) -> None:
 @pytest.mark.model
 def test_unknown_grammar_words_are_left_out_of_the_phrase_list(vosk_model) -> None:
     grammar = load_grammar(routine_names={"zqxjv": "nonsense"})
-    recognizer = CommandRecognizer(vosk_model, grammar)
+    recognizer = VoskEngine(vosk_model, grammar)
     assert "zqxjv" in recognizer.unknown_words
     assert not [p for p in recognizer.phrases if "zqxjv" in p.split()]
     assert "add five minutes" in recognizer.phrases and recognizer.phrases[-1] == "[unk]"
@@ -157,7 +158,7 @@ def test_unknown_grammar_words_are_left_out_of_the_phrase_list(vosk_model) -> No
 
 @pytest.fixture(scope="module")
 def judge():
-    recognizer = object.__new__(CommandRecognizer)
+    recognizer = object.__new__(VoskEngine)
     recognizer.grammar = load_grammar()
     recognizer.min_word_confidence = 0.6
     return recognizer.judge

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 
@@ -44,3 +45,75 @@ def test_python_dash_m_runs_the_same_command_line() -> None:
     assert result.returncode == 0
     assert "usage: voicecoach" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+# --- --engine on every command that listens, and config.toml's engine -----------------------
+
+
+@pytest.mark.parametrize("command", ["start", "demo", "recognize", "doctor"])
+def test_every_listening_command_takes_engine(command: str) -> None:
+    parser = cli.build_parser()
+    for engine in ("vosk", "pocketsphinx", "auto"):
+        assert parser.parse_args([command, "--engine", engine]).engine == engine
+    assert parser.parse_args([command]).engine is None  # config.toml's, else auto
+
+
+def test_an_unknown_engine_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["recognize", "--engine", "whisper", "x.wav"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'whisper'" in err and "pocketsphinx" in err
+
+
+def _vosk_installed() -> bool:
+    from voicecoach.asr import vosk_installed
+
+    return vosk_installed()
+
+
+@pytest.fixture
+def config_dir(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.delenv("VOICECOACH_MODEL", raising=False)
+    (tmp_path / "config").mkdir()
+    return tmp_path / "config"
+
+
+def test_config_engine_vosk_without_a_model_is_one_line(config_dir, capsys) -> None:
+    if _vosk_installed():
+        pytest.skip("a Vosk model is installed here; this case needs a machine without one")
+    (config_dir / "config.toml").write_text('engine = "vosk"\n')
+    assert cli.main(["recognize", "--sample"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("voicecoach: no Vosk model in ") and err.count("\n") == 1
+    assert "scripts/fetch-model --vosk" in err
+
+
+def test_engine_flag_beats_config_and_every_json_object_names_it(
+    config_dir, espeak, capsys
+) -> None:
+    (config_dir / "config.toml").write_text('engine = "vosk"\n')
+    wavs = [str(espeak("skip")), str(espeak("the weather is nice today"))]
+    assert cli.main(["recognize", "--engine", "pocketsphinx", "--json", *wavs]) == 0
+    out, err = capsys.readouterr()
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["file"] for r in records] == wavs
+    assert all(r["engine"] == "pocketsphinx" for r in records)
+    # Said once, on stderr (stdout stays JSON): which engine, which model, from where.
+    assert err.count("\n") == 1
+    assert err.startswith("voicecoach: listening with pocketsphinx: model ")
+    assert "(from the pocketsphinx wheel)" in err
+    if not _vosk_installed():
+        assert "scripts/fetch-model --vosk" in err
+
+
+def test_auto_says_why_it_chose_pocketsphinx(config_dir, espeak, capsys) -> None:
+    if _vosk_installed():
+        pytest.skip("a Vosk model is installed here, so auto takes Vosk")
+    assert cli.main(["recognize", "--json", str(espeak("skip"))]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["engine"] == "pocketsphinx"
+    assert err.startswith("voicecoach: listening with pocketsphinx: model ")
+    assert "no Vosk model installed: scripts/fetch-model --vosk gets the better engine" in err
+    assert err.count("\n") == 1

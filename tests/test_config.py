@@ -43,6 +43,8 @@ def test_values_are_read_and_flags_override(config_dir: Path) -> None:
         ("input_device = [1, 2]\n", "'input_device'"),
         ("speed = 3\n", "'speed'"),
         ("model = 4\n", "'model'"),
+        ("engine = 'kaldi'\n", "'engine'"),
+        ("engine = 1\n", "'engine'"),
     ],
 )
 def test_bad_value_error_names_the_key(config_dir: Path, text: str, named: str) -> None:
@@ -53,6 +55,23 @@ def test_bad_value_error_names_the_key(config_dir: Path, text: str, named: str) 
     assert named in message
     assert str(config_dir / "config.toml") in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("engine", ["auto", "vosk", "pocketsphinx"])
+def test_engine_is_read_and_kept_on_save(config_dir: Path, engine: str) -> None:
+    (config_dir / "config.toml").write_text(f'engine = "{engine}"\nrate = 150\n')
+    assert load_config().engine == engine
+    remember_voice(170, 0.5)
+    assert load_config() == Config(engine=engine, rate=170, volume=0.5)
+
+
+def test_a_bad_engine_says_which_are_known(config_dir: Path) -> None:
+    (config_dir / "config.toml").write_text('engine = "whisper"\n')
+    with pytest.raises(VoicecoachError) as err:
+        load_config()
+    assert '\'engine\' must be one of "auto", "vosk", "pocketsphinx", not \'whisper\'' in str(
+        err.value
+    )
 
 
 def test_broken_toml_is_one_clear_line(config_dir: Path) -> None:

@@ -203,6 +203,8 @@ class _EarOnlyRecognizer:
     """Stands in for Vosk in the demo's model path: it recognizes the line the person is saying,
     but only if the listener detected speech and fed it at least a word's worth of audio."""
 
+    name = "stand-in"
+
     def __init__(self, person_lines: list[str], grammar) -> None:
         self._lines = person_lines
         self._grammar = grammar
@@ -236,8 +238,6 @@ def test_the_model_path_mixes_the_person_over_the_coach_and_the_listener_hears_i
 
     monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setattr(demo_module, "_try_model", lambda _m: (tmp_path / "fake-model", None))
-    monkeypatch.setattr(asr, "load_model", lambda _d: None)
     made: list[_EarOnlyRecognizer] = []
     said: list[str] = []
     real_person_speak = demo_module.Person._speak
@@ -248,11 +248,11 @@ def test_the_model_path_mixes_the_person_over_the_coach_and_the_listener_hears_i
 
     monkeypatch.setattr(demo_module.Person, "_speak", speak)
 
-    def recognizer(_model, grammar):
+    def recognizer(_choice, grammar, **_kw):
         made.append(_EarOnlyRecognizer(said, grammar))
         return made[0]
 
-    monkeypatch.setattr(asr, "CommandRecognizer", recognizer)
+    monkeypatch.setattr(asr, "open_engine", recognizer)
     assert demo_module.run_demo(tmp_path / "out", speed=0, echo=None) == 0
     text = (tmp_path / "out" / "transcript.txt").read_text()
     assert TEXT_MODE_NOTE not in text

@@ -448,7 +448,7 @@ def test_every_grammar_word_is_in_the_model_vocabulary(
     g: Grammar, vosk_model, vosk_model_dir
 ) -> None:
     """Vosk silently drops unknown grammar words: catch them here."""
-    from voicecoach.asr import model_knows
+    from voicecoach.asr.vosk import model_knows
     from voicecoach.routines import RoutineLibrary
 
     # The built-in routines' spoken names join the grammar at run time: check them too.

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from voicecoach.asr.vosk import tune_endpoint_conf
 from voicecoach.audio import SAMPLE_RATE
 from voicecoach.listener import (
     EndpointDetector,
     GatePolicy,
     Listener,
     gate,
-    tune_endpoint_conf,
 )
 from voicecoach.messages import Intent, IntentHeard, Utterance
 from voicecoach.tts import EchoReference, Pyttsx3Renderer, VoiceSettings

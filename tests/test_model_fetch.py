@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import http.server
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from voicecoach import model_fetch
-from voicecoach.asr import resolve_model_dir
+from voicecoach.asr.vosk import resolve_model_dir
 from voicecoach.errors import VoicecoachError
 from voicecoach.model_fetch import fetch, main, missing_model_parts, read_manifest
 
@@ -221,10 +224,26 @@ def test_artifact_not_in_registry_is_recorded_and_setup_goes_on(env, monkeypatch
     with pytest.raises(VoicecoachError, match="registry did not have") as info:
         resolve_model_dir(None, read_manifest(env.manifest))
     assert "VOICECOACH_MODEL" in str(info.value)
-    # A later successful fetch removes the record.
+    # The next plain run (setup's) reads the record instead of asking the registry again...
     monkeypatch.setenv("FAKE_MVN_MODE", "ok")
     assert main(["--manifest", str(env.manifest)]) == 0
+    assert "not asked again" in capsys.readouterr().err
+    assert len(env.log.read_text().splitlines()) == 1
+    # ...while --vosk asks again, and a successful fetch removes the record.
+    assert main(["--manifest", str(env.manifest), "--vosk"]) == 0
+    assert len(env.log.read_text().splitlines()) == 2
     assert _leftovers(env.models) == ["vosk-model-en-0.3.46"]
+
+
+def test_a_changed_manifest_asks_the_registry_again(env, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("FAKE_MVN_MODE", "notfound")
+    assert main(["--manifest", str(env.manifest)]) == 0
+    assert main(["--manifest", str(env.manifest)]) == 0
+    assert len(env.log.read_text().splitlines()) == 1
+    env.manifest.write_text(env.manifest.read_text().replace("0.6", "0.7"))
+    assert main(["--manifest", str(env.manifest)]) == 0
+    assert len(env.log.read_text().splitlines()) == 2
+    assert "recorded" in capsys.readouterr().err
 
 
 def test_other_mvn_failures_exit_non_zero(env, monkeypatch, capsys) -> None:
@@ -393,3 +412,220 @@ def test_disk_full_while_unpacking_is_one_line_and_leaves_nothing(env, monkeypat
     assert err.startswith("fetch-model: cannot unpack vosk-model-en-0.3.46.aar")
     assert "No space left on device" in err and err.count("\n") == 1
     assert _leftovers(env.models) == []
+
+
+# --- scripts/fetch-model --vosk: a model present, Maven, then the official archive over HTTP ---
+
+ARCHIVE_ROOT = "vosk-model-small-en-us-0.15"
+
+
+def _archive_zip(path: Path, root: str = ARCHIVE_ROOT) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in MODEL_FILES.items():
+            archive.writestr(f"{root}/{name}", data)
+        archive.writestr(f"{root}/README", "small US English model")
+    return path
+
+
+class _Server:
+    """A real HTTP server on 127.0.0.1 serving one body; `mode` "ok", "truncated" or "silent"."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.mode = "ok"
+        self.requests = 0
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests += 1
+                if server.mode == "missing":
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/zip")
+                self.send_header("Content-Length", str(len(server.body)))
+                self.end_headers()
+                if server.mode == "truncated":
+                    self.wfile.write(server.body[: len(server.body) // 2])
+                    self.close_connection = True
+                else:
+                    self.wfile.write(server.body)
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_port}/vosk/models/{ARCHIVE_ROOT}.zip"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def served(env, monkeypatch):
+    """env with Maven answering "not found" and the archive served from 127.0.0.1."""
+    body = _archive_zip(env.models.parent / "archive.zip").read_bytes()
+    server = _Server(body)
+    monkeypatch.setenv("FAKE_MVN_MODE", "notfound")
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    env.server = server
+    env.archive_sha = hashlib.sha256(body).hexdigest()
+    env.manifest = _manifest(env.models, env.sha)
+    _write_manifest_with_archive(env.manifest, server.url, env.archive_sha)
+    yield env
+    server.close()
+
+
+def _write_manifest_with_archive(manifest: Path, url: str, sha: str, timeout_s: float = 2.0):
+    manifest.write_text(
+        manifest.read_text()
+        + textwrap.dedent(
+            f"""
+            [archive]
+            url = "{url}"
+            sha256 = "{sha}"
+            name = "{ARCHIVE_ROOT}"
+            path_in_archive = "{ARCHIVE_ROOT}"
+            connect_timeout_s = {timeout_s}
+            """
+        )
+    )
+
+
+def _vosk(env, *extra: str) -> int:
+    return main(["--manifest", str(env.manifest), "--vosk", *extra])
+
+
+def test_vosk_falls_back_from_maven_to_the_archive(served, capsys) -> None:
+    assert _vosk(served) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("fetch-model: model unpacked into") and "SHA-256 verified" in out
+    target = served.models / ARCHIVE_ROOT
+    assert missing_model_parts(target) == []
+    assert (target / "am" / "final.mdl").read_bytes() == MODEL_FILES["am/final.mdl"]
+    assert "-Dartifact=com.alphacephei:vosk-model-en:0.3.46:aar" in served.log.read_text()
+    assert served.server.requests == 1
+    # The coach finds it in models/, and setup's plain fetch neither asks Maven nor downloads.
+    assert read_manifest(served.manifest).installed_model_dir() == target
+    assert resolve_model_dir(None, read_manifest(served.manifest)) == target
+    assert main(["--manifest", str(served.manifest)]) == 0
+    assert _vosk(served) == 0
+    assert "present" in capsys.readouterr().out
+    assert len(served.log.read_text().splitlines()) == 1
+    assert served.server.requests == 1
+
+
+def test_vosk_uses_a_model_already_present_without_asking_anyone(
+    served, monkeypatch, tmp_path: Path, capsys
+) -> None:
+    mine = tmp_path / "my-model"
+    for name, data in MODEL_FILES.items():
+        (mine / name).parent.mkdir(parents=True, exist_ok=True)
+        (mine / name).write_bytes(data)
+    monkeypatch.setenv("VOICECOACH_MODEL", str(mine))
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
+    assert _vosk(served) == 0
+    assert (
+        capsys.readouterr().out == f"fetch-model: Vosk model present: {mine} (VOICECOACH_MODEL)\n"
+    )
+    monkeypatch.delenv("VOICECOACH_MODEL")
+    assert _vosk(served, "--model", str(mine)) == 0
+    assert f"{mine} (--model)" in capsys.readouterr().out
+    assert not served.log.exists() and served.server.requests == 0
+    # A named directory that is not a model is the person's to fix: fetching would not help.
+    assert _vosk(served, "--model", str(tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("fetch-model: --model:") and "is not a Vosk model" in err
+    assert err.count("\n") == 1
+
+
+def test_vosk_archive_checksum_mismatch_deletes_it(served, capsys) -> None:
+    _manifest(served.models, served.sha)
+    _write_manifest_with_archive(served.manifest, served.server.url, "0" * 64)
+    assert _vosk(served) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"checksum mismatch for {served.server.url}" in err and "deleted" in err
+    assert served.archive_sha in err and "PocketSphinx" in err
+    assert _leftovers(served.models) == ["UNAVAILABLE"]
+
+
+def test_vosk_truncated_archive_is_deleted(served, capsys) -> None:
+    served.server.mode = "truncated"
+    assert _vosk(served) == 1
+    err = capsys.readouterr().err
+    size = len(served.server.body)
+    assert f"ended after {size // 2} of {size} bytes" in err and err.count("\n") == 1
+    assert _leftovers(served.models) == ["UNAVAILABLE"]
+
+
+def test_vosk_archive_answering_404_is_one_line(served, capsys) -> None:
+    served.server.mode = "missing"
+    assert _vosk(served) == 1
+    err = capsys.readouterr().err
+    assert "answered HTTP 404" in err and err.count("\n") == 1
+    assert _leftovers(served.models) == ["UNAVAILABLE"]
+
+
+def test_vosk_unreachable_archive_is_one_line(served, capsys) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/{ARCHIVE_ROOT}.zip"
+    _manifest(served.models, served.sha)
+    _write_manifest_with_archive(served.manifest, url, served.archive_sha)
+    assert _vosk(served) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "fetch-model: no Vosk model: Maven does not have "
+        f"com.alphacephei:vosk-model-en:0.3.46:aar; {url} is not reachable (connection refused); "
+        "the coach keeps listening with PocketSphinx\n"
+    )
+    assert _leftovers(served.models) == ["UNAVAILABLE"]
+
+
+def test_vosk_silent_archive_host_gives_up_after_the_timeout(served, capsys) -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel does) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/{ARCHIVE_ROOT}.zip"
+        _manifest(served.models, served.sha)
+        _write_manifest_with_archive(served.manifest, url, served.archive_sha, timeout_s=0.3)
+        assert _vosk(served) == 1
+    err = capsys.readouterr().err
+    assert f"{url} is not reachable (no answer within 0.3 s)" in err and err.count("\n") == 1
+    assert _leftovers(served.models) == ["UNAVAILABLE"]
+
+
+def test_vosk_without_mvn_still_tries_the_archive(served, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert _vosk(served) == 0
+    assert missing_model_parts(served.models / ARCHIVE_ROOT) == []
+    assert served.server.requests == 1
+
+
+def test_bad_archive_table_names_the_field(env) -> None:
+    _write_manifest_with_archive(env.manifest, "ftp://example.org/m.zip", "0" * 64)
+    with pytest.raises(VoicecoachError, match=r"\[archive\] url must be an https:// address"):
+        read_manifest(env.manifest)
+    _manifest(env.models, env.sha)
+    _write_manifest_with_archive(env.manifest, "https://example.org/m.zip", "abc")
+    with pytest.raises(VoicecoachError, match=r"\[archive\] sha256 must be 64 hex digits"):
+        read_manifest(env.manifest)
+
+
+def test_the_project_manifest_pins_the_official_archive() -> None:
+    archive = read_manifest().archive
+    assert archive is not None
+    assert archive.url == "https://alphacephei.com/vosk/models/vosk-model-small-en-us-0.15.zip"
+    assert archive.sha256 == "30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff41780942498"
+    assert archive.connect_timeout_s <= 10

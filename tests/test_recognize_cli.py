@@ -18,13 +18,15 @@ from voicecoach import asr, cli
 from voicecoach.messages import Intent, Utterance
 from voicecoach.wavio import write_wav
 
-JSON_KEYS = ["file", "text", "intent", "slots", "confidence", "decode_ms"]
+JSON_KEYS = ["file", "text", "intent", "slots", "confidence", "decode_ms", "engine"]
 
 
 class StubRecognizer:
-    """Stands in for CommandRecognizer: says every file held "add five minutes"."""
+    """Stands in for the opened engine: says every file held "add five minutes"."""
 
-    def __init__(self, model, grammar) -> None:
+    name = "stub"
+
+    def __init__(self, choice, grammar) -> None:
         self.calls: list[int] = []
 
     def decode(self, pcm: np.ndarray) -> Utterance:
@@ -35,11 +37,27 @@ class StubRecognizer:
 @pytest.fixture
 def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
     loads: list[str] = []
-    monkeypatch.setattr(asr, "resolve_model_dir", lambda *a, **k: tmp_path)
-    monkeypatch.setattr(asr, "load_model", lambda d: loads.append(str(d)) or object())
-    monkeypatch.setattr(asr, "CommandRecognizer", StubRecognizer)
+    monkeypatch.setattr(
+        asr,
+        "choose_engine",
+        lambda *a, **k: asr.EngineChoice("stub", tmp_path, "the test"),
+    )
+    monkeypatch.setattr(
+        asr,
+        "open_engine",
+        lambda choice, grammar, **k: (
+            loads.append(str(choice.model_dir)) or StubRecognizer(choice, grammar)
+        ),
+    )
     monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
     return loads
+
+
+def _without_engine_line(err: str) -> str:
+    """stderr less the one line saying which engine listens (its own test checks it)."""
+    lines = err.splitlines(keepends=True)
+    assert lines and lines[0].startswith("voicecoach: listening with "), err
+    return "".join(lines[1:])
 
 
 def _tone_wav(path: Path) -> Path:
@@ -60,9 +78,10 @@ def test_bad_file_is_one_line_and_the_others_still_run(stubbed, tmp_path, capsys
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["file"] for r in records] == [str(good1), str(good2)]
     err_lines = err.splitlines()
-    assert err_lines[0].startswith(f"voicecoach: {bad}: not a readable PCM WAV")
-    assert err_lines[1] == f"voicecoach: {tmp_path / 'gone.wav'}: no such file"
-    assert err_lines[2] == "voicecoach: 2 of 4 files could not be read"
+    assert err_lines[0].startswith("voicecoach: listening with stub: model ")  # said once
+    assert err_lines[1].startswith(f"voicecoach: {bad}: not a readable PCM WAV")
+    assert err_lines[2] == f"voicecoach: {tmp_path / 'gone.wav'}: no such file"
+    assert err_lines[3] == "voicecoach: 2 of 4 files could not be read"
     assert "Traceback" not in err
     assert stubbed == [str(tmp_path)]  # the model is loaded once
 
@@ -80,6 +99,7 @@ def test_json_lines_have_exactly_the_contract_keys(stubbed, tmp_path, capsys) ->
         "slots": {"seconds": 300},
         "confidence": 0.91,
         "decode_ms": 12.5,
+        "engine": "stub",
     }
 
 
@@ -103,6 +123,30 @@ def test_a_broken_config_does_not_block_an_explicit_model(stubbed, tmp_path, cap
 def test_no_files_is_a_usage_error(capsys) -> None:
     assert cli.main(["recognize"]) == 1
     assert "give one or more WAV files" in capsys.readouterr().err
+
+
+def test_a_junk_vosk_model_is_one_line_and_kaldi_keeps_quiet_unless_verbose(
+    tmp_path: Path,
+) -> None:
+    """A directory shaped like a Vosk model whose files are junk: Kaldi's own ERROR lines (it
+    writes them to fd 2 whatever SetLogLevel says) stay out of the person's terminal."""
+    junk = tmp_path / "junk-model"
+    for part in ("am/final.mdl", "conf/model.conf", "graph/HCLG.fst"):
+        (junk / part).parent.mkdir(parents=True, exist_ok=True)
+        (junk / part).write_text("junk\n")
+    wav = _tone_wav(tmp_path / "a.wav")
+
+    def run(*flags: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "voicecoach", *flags, "recognize", "--model", str(junk)]
+        return subprocess.run([*argv, str(wav)], capture_output=True, text=True, timeout=60)
+
+    quiet = run()
+    assert quiet.returncode == 1
+    assert quiet.stderr.splitlines() == [
+        f"voicecoach: listening with vosk: model {junk} (from --model)",
+        f"voicecoach: cannot load the Vosk model in {junk}: Failed to create a model",
+    ]
+    assert "VoskAPI" in run("-v").stderr  # -v still shows what Kaldi said
 
 
 def test_missing_model_is_one_line_without_traceback(tmp_path: Path) -> None:
@@ -225,6 +269,7 @@ def test_a_wav_header_out_of_bounds_is_one_line(
     good = _tone_wav(tmp_path / "good.wav")
     assert cli.main(["recognize", str(path), str(good)]) == 1
     out, err = capsys.readouterr()
+    err = _without_engine_line(err)
     assert err.splitlines()[0] == f"voicecoach: {path}: {expected}" + (
         "; convert it with `sox IN -r 16000 OUT.wav`"
         if "outside" in expected
@@ -246,6 +291,7 @@ def test_a_wav_longer_than_ten_minutes_is_refused_before_reading(stubbed, tmp_pa
         f.truncate(44 + frames * 4)
     assert cli.main(["recognize", str(path)]) == 1
     _out, err = capsys.readouterr()
+    err = _without_engine_line(err)
     assert err.splitlines()[0] == (
         f"voicecoach: {path}: 11.0 minutes of audio, more than the 10 minutes voicecoach reads; "
         "cut out the part with the command"

@@ -326,12 +326,14 @@ def run_live(
     model: Path | None = None,
     checkins: bool = True,
     events_path: Path | None = None,
+    engine: str | None = None,
 ) -> int:
     """`voicecoach start`: the microphone session. Returns the exit code.
 
     Ended by Ctrl-C, SIGTERM or SIGHUP, or by the microphone going away, the session is saved as
     interrupted (offered for resuming at the next start), what it did so far is printed, and
-    the exit code is non-zero; no traceback."""
+    the exit code is non-zero; no traceback. `engine`: --engine; None leaves it to
+    config.toml's `engine`, else auto."""
     from voicecoach.eventlog import EventLog
 
     log = EventLog(events_path) if events_path is not None else None
@@ -346,6 +348,7 @@ def run_live(
                 device=device,
                 model=model,
                 checkins=checkins,
+                engine=engine,
                 log=log,
                 ending=ending,
             )
@@ -363,17 +366,18 @@ def _run_live(
     device: str | None,
     model: Path | None,
     checkins: bool,
+    engine: str | None,
     log: Any,
     ending: _Ending,
 ) -> int:
-    from voicecoach.asr import CommandRecognizer, load_model, resolve_model_dir
+    from voicecoach.asr import choose_engine, open_engine
     from voicecoach.audio import DeviceLost, open_microphone
     from voicecoach.config import load_config, remember_voice
     from voicecoach.dialog import Dialog
     from voicecoach.errors import VoicecoachError
     from voicecoach.grammar import load_grammar
     from voicecoach.history import HistoryStore
-    from voicecoach.listener import Listener, tuned_model_dir
+    from voicecoach.listener import Listener
     from voicecoach.paths import data_dir
     from voicecoach.routines import RoutineLibrary
     from voicecoach.session import Session
@@ -402,13 +406,17 @@ def _run_live(
 
     try:
         # --model, then VOICECOACH_MODEL, then config.toml: the environment beats the file.
-        model_dir = resolve_model_dir(model, config_value=config.model)
-        try:
-            model_dir = tuned_model_dir(model_dir, data_dir() / "models")
-        except OSError as exc:
-            _LOGGER.warning("using the model's own endpoint rules: %s", exc)
+        choice = choose_engine(
+            engine or "auto",
+            model,
+            config_engine=None if engine else config.engine,
+            config_model=config.model,
+        )
+        display.message(choice.describe())
+        if log is not None:
+            log.app("engine", engine=choice.describe())
         grammar = load_grammar(routine_names=library.spoken_names())
-        recognizer = CommandRecognizer(load_model(model_dir), grammar)
+        recognizer = open_engine(choice, grammar, tune_dir=data_dir() / "models")
         speaker = Speaker(
             Pyttsx3Renderer(),
             SoundDeviceOutput(clock, config.output_device),

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "voicecoach.commands.routines",
     "voicecoach.commands.live",
     "voicecoach.commands.history",
+    "voicecoach.commands.doctor",
 )
 
 

@@ -1,5 +1,6 @@
-"""The user's settings: config.toml in the config directory (model path, input device, voice, rate,
-volume). Command-line flags override it; slower/faster/louder/quieter are written back to it.
+"""The user's settings: config.toml in the config directory (engine, model path, input device,
+voice, rate, volume). Command-line flags override it; slower/faster/louder/quieter are written
+back to it.
 """
 
 from __future__ import annotations
@@ -17,12 +18,17 @@ from voicecoach.errors import VoicecoachError
 _LOGGER = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.toml"
+ENGINE_CHOICES = ("auto", "vosk", "pocketsphinx")
+"""What `engine` (and --engine) may say; the engines themselves are voicecoach.asr's."""
 
 
 @dataclass(frozen=True)
 class Config:
     """Everything config.toml may set; None means "not set, use the default"."""
 
+    engine: str | None = None
+    """Speech recognizer: "vosk", "pocketsphinx" or "auto" (None: auto, Vosk when its model is
+    installed, else PocketSphinx)."""
     model: Path | None = None
     """Vosk model directory."""
     input_device: str | int | None = None
@@ -43,6 +49,7 @@ class Config:
 
 
 _RULES: dict[str, tuple[tuple[type, ...], str]] = {
+    "engine": ((str,), "one of " + ", ".join(f'"{name}"' for name in ENGINE_CHOICES)),
     "model": ((str,), "a directory path (a string)"),
     "input_device": ((str, int), "a device index or a name (integer or string)"),
     "output_device": ((str, int), "a device index or a name (integer or string)"),
@@ -67,6 +74,8 @@ def _check(key: str, value: Any, where: Path) -> Any:
         raise VoicecoachError(f"{where}: key 'rate' must be {expected}, not {value!r}")
     if key == "volume" and not 0 <= value <= 1:
         raise VoicecoachError(f"{where}: key 'volume' must be {expected}, not {value!r}")
+    if key == "engine" and value not in ENGINE_CHOICES:
+        raise VoicecoachError(f"{where}: key 'engine' must be {expected}, not {value!r}")
     if key == "model":
         return Path(value).expanduser()
     if key == "volume":

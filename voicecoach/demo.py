@@ -557,14 +557,15 @@ def summary_dict(summary: Any) -> dict[str, Any]:
     return data
 
 
-def _try_model(model: Path | None) -> tuple[Any, str | None]:
-    """(CommandRecognizer factory input: model dir, or None; why not)."""
-    from voicecoach.asr import resolve_model_dir
+def _try_engine(engine: str, model: Path | None, grammar: Any) -> tuple[Any, str]:
+    """(the engine that hears the person, or None; what it is, or why there is none)."""
+    from voicecoach.asr import AUTO, choose_engine, open_engine
 
     try:
-        return resolve_model_dir(str(model) if model else None), None
+        choice = choose_engine(engine, model)
+        return open_engine(choice, grammar), choice.describe()
     except VoicecoachError as exc:
-        if model is not None:
+        if model is not None or engine != AUTO:
             raise
         return None, str(exc)
 
@@ -573,6 +574,7 @@ def run_demo(
     out_dir: Path = Path("out/demo"),
     model: Path | None = None,
     *,
+    engine: str = "auto",
     speed: float = DEFAULT_SPEED,
     echo: TextIO | None = sys.stdout,
     script: tuple[Line, ...] | None = None,
@@ -604,7 +606,7 @@ def run_demo(
     try:
         library = RoutineLibrary.load()
         grammar = load_grammar(routine_names=library.spoken_names())
-        model_dir, why_not = _try_model(model)
+        recognizer, engine_line = _try_engine(engine, model, grammar)
 
         renderer = Pyttsx3Renderer()
         speaker = Speaker(
@@ -623,16 +625,14 @@ def run_demo(
             "carry when its words ended, the session time it takes effect; the coach answers once "
             "the end of speech is detected, a moment later"
         )
-        if model_dir is not None:
-            from voicecoach.asr import CommandRecognizer, load_model
-
-            recognizer = CommandRecognizer(load_model(model_dir), grammar)
+        if recognizer is not None:
 
             def heard(h: Heard) -> None:
                 u = h.utterance
                 text = f'"{u.text}" ({u.confidence:.2f})' if u else "(nothing recognized)"
                 verdict = h.decision.reason if not h.decision.accept else "accepted"
-                transcript.line(f"heard: {text} -> {verdict}", at=h.segment.end)
+                by = u.engine if u and u.engine else recognizer.name
+                transcript.line(f"heard by {by}: {text} -> {verdict}", at=h.segment.end)
 
             listener = Listener(
                 recognizer,
@@ -644,13 +644,13 @@ def run_demo(
             # The listener only hears the stretches around the person's lines; in a live session it
             # learns the room's echo level during the coach's first sentence. Give it that level.
             listener.detector.prime_echo_gain(ECHO_GAIN)
-            transcript.note(f"speech model: {model_dir}; the person is heard by the real listener")
+            transcript.note(f"{engine_line}; the person is heard by the real listener")
         else:
             transcript.note(
-                "No Vosk speech model is installed: the person's lines are matched as text by the "
+                "No speech engine could be loaded: the person's lines are matched as text by the "
                 f"real grammar instead of being heard, and marked {TEXT_MODE_NOTE}."
             )
-            transcript.note(f"why: {why_not}", echo=False)
+            transcript.note(f"why: {engine_line}", echo=False)
 
         with (
             tempfile.TemporaryDirectory(prefix="voicecoach-demo-") as tmp,

@@ -8,7 +8,7 @@ Three parts, the first two pure so they are tested without a model or a micropho
   trailing silence, which alone would miss the 300 ms budget).
 - `gate`: which utterances may fire. While the coach speaks, and for a short tail after, only the
   barge-in commands (stop, pause, skip, pain) pass, and only with a stricter confidence.
-- `Listener`: streams the speech frames (with a short pre-roll) into the CommandRecognizer,
+- `Listener`: streams the speech frames (with a short pre-roll) into the speech engine,
   flushes it at each end of speech, gates the result and posts IntentHeard. A partial result is
   used for one thing only: when the words so far are not yet a whole command ("add five"), a
   pause of up to 0.6 s does not end the utterance; a whole command is acted on at once.
@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import collections
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -231,7 +229,7 @@ class EndpointDetector:
 
 
 class Recognizer(Protocol):
-    """The part of voicecoach.asr.CommandRecognizer the listener uses."""
+    """The part of an engine (voicecoach.asr.base.CommandEngine) the listener uses."""
 
     def accept(self, chunk: bytes) -> Utterance | None: ...
 
@@ -438,55 +436,3 @@ class Listener:
             self.recognizer.reset()
         except Exception as exc:
             _LOGGER.warning("recognizer reset failed: %s", exc)
-
-
-# --- Vosk's own endpoint rules (install-time tuning) ------------------------------------------
-
-ENDPOINT_RULES = {
-    # rule2: after speech that reached a final state of the grammar (a whole command) - the rule
-    # that ends short commands. Stock 0.5 s.
-    "rule2": 0.25,
-    # rule3: after speech at a less certain point. Stock 1.0 s.
-    "rule3": 0.5,
-    # rule4: after any speech. Stock 2.0 s.
-    "rule4": 1.0,
-    # rule1 (silence only, no speech) is left alone: it only resets on long silences.
-}
-
-
-def tune_endpoint_conf(text: str, rules: dict[str, float] | None = None) -> str:
-    """conf/model.conf with shorter --endpoint.ruleN.min-trailing-silence values."""
-    rules = ENDPOINT_RULES if rules is None else rules
-    lines = text.splitlines()
-    seen: set[str] = set()
-    for i, line in enumerate(lines):
-        m = re.match(r"--endpoint\.(rule\d)\.min-trailing-silence=", line.strip())
-        if m and m.group(1) in rules:
-            lines[i] = f"--endpoint.{m.group(1)}.min-trailing-silence={rules[m.group(1)]:g}"
-            seen.add(m.group(1))
-    for rule, value in rules.items():
-        if rule not in seen:
-            lines.append(f"--endpoint.{rule}.min-trailing-silence={value:g}")
-    return "\n".join(lines) + "\n"
-
-
-def tuned_model_dir(model_dir: Path, cache_dir: Path) -> Path:
-    """A copy of the model whose conf/model.conf has tuned endpoint rules; files are symlinked.
-
-    vosk 0.3.45 has no endpointer setters, and Vosk reads the rules from the model directory.
-    """
-    conf = model_dir / "conf" / "model.conf"
-    if not conf.is_file():
-        return model_dir
-    target = cache_dir / f"{model_dir.name}-endpoint"
-    (target / "conf").mkdir(parents=True, exist_ok=True)
-    for entry in model_dir.iterdir():
-        link = target / entry.name
-        if entry.name != "conf" and not link.exists():
-            link.symlink_to(entry.resolve())
-    for entry in (model_dir / "conf").iterdir():
-        link = target / "conf" / entry.name
-        if entry.name != "model.conf" and not link.exists():
-            link.symlink_to(entry.resolve())
-    (target / "conf" / "model.conf").write_text(tune_endpoint_conf(conf.read_text()))
-    return target

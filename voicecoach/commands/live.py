@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from voicecoach.commands.engine_options import add_engine_arguments
 from voicecoach.errors import VoicecoachError
 
 MIN_SPEED = 1.0
@@ -29,7 +30,7 @@ def register(subparsers: Any) -> None:
     start.add_argument(
         "--device", metavar="D", help="input device: index or part of its name (see `devices`)"
     )
-    start.add_argument("--model", metavar="DIR", type=Path, help="Vosk model directory")
+    add_engine_arguments(start)
     start.add_argument(
         "--no-checkins", action="store_true", help="do not ask how the stretch feels"
     )
@@ -58,7 +59,7 @@ def register(subparsers: Any) -> None:
         help="where to write session.wav, transcript.txt and the demo's history "
         "(default: ./out/demo)",
     )
-    demo.add_argument("--model", metavar="DIR", type=Path, help="Vosk model directory")
+    add_engine_arguments(demo)
     demo.add_argument(
         "--speed",
         metavar="X",
@@ -86,6 +87,7 @@ def _start(args: argparse.Namespace) -> int:
         routine=args.routine,
         device=args.device,
         model=args.model,
+        engine=args.engine,
         checkins=not args.no_checkins,
         events_path=args.events,
     )
@@ -96,7 +98,9 @@ def _demo(args: argparse.Namespace) -> int:
 
     out_dir, speed = demo_out_dir(args.out), demo_speed(args.speed)
     script = load_scenario(args.script) if args.script is not None else None
-    return run_demo(out_dir=out_dir, model=args.model, speed=speed, script=script)
+    return run_demo(
+        out_dir=out_dir, model=args.model, engine=args.engine or "auto", speed=speed, script=script
+    )
 
 
 def demo_out_dir(text: str) -> Path:

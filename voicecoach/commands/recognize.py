@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from voicecoach.commands.engine_options import add_engine_arguments
 from voicecoach.errors import VoicecoachError
 
 _LOGGER = logging.getLogger(__name__)
@@ -30,14 +30,15 @@ def register(subparsers: Any) -> None:
         "recognize",
         help="recognize spoken commands in WAV files",
         description="Recognize the command spoken in each WAV file (any sample rate and channel "
-        "count) with the Vosk model and the command grammar. Speech that is not a command gives "
+        "count) with the speech engine (Vosk where its model is installed, else PocketSphinx) and "
+        "the command grammar. Speech that is not a command gives "
         "no intent.",
     )
     parser.add_argument("files", nargs="*", metavar="FILE", help="WAV files")
     parser.add_argument(
         "--json", action="store_true", help="one JSON object per line per file (for scripts)"
     )
-    parser.add_argument("--model", metavar="DIR", help="Vosk model directory")
+    add_engine_arguments(parser)
     parser.add_argument(
         "--sample",
         nargs="?",
@@ -55,15 +56,12 @@ def run(args: argparse.Namespace) -> int:
     if args.sample is not None:
         _check_sample_text(args.sample)  # before seconds are spent loading the model
 
-    from voicecoach.asr import MODEL_ENV, CommandRecognizer, load_model, resolve_model_dir
+    from voicecoach.asr import open_engine
+    from voicecoach.commands.engine_options import choose
 
-    # config.toml only matters when neither --model nor the environment names a model: a broken
-    # config file must not block an explicit choice.
-    config_model = None if args.model or os.environ.get(MODEL_ENV) else _config_model()
-    model_dir = resolve_model_dir(args.model, config_value=config_model)
-    grammar = _grammar()
-    model = load_model(model_dir)
-    recognizer = CommandRecognizer(model, grammar)
+    choice = choose(args)  # reads config.toml only for what the flags leave open
+    print(f"voicecoach: {choice.describe()}", file=sys.stderr)
+    recognizer = open_engine(choice, _grammar())
 
     with tempfile.TemporaryDirectory(prefix="voicecoach-sample-") as tmp:
         if args.sample is not None:
@@ -98,6 +96,7 @@ def _recognize_one(recognizer: Any, name: str, as_json: bool) -> bool:
         "slots": dict(intent.slots) if intent else {},
         "confidence": round(float(utterance.confidence), 4),
         "decode_ms": round(float(utterance.decode_ms), 2),
+        "engine": recognizer.name,
     }
     if as_json:
         print(json.dumps(record), flush=True)
@@ -134,14 +133,6 @@ def _synthesize(text: str, path: Path) -> Path:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()[:1]
         raise VoicecoachError(f"espeak-ng could not synthesize the sample: {detail or 'no output'}")
     return path
-
-
-def _config_model() -> Path | None:
-    try:
-        from voicecoach.config import load_config
-    except ImportError:
-        return None
-    return load_config().model
 
 
 def _grammar() -> Any:

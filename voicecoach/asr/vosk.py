@@ -1,25 +1,33 @@
-"""The Vosk adapter: finds and loads the model, and turns 16 kHz speech into grammar intents.
+"""The Vosk engine: finds and loads a Vosk model, and turns 16 kHz speech into grammar intents.
 
 The only module (with bench/) that imports vosk. Decoding is restricted to the grammar's phrases
 plus "[unk]", and every result is re-checked: a word below the confidence threshold, any "[unk]",
-or text that is not a whole grammar sentence gives `intent=None`.
+or text that is not a whole grammar sentence gives `intent=None`. Vosk's own endpoint rules live
+in the model directory, so a tuned copy of the model's conf is made here too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import logging
 import os
 import re
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from voicecoach.asr.base import FEED_SAMPLES, as_bytes
+from voicecoach.asr.baselines import keyword_search, keyword_table
 from voicecoach.errors import VoicecoachError
-from voicecoach.grammar import UNK, Grammar, normalize_utterance
-from voicecoach.messages import Intent, Utterance
+from voicecoach.grammar import UNK, Grammar
+from voicecoach.messages import Intent, Utterance, Word
 from voicecoach.model_fetch import (
     UNAVAILABLE_FILE,
     Manifest,
@@ -33,9 +41,8 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
+ENGINE = "vosk"
 MODEL_ENV = "VOICECOACH_MODEL"
-FEED_SAMPLES = 4000
-"""Samples fed to Vosk per call when decoding a whole utterance (0.25 s)."""
 
 
 def resolve_model_dir(
@@ -44,7 +51,7 @@ def resolve_model_dir(
     config_value: str | Path | None = None,
 ) -> Path:
     """The model directory: --model, else $VOICECOACH_MODEL, else config.toml's `model`, else
-    models/<name> from the manifest.
+    the model fetched into models/ (Maven's, or the archive's).
 
     Raises a one-line VoicecoachError that says how to get a model when none is usable.
     """
@@ -56,16 +63,19 @@ def resolve_model_dir(
     if config_value:
         return _checked_dir(Path(config_value).expanduser(), "config.toml model")
     manifest = manifest or read_manifest()
+    installed = manifest.installed_model_dir()  # Maven's, or the archive's from --vosk
+    if installed is not None:
+        return installed
     model_dir = manifest.model_dir
-    if model_dir.is_dir() and not missing_model_parts(model_dir):
-        return model_dir
-    how = f"run scripts/fetch-model, or set {MODEL_ENV}=/path/to/a/vosk/model (or pass --model)"
+    how = (
+        f"run scripts/fetch-model --vosk, or set {MODEL_ENV}=/path/to/a/vosk/model "
+        "(or pass --model)"
+    )
     unavailable = manifest.models_dir / UNAVAILABLE_FILE
     if unavailable.is_file():
         return _raise(
             f"no Vosk model in {model_dir}: the registry did not have "
-            f"{manifest.coordinates} (see {unavailable}); set {MODEL_ENV}=/path/to/a/vosk/model "
-            "or pass --model"
+            f"{manifest.coordinates} (see {unavailable}); {how}"
         )
     return _raise(f"no Vosk model in {model_dir}: {how}")
 
@@ -92,11 +102,34 @@ def load_model(model_dir: Path | str) -> vosk.Model:
     vosk.SetLogLevel(-1)
     started = time.perf_counter()
     try:
-        model = vosk.Model(str(model_dir))
+        with _kaldi_log_kept_quiet():
+            model = vosk.Model(str(model_dir))
     except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
         raise VoicecoachError(f"cannot load the Vosk model in {model_dir}: {exc}") from exc
     _LOGGER.info("loaded model %s in %.2f s", model_dir, time.perf_counter() - started)
     return model
+
+
+@contextlib.contextmanager
+def _kaldi_log_kept_quiet() -> Iterator[None]:
+    """Kaldi writes its ERROR lines straight to file descriptor 2, whatever SetLogLevel says (a
+    junk model printed dozens before our one-line error). Catch them while the model loads and
+    pass them on only to the log (-v shows them)."""
+    if _LOGGER.isEnabledFor(logging.INFO):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            for line in caught.read().decode(errors="replace").splitlines():
+                _LOGGER.debug("kaldi: %s", line)
 
 
 def model_knows(model: Any, word: str) -> bool:
@@ -104,20 +137,14 @@ def model_knows(model: Any, word: str) -> bool:
     return bool(model.vosk_model_find_word(word) != -1)
 
 
-def _as_bytes(pcm: np.ndarray | bytes) -> bytes:
-    if isinstance(pcm, bytes | bytearray | memoryview):
-        return bytes(pcm)
-    array = np.asarray(pcm)
-    if array.dtype != np.int16:
-        raise VoicecoachError("audio for the recognizer must be 16-bit samples")
-    return array.astype("<i2", copy=False).tobytes()
-
-
 class _VoskStream:
     """Shared plumbing: a KaldiRecognizer fed bytes, results turned into Utterances."""
 
-    def __init__(self, recognizer: Any) -> None:
+    name = ENGINE
+
+    def __init__(self, recognizer: Any, model_description: str = "") -> None:
         self._rec = recognizer
+        self.model_description = model_description
         self._busy_s = 0.0
         self.last_words: list[dict[str, Any]] = []
         """Vosk's per-word results (word, conf, start, end) behind the last Utterance."""
@@ -132,7 +159,21 @@ class _VoskStream:
             return None
         words = result.get("result") or []
         confidence = min((float(w.get("conf", 0.0)) for w in words), default=0.0)
-        return Utterance(text, self._intent(text, words), confidence)
+        return Utterance(
+            text,
+            self._intent(text, words),
+            confidence,
+            words=tuple(
+                Word(
+                    str(w.get("word", "")),
+                    float(w.get("conf", 0.0)),
+                    float(w.get("start", 0.0)),
+                    float(w.get("end", 0.0)),
+                )
+                for w in words
+            ),
+            engine=ENGINE,
+        )
 
     def accept(self, chunk: bytes) -> Utterance | None:
         """Feed 16 kHz mono int16 bytes; an Utterance when Vosk ends one, else None."""
@@ -166,16 +207,14 @@ class _VoskStream:
         self.last_words = list(result.get("result") or [])
         utterance = self._make(result)
         if utterance is not None:
-            utterance = Utterance(
-                utterance.text, utterance.intent, utterance.confidence, self._busy_s * 1000.0
-            )
+            utterance = dataclasses.replace(utterance, decode_ms=self._busy_s * 1000.0)
         self._busy_s = 0.0
         return utterance
 
     def decode(self, pcm: np.ndarray | bytes) -> Utterance:
         """Decode one whole utterance (e.g. a file): every segment Vosk finds, joined."""
         self.reset()
-        data = _as_bytes(pcm)
+        data = as_bytes(pcm)
         step = FEED_SAMPLES * 2
         texts: list[str] = []
         words: list[dict[str, Any]] = []
@@ -189,8 +228,8 @@ class _VoskStream:
         self.last_words = words
         utterance = self._make({"text": " ".join(texts), "result": words})
         if utterance is None:
-            return Utterance("", None, 0.0, elapsed_ms)
-        return Utterance(utterance.text, utterance.intent, utterance.confidence, elapsed_ms)
+            return Utterance("", None, 0.0, elapsed_ms, engine=ENGINE)
+        return dataclasses.replace(utterance, decode_ms=elapsed_ms)
 
 
 def _collect(result: dict[str, Any], texts: list[str], words: list[dict[str, Any]]) -> None:
@@ -200,8 +239,8 @@ def _collect(result: dict[str, Any], texts: list[str], words: list[dict[str, Any
         words.extend(result.get("result", []))
 
 
-class CommandRecognizer(_VoskStream):
-    """Grammar-restricted recognition with rejection: what the coach listens with."""
+class VoskEngine(_VoskStream):
+    """Grammar-restricted recognition with rejection: the Vosk CommandEngine."""
 
     def __init__(
         self,
@@ -210,6 +249,7 @@ class CommandRecognizer(_VoskStream):
         *,
         min_word_confidence: float | None = None,
         sample_rate: int = TARGET_RATE,
+        model_description: str = "",
     ) -> None:
         import vosk
 
@@ -234,7 +274,7 @@ class CommandRecognizer(_VoskStream):
         self.unknown_words = unknown
         recognizer = vosk.KaldiRecognizer(model, sample_rate, json.dumps(phrases))
         recognizer.SetWords(True)
-        super().__init__(recognizer)
+        super().__init__(recognizer, model_description)
         _LOGGER.info("command recognizer: %d phrases", len(phrases))
 
     def _intent(self, text: str, words: list[dict[str, Any]]) -> Intent | None:
@@ -249,7 +289,7 @@ class CommandRecognizer(_VoskStream):
         return self.grammar.match(text)
 
 
-class KeywordRecognizer(_VoskStream):
+class VoskKeywordBaseline(_VoskStream):
     """The naive baseline for the benchmark: full-vocabulary transcription + keyword search.
 
     What most hobby projects do; kept only so the benchmark can measure what the grammar gains.
@@ -268,16 +308,53 @@ class KeywordRecognizer(_VoskStream):
         return keyword_search(self._keywords, text)
 
 
-def keyword_table(grammar: Grammar) -> list[tuple[re.Pattern[str], Intent]]:
-    """Every grammar sentence as a word-bounded pattern, longest first."""
-    sentences = sorted(grammar.sample_sentences(), key=lambda item: -len(item[0]))
-    return [(re.compile(rf"\b{re.escape(text.lower())}\b"), intent) for text, intent in sentences]
+# --- Vosk's own endpoint rules (a tuned copy of the model's conf) -------------------------------
+
+ENDPOINT_RULES = {
+    # rule2: after speech that reached a final state of the grammar (a whole command) - the rule
+    # that ends short commands. Stock 0.5 s.
+    "rule2": 0.25,
+    # rule3: after speech at a less certain point. Stock 1.0 s.
+    "rule3": 0.5,
+    # rule4: after any speech. Stock 2.0 s.
+    "rule4": 1.0,
+    # rule1 (silence only, no speech) is left alone: it only resets on long silences.
+}
 
 
-def keyword_search(table: list[tuple[re.Pattern[str], Intent]], text: str) -> Intent | None:
-    """The first (longest) grammar sentence found anywhere in the text: the naive approach."""
-    normalized = normalize_utterance(text)
-    for pattern, intent in table:
-        if pattern.search(normalized):
-            return intent
-    return None
+def tune_endpoint_conf(text: str, rules: dict[str, float] | None = None) -> str:
+    """conf/model.conf with shorter --endpoint.ruleN.min-trailing-silence values."""
+    rules = ENDPOINT_RULES if rules is None else rules
+    lines = text.splitlines()
+    seen: set[str] = set()
+    for i, line in enumerate(lines):
+        m = re.match(r"--endpoint\.(rule\d)\.min-trailing-silence=", line.strip())
+        if m and m.group(1) in rules:
+            lines[i] = f"--endpoint.{m.group(1)}.min-trailing-silence={rules[m.group(1)]:g}"
+            seen.add(m.group(1))
+    for rule, value in rules.items():
+        if rule not in seen:
+            lines.append(f"--endpoint.{rule}.min-trailing-silence={value:g}")
+    return "\n".join(lines) + "\n"
+
+
+def tuned_model_dir(model_dir: Path, cache_dir: Path) -> Path:
+    """A copy of the model whose conf/model.conf has tuned endpoint rules; files are symlinked.
+
+    vosk 0.3.45 has no endpointer setters, and Vosk reads the rules from the model directory.
+    """
+    conf = model_dir / "conf" / "model.conf"
+    if not conf.is_file():
+        return model_dir
+    target = cache_dir / f"{model_dir.name}-endpoint"
+    (target / "conf").mkdir(parents=True, exist_ok=True)
+    for entry in model_dir.iterdir():
+        link = target / entry.name
+        if entry.name != "conf" and not link.exists():
+            link.symlink_to(entry.resolve())
+    for entry in (model_dir / "conf").iterdir():
+        link = target / "conf" / entry.name
+        if entry.name != "model.conf" and not link.exists():
+            link.symlink_to(entry.resolve())
+    (target / "conf" / "model.conf").write_text(tune_endpoint_conf(conf.read_text()))
+    return target
