@@ -409,6 +409,38 @@ class Coach:
                 raise AssertionError(f"no {kind} {match} event within {timeout:g} s; last: {last}")
             time.sleep(0.02)
 
+    def wait_quiet(
+        self, timeout: float = 60.0, *, since: float = 0.0, after_s: float = 0.6
+    ) -> dict:
+        """Until the coach has said all it had to say (its last speech_finished after `since`
+        with nothing still queued and no cue after it), and `after_s` more: when a person
+        would speak. Returns that speech_finished event."""
+        deadline = time.monotonic() + timeout
+        while True:
+            events = self.events()
+            last = None
+            for i in range(len(events) - 1, -1, -1):
+                e = events[i]
+                if e["kind"] in ("cue", "speech_started"):
+                    break
+                if e["kind"] == "speech_finished":
+                    last = e if not e.get("still_speaking") and e["t"] >= since else None
+                    break
+            settled = last is not None and time.monotonic() >= last["at"] + after_s
+            # Nothing new since this look (a cue the session answered with just now).
+            if settled and not any(
+                e["kind"] in ("cue", "speech_started") for e in self.events()[len(events) :]
+            ):
+                assert last is not None
+                return last
+            if self.proc is not None and self.proc.poll() is not None:
+                self.finish(timeout=5)
+                raise CoachExited(f"the coach exited ({self.proc.returncode}) while speaking")
+            if time.monotonic() > deadline:
+                last_few = [_brief(e) for e in events[-8:]]
+                raise AssertionError(f"the coach did not fall silent in {timeout:g} s: {last_few}")
+            time.sleep(0.03)
+
     def say(self, wav: Path, *, volume: float = 1.0) -> tuple[float, float]:
         """The person says one thing (waits until played): (monotonic start, end) of playback."""
         t0 = time.monotonic()

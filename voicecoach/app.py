@@ -425,6 +425,8 @@ def _run_live(
             settings=VoiceSettings(rate=config.rate, volume=config.volume, voice=config.voice),
             show_text=lambda _text: speech_failed(),
         )
+        if log is not None:
+            log.speaking = lambda: speaker.speaking
 
         def heard(h: Heard) -> None:
             display.heard(h)

@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,7 +36,8 @@ KINDS = (
     "app",  # data: {"what": "starting" | "listening" | "device_lost" | "signal" | "exit", ...}
     "cue",  # the coach chose words: {"key", "text"}
     "speech_started",  # its first sample reached the output: {"key"}
-    "speech_finished",  # its last sample, or where it was cut: {"key", "interrupted"}
+    "speech_finished",  # its last sample, or where it was cut: {"key", "interrupted",
+    #   "still_speaking": whether more of what the coach had to say was still queued}
     "heard",  # one stretch of speech: {"start", "end", "text", "intent", "accepted", "reason"}
     "intent",  # an intent dispatched to the session: {"name", "slots", "before", "after"}
     "session",  # a SessionEvent: {"event", "at", "routine", "exercise", "side", "data"}
@@ -56,7 +58,14 @@ def _plain(value: Any) -> Any:
 
 
 class EventLog:
-    """Appends JSON lines to a file; every method is safe to call from any thread."""
+    """Appends JSON lines to a file; every method is safe to call from any thread.
+
+    `speaking`, when set, tells whether the coach still has words to say: each speech_finished
+    carries it, so a reader knows when the coach has fallen silent (one cue's end is not that:
+    several cues may be queued, and a barge-in drops the queued ones unspoken).
+    """
+
+    speaking: Callable[[], bool] | None = None
 
     def __init__(self, path: Path) -> None:
         try:
@@ -91,7 +100,13 @@ class EventLog:
         if isinstance(event, SpeechStarted):
             self.write("speech_started", key=key, at=event.now)
         elif isinstance(event, SpeechFinished):
-            self.write("speech_finished", key=key, at=event.now, interrupted=event.interrupted)
+            self.write(
+                "speech_finished",
+                key=key,
+                at=event.now,
+                interrupted=event.interrupted,
+                still_speaking=self.speaking() if self.speaking is not None else None,
+            )
         elif isinstance(event, IntentHeard):
             self.write(
                 "intent",
