@@ -509,7 +509,9 @@ def _run_live(
                         if ending.signal_name is not None:
                             break
                         with contextlib.suppress(queue.Empty):
-                            events.get(timeout=0.1)
+                            after = events.get(timeout=0.1)
+                            if log is not None:  # the summary's own end, for the events log
+                                log.on_input(after, session.state, session.state, [])
             except KeyboardInterrupt:
                 speaker.interrupt()
             finally:
