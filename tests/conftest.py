@@ -1,9 +1,10 @@
-"""Shared fixtures: real speech from espeak-ng, the real Vosk model, the command recognizer, and
-a PulseAudio room for the live coach.
+"""Shared fixtures: real speech from espeak-ng, the real engines, the command recognizer, and a
+PulseAudio room for the live coach.
 
-In CI (CI=true) a missing espeak-ng or model is a failure, never a skip; the one exception is a
-model recorded as unavailable by scripts/fetch-model (models/UNAVAILABLE), which skips with the
-recorded reason.
+`speech_engine` runs a test on each engine: PocketSphinx (its model ships in its wheel, so it is
+always there: tests marked `model`) and Vosk (marked `vosk`). In CI (CI=true) a missing espeak-ng
+or PocketSphinx model is a failure, never a skip; the one exception is a Vosk model recorded as
+unavailable by scripts/fetch-model (models/UNAVAILABLE), which skips with the recorded reason.
 """
 
 from __future__ import annotations
@@ -89,6 +90,56 @@ def command_recognizer(vosk_model, grammar):
     from voicecoach.asr.vosk import VoskEngine
 
     return VoskEngine(vosk_model, grammar)
+
+
+@pytest.fixture(scope="session")
+def pocketsphinx_engine(grammar):
+    """The PocketSphinx CommandEngine on the wheel's real model (shared: reset between uses)."""
+    from voicecoach.asr.pocketsphinx import PocketSphinxEngine
+
+    try:
+        return PocketSphinxEngine(grammar)
+    except VoicecoachError as exc:
+        _missing(f"PocketSphinx cannot load: {exc}")
+        raise  # unreachable: _missing always raises
+
+
+@pytest.fixture(
+    scope="session",
+    params=[
+        pytest.param("pocketsphinx", marks=pytest.mark.model),
+        pytest.param("vosk", marks=pytest.mark.vosk),
+    ],
+)
+def speech_engine(request: pytest.FixtureRequest):
+    """Each available engine in turn (Vosk's cases skip, saying why, without its model)."""
+    if request.param == "vosk":
+        return request.getfixturevalue("command_recognizer")
+    return request.getfixturevalue("pocketsphinx_engine")
+
+
+@pytest.fixture(scope="session")
+def speech(espeak):
+    """speech(text, voice, rate, pitch) -> 16 kHz int16 samples with 0.3 s of quiet room noise
+    either side (a microphone's floor, about 40 dB under the voice), cached for the session."""
+    import numpy as np
+
+    from voicecoach.wavio import read_wav
+
+    cache: dict[tuple[str, str, int, int], np.ndarray] = {}
+
+    def make(text: str, voice: str = "en-us", rate: int = 160, pitch: int = 50) -> np.ndarray:
+        key = (text, voice, rate, pitch)
+        if key not in cache:
+            pcm = read_wav(espeak(text, voice, rate, pitch)).astype(np.float64)
+            pad = np.zeros(4800)
+            x = np.concatenate([pad, pcm, pad])
+            seed = int(hashlib.sha1(repr(key).encode()).hexdigest()[:8], 16)
+            x += np.random.default_rng(seed).normal(0, 30, x.size)
+            cache[key] = np.clip(np.rint(x), -32768, 32767).astype(np.int16)
+        return cache[key]
+
+    return make
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def _ids(variant: tuple[str, int, int]) -> str:
     return "{}-r{}-p{}".format(*variant)
 
 
-@pytest.mark.model
+@pytest.mark.vosk
 @pytest.mark.parametrize("variant", QUICK_VARIANTS, ids=_ids)
 @pytest.mark.parametrize(("text", "intent"), COMMANDS, ids=[c[0] for c in COMMANDS])
 def test_commands_are_recognized(command_recognizer, espeak, text, intent, variant) -> None:
@@ -91,7 +91,7 @@ def test_commands_are_recognized(command_recognizer, espeak, text, intent, varia
     assert utterance.decode_ms > 0
 
 
-@pytest.mark.model
+@pytest.mark.vosk
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", ALL_VARIANTS, ids=_ids)
 def test_commands_in_every_voice_rate_and_pitch(command_recognizer, espeak, variant) -> None:
@@ -104,7 +104,7 @@ def test_commands_in_every_voice_rate_and_pitch(command_recognizer, espeak, vari
     assert wrong == []
 
 
-@pytest.mark.model
+@pytest.mark.vosk
 @pytest.mark.parametrize("variant", QUICK_VARIANTS, ids=_ids)
 @pytest.mark.parametrize("text", DISTRACTORS)
 def test_non_commands_give_no_intent(command_recognizer, espeak, text, variant) -> None:
@@ -113,7 +113,7 @@ def test_non_commands_give_no_intent(command_recognizer, espeak, text, variant) 
     assert utterance.intent is None, utterance.text
 
 
-@pytest.mark.model
+@pytest.mark.vosk
 def test_silence_and_noise_give_no_intent(command_recognizer) -> None:
     rng = np.random.default_rng(7)
     silence = np.zeros(16000, dtype=np.int16)
@@ -122,7 +122,7 @@ def test_silence_and_noise_give_no_intent(command_recognizer) -> None:
     assert command_recognizer.decode(noise).intent is None
 
 
-@pytest.mark.model
+@pytest.mark.vosk
 def test_streaming_gives_the_same_intent(command_recognizer, espeak) -> None:
     pcm = read_wav(espeak("add five minutes"))
     padded = np.concatenate([np.zeros(8000, np.int16), pcm, np.zeros(16000, np.int16)])
@@ -144,7 +144,7 @@ def test_streaming_gives_the_same_intent(command_recognizer, espeak) -> None:
     assert command_recognizer.flush() is None
 
 
-@pytest.mark.model
+@pytest.mark.vosk
 def test_unknown_grammar_words_are_left_out_of_the_phrase_list(vosk_model) -> None:
     grammar = load_grammar(routine_names={"zqxjv": "nonsense"})
     recognizer = VoskEngine(vosk_model, grammar)

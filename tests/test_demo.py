@@ -148,7 +148,7 @@ def test_constructive_rest_ends_at_exactly_fifteen_minutes_after_add_five_minute
 def test_pause_over_the_coach_cuts_it_short_and_resume_continues(demo) -> None:
     root, _ = demo
     texts = [x for _t, x in _lines(root)]
-    i = texts.index('person: "pause"')
+    i = texts.index('person: "pause please"')
     assert "coach cut off mid-sentence" in texts[i : i + 8]
     j = texts.index('person: "resume"')
     assert any(x.startswith("state: paused -> hold") for x in texts[j : j + 6])
@@ -259,7 +259,7 @@ def test_the_model_path_mixes_the_person_over_the_coach_and_the_listener_hears_i
     fired = [x.split()[2] for _t, x in _lines(tmp_path) if x.startswith("intent fired:")]
     assert fired == SCRIPTED_INTENTS
     lines = [x for _t, x in _lines(tmp_path)]
-    i = lines.index('person: "pause"')
+    i = lines.index('person: "pause please"')
     assert "coach cut off mid-sentence" in lines[i : i + 10]
     times = [t for t, _x in _lines(tmp_path)]
     assert times == sorted(times)

@@ -443,7 +443,7 @@ def test_bad_grammar_files_give_one_line_errors(tmp_path) -> None:
         load_grammar(no_list)
 
 
-@pytest.mark.model
+@pytest.mark.vosk
 def test_every_grammar_word_is_in_the_model_vocabulary(
     g: Grammar, vosk_model, vosk_model_dir
 ) -> None:

@@ -295,7 +295,9 @@ def test_endpoint_rules_are_shortened_in_a_copy_of_model_conf() -> None:
 # --- with the real model -----------------------------------------------------------------------
 
 
-@pytest.mark.model
+# Vosk only: PocketSphinx hears this espeak-ng "pause" (150 wpm) as "full session" even alone;
+# with the coach's echo taken out (to the room noise), "pause please" still came out wrong.
+@pytest.mark.vosk
 def test_real_model_coach_speech_fires_nothing_and_pause_over_it_fires_pause(
     command_recognizer, espeak, coach_speech: np.ndarray
 ) -> None:
@@ -321,13 +323,13 @@ def test_real_model_coach_speech_fires_nothing_and_pause_over_it_fires_pause(
     command_recognizer.reset()
     listener = Listener(command_recognizer, lambda _e: None, reference=ref)
     fired = run(listener, np.clip(mixed, -32768, 32767).astype(np.int16))
-    assert [e.intent.name for _t, e in fired] == ["pause"]
+    assert [e.intent.name for _t, e in fired] == ["pause"], [
+        (h.utterance.text if h.utterance else None, h.decision.reason) for h in listener.heard
+    ]
 
 
-@pytest.mark.model
-def test_real_model_a_wav_of_commands_drives_the_session(
-    command_recognizer, espeak, tmp_path
-) -> None:
+def test_real_model_a_wav_of_commands_drives_the_session(speech_engine, espeak, tmp_path) -> None:
+    command_recognizer = speech_engine
     from voicecoach.routines import RoutineLibrary
     from voicecoach.session import Session
     from voicecoach.wavio import read_wav, write_wav

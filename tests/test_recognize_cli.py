@@ -168,7 +168,7 @@ def test_missing_model_is_one_line_without_traceback(tmp_path: Path) -> None:
     assert proc.stderr == f"voicecoach: --model: model directory {tmp_path / 'no'} does not exist\n"
 
 
-@pytest.mark.model
+@pytest.mark.vosk
 def test_real_model_json(vosk_model_dir, espeak, tmp_path, capsys) -> None:
     command = espeak("add five minutes")
     other = espeak("then switch legs and repeat")
@@ -196,7 +196,7 @@ def test_real_model_json(vosk_model_dir, espeak, tmp_path, capsys) -> None:
         assert record["decode_ms"] > 0
 
 
-@pytest.mark.model
+@pytest.mark.vosk
 def test_sample_recognizes_its_own_synthesized_command(vosk_model_dir, capsys) -> None:
     assert cli.main(["recognize", "--model", str(vosk_model_dir), "--sample"]) == 0
     out = capsys.readouterr().out.splitlines()

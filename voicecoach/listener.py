@@ -26,6 +26,7 @@ from typing import Protocol
 import numpy as np
 
 from voicecoach.audio import FRAME_S, SAMPLE_RATE
+from voicecoach.echo import EchoCanceller
 from voicecoach.grammar import normalize_utterance
 from voicecoach.messages import IntentHeard, SessionInput, Utterance
 
@@ -289,6 +290,10 @@ class Listener:
     echo_lag_s: float = 0.1
     """How late the coach's echo may reach the microphone."""
     on_heard: Callable[[Heard], None] | None = None
+    echo: EchoCanceller | None = field(default_factory=EchoCanceller)
+    """Subtracts the coach's echo from what the recognizer hears (None: hears the raw mix).
+    A grammar search forces the mix of coach and person onto some phrase ("pause" over the
+    coach was heard as "let's do all of"); the detector still judges the raw frame."""
     complete: Callable[[str], bool] | None = None
     """Whether a partial result is already a whole command. When given, an end of speech after
     an incomplete phrase waits up to `max_pause_s` for the rest before deciding."""
@@ -343,6 +348,8 @@ class Listener:
             if self.reference is not None
             else None
         )
+        if self.echo is not None:
+            frame = self.echo.process(frame, ref)
         what = self.detector.push(frame, t_end, ref)
         if what == "start":
             if self._waiting_since is not None:

@@ -1,37 +1,31 @@
 """The PocketSphinx engine: the CMU US English model shipped inside the pocketsphinx wheel,
-decoding with a grammar search compiled from grammars/en.yaml.
+decoding with a finite-state grammar search built from grammars/en.yaml, with rejection.
 
-The only module (with bench/) that imports pocketsphinx. The grammar is compiled from the
-templates' structure (alternatives, optional words, lists) into one JSGF grammar, never from the
-expanded sentence list: a flat rule of thousands of sentences decodes far too slowly. Words the
-dictionary lacks get their pronunciation from a data file beside the grammar; a grammar word with
-no pronunciation at all is an error, never a silently dropped phrase.
+The only module (with bench/) that imports pocketsphinx. What listens:
+- the grammar's sentences folded into a minimal word automaton (voicecoach.asr.automaton);
+- beside it, paths that are not commands: the coach's own sentences (voicecoach.asr.distractors),
+  so its voice lands there, not on a command; optionally (LOOP_PROB, off by default) a loop over
+  their other words, which rejects more chatter and costs more commands;
+- a whole-utterance check: a hypothesis that did not reach the end of a sentence is no command;
+- no confidence of its own worth the name (see WHOLE_COMMAND_CONFIDENCE).
+Words the dictionary lacks get their pronunciation from a data file beside the grammar; a
+grammar word with no pronunciation at all is an error, never a silently dropped phrase.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from hassil import (
-    Alternative,
-    Expression,
-    ListReference,
-    Permutation,
-    RuleReference,
-    Sequence,
-    TextChunk,
-    TextSlotList,
-)
 
+from voicecoach.asr.automaton import Automaton, minimal_automaton
 from voicecoach.asr.base import FEED_SAMPLES, as_bytes
 from voicecoach.asr.baselines import keyword_search, keyword_table
 from voicecoach.errors import VoicecoachError
@@ -49,6 +43,22 @@ ENGINE = "pocketsphinx"
 FRAME_RATE = 100
 """PocketSphinx's feature frames per second (its -frate)."""
 SEARCH = "commands"
+
+DECODER_OPTIONS: dict[str, Any] = {"bestpath": False, "topn": 8}
+"""Measured on espeak-ng commands (8 voice/rate/pitch variants): the second, lattice best-path
+pass lost words the first pass had right (27 vs 19 of 96 wrong on a 16-word grammar), and scoring
+8 Gaussians per frame instead of 4 gained a little more (16 of 96)."""
+NOISE_FLOOR_RMS = 30.0
+"""A microphone's own noise (about 40 dB under a voice), added to what the decoder hears: its
+acoustic model was trained on recordings that have one, and digital silence (a synthesized file,
+stop closures in espeak-ng's speech) puts the features far outside that range. Measured on a
+16-word grammar: 59 of 96 espeak-ng commands wrong at a floor of 3, 27 at 30, 18 at 100; a real
+microphone's floor is at or above 30, where this adds at most 3 dB."""
+LOOP_PROB: float | None = None
+"""Per-word probability of a loop over the coach's non-grammar words competing with the commands
+(None: no loop). Off: at 1e-8 it cut false accepts on chatter but lost commands the engine
+had right, the demo's "start the full routine" among them (figures: bench/recognition.py,
+approach ps-loop)."""
 
 
 @dataclass(frozen=True)
@@ -100,92 +110,79 @@ def read_pronunciations(path: Path = PRONUNCIATIONS_FILE) -> dict[str, str]:
     return out
 
 
-# --- grammar to JSGF --------------------------------------------------------------------------
+# --- the search -------------------------------------------------------------------------------
 
 
-def grammar_to_jsgf(grammar: Grammar) -> str:
-    """One JSGF grammar whose sentences are exactly the grammar's (words normalized)."""
-    compiler = _JsgfCompiler(grammar)
-    alternatives = sorted(set(compiler.sentences()))
-    rules = "".join(f"<{name}> = {body};\n" for name, body in sorted(compiler.rules.items()))
-    public = " | ".join(f"({a})" for a in alternatives)
-    return f"#JSGF V1.0;\ngrammar voicecoach;\n{rules}public <command> = {public};\n"
+def command_sentences(grammar: Grammar) -> set[tuple[str, ...]]:
+    """Every grammar sentence as a tuple of normalized words."""
+    return {tuple(normalize_utterance(text).split()) for text, _ in grammar.sample_sentences()}
 
 
-class _JsgfCompiler:
-    def __init__(self, grammar: Grammar) -> None:
-        self._intents = grammar.intents
-        self.rules: dict[str, str] = {}
+@dataclass(frozen=True)
+class SearchGraph:
+    """What the grammar search may hear: commands, and the paths that compete with them."""
 
-    def sentences(self) -> Iterator[str]:
-        for intent in self._intents.intents.values():
-            for data in intent.data:
-                self._local_rules: Mapping[str, Any] = data.expansion_rules
-                for sentence in data.sentences:
-                    body = self._compile(sentence.expression)
-                    if body:
-                        yield body
+    automaton: Automaton
+    """Commands and the known non-commands (the coach's sentences) as one minimal automaton."""
+    loop_words: tuple[str, ...] = ()
+    """Words of a free loop from start to end (any sequence of them), at `loop_prob` each."""
+    loop_prob: float = LOOP_PROB
 
-    def _compile(self, expr: Expression) -> str | None:
-        """JSGF for an expression; None for one that produces only the empty string."""
-        if isinstance(expr, TextChunk):
-            text = normalize_utterance(
-                expr.original_text if expr.original_text is not None else expr.text
-            )
-            return text or None
-        if isinstance(expr, Alternative):
-            items = [self._compile(item) for item in expr.items]
-            optional = expr.is_optional or any(item is None for item in items)
-            kept = sorted({item for item in items if item})
-            if not kept:
-                return None
-            body = " | ".join(kept)
-            return f"[{body}]" if optional else f"({body})"
-        if isinstance(expr, Sequence):
-            parts = [p for p in (self._compile(item) for item in expr.items) if p]
-            return " ".join(parts) if parts else None
-        if isinstance(expr, Permutation):
-            parts = [self._compile(item) for item in expr.items]
-            orders = {
-                " ".join(p for p in order if p) for order in itertools.permutations(parts)
-            } - {""}
-            return "(" + " | ".join(sorted(orders)) + ")" if orders else None
-        if isinstance(expr, ListReference):
-            return self._list_rule(expr.list_name)
-        if isinstance(expr, RuleReference):
-            return self._expansion_rule(expr.rule_name)
-        raise VoicecoachError(f"grammar has an expression voicecoach cannot compile: {expr!r}")
+    def transitions(self) -> list[tuple[int, int, float, str]]:
+        """(from, to, probability, word) for PocketSphinx's create_fsg."""
+        out = [(a.src, a.dst, 1.0, a.word) for a in self.automaton.arcs]
+        loop = self.automaton.n_states
+        start, final, p = self.automaton.start, self.automaton.final, self.loop_prob
+        for word in self.loop_words:
+            out += [(start, loop, p, word), (loop, loop, p, word), (loop, final, p, word)]
+            out.append((start, final, p, word))
+        return out
 
-    def _list_rule(self, list_name: str) -> str:
-        name = "list_" + _rule_name(list_name)
-        if name not in self.rules:
-            slot_list = self._intents.slot_lists.get(list_name)
-            if not isinstance(slot_list, TextSlotList):
-                raise VoicecoachError(f"list {{{list_name}}} must be a list of values")
-            self.rules[name] = "<VOID>"  # placeholder while compiling (no recursion in lists)
-            values = sorted({v for v in (self._compile(x.text_in) for x in slot_list.values) if v})
-            self.rules[name] = "(" + " | ".join(values) + ")"
-        return f"<{name}>"
 
-    def _expansion_rule(self, rule_name: str) -> str:
-        # Intent-local rules shadow the file's, as in hassil; name them apart.
-        local = rule_name in self._local_rules
-        rule = (self._local_rules if local else self._intents.expansion_rules).get(rule_name)
-        if rule is None:
-            raise VoicecoachError(f"grammar uses the rule <{rule_name}> but defines none")
-        name = (
-            ("local_" if local else "rule_")
-            + _rule_name(rule_name)
-            + (f"_{id(rule):x}" if local else "")
+def search_graph(
+    grammar: Grammar,
+    distractors: Iterable[str],
+    known: Any,
+    *,
+    loop_prob: float | None = LOOP_PROB,
+) -> SearchGraph:
+    """The commands plus each distractor sentence whose words `known(word)` has a pronunciation
+    for, and (unless `loop_prob` is None) a loop over the distractors' non-grammar words."""
+    commands = command_sentences(grammar)
+    extra = {tuple(s.split()) for s in distractors}
+    usable = {s for s in extra if s and s not in commands and all(known(w) for w in s)}
+    if len(usable) < len(extra):
+        _LOGGER.info(
+            "pocketsphinx: %d distractor sentences without a pronunciation left out",
+            len(extra) - len(usable),
         )
-        if name not in self.rules:
-            self.rules[name] = "<VOID>"
-            self.rules[name] = self._compile(rule.expression) or "<NULL>"
-        return f"<{name}>"
+    automaton = minimal_automaton(commands | usable)
+    loop: tuple[str, ...] = ()
+    if loop_prob is not None:
+        loop = tuple(sorted({w for s in usable for w in s} - grammar.words()))
+    return SearchGraph(automaton, loop, loop_prob if loop_prob is not None else 0.0)
 
 
-def _rule_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+# --- confidence -------------------------------------------------------------------------------
+
+WHOLE_COMMAND_CONFIDENCE = 1.0
+"""PocketSphinx's confidence for a hypothesis that is a whole command. Measured on the bench's
+set, none of its own scores tells a right command from a wrong one or from chatter: lattice
+posteriors (with the slower best-path pass) rejected right commands sooner than wrong ones, and
+the first pass's per-frame word scores are relative to the best path, so both rank alike. Its
+rejection is structural (the competing paths and the whole-utterance check), so it reports 1
+for a whole command and 0 otherwise, and the listener's confidence bars do not filter it."""
+
+
+@dataclass(frozen=True)
+class _Seg:
+    word: str
+    start: int
+    end: int
+
+
+def _segments(decoder: Any) -> list[_Seg]:
+    return [_Seg(str(s.word), s.start_frame, s.end_frame) for s in decoder.seg() or []]
 
 
 # --- the engine -------------------------------------------------------------------------------
@@ -204,8 +201,16 @@ def make_decoder(model: PocketSphinxModel, **options: Any) -> pocketsphinx.Decod
         raise VoicecoachError(f"cannot load the PocketSphinx model in {model.hmm}: {exc}") from exc
 
 
+def _is_filler(word: str) -> bool:
+    return word.startswith("<") or word.startswith("[") or word.startswith("++") or word == "SIL"
+
+
+def _word(word: str) -> str:
+    return word.split("(")[0]
+
+
 class _PocketSphinxStream:
-    """Shared plumbing: a decoder fed bytes, ended by the caller, results turned into
+    """Shared plumbing: decoders fed bytes, ended by the caller, results turned into
     Utterances. PocketSphinx never ends an utterance by itself here: the listener's endpoint
     detector does (`flush`)."""
 
@@ -213,6 +218,7 @@ class _PocketSphinxStream:
 
     def __init__(self, decoder: Any, model_description: str) -> None:
         self._decoder = decoder
+        self._floor = np.random.default_rng(0)
         self.model_description = model_description
         self._in_utterance = False
         self._busy_s = 0.0
@@ -226,7 +232,10 @@ class _PocketSphinxStream:
         if not self._in_utterance:
             self._decoder.start_utt()
             self._in_utterance = True
-        self._decoder.process_raw(chunk, False, False)
+        samples = np.frombuffer(chunk, dtype="<i2").astype(np.float64)
+        samples += self._floor.normal(0.0, NOISE_FLOOR_RMS, samples.size)
+        floored = np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+        self._decoder.process_raw(floored, False, False)
         self._busy_s += time.perf_counter() - started
         return None
 
@@ -271,27 +280,23 @@ class _PocketSphinxStream:
         text = " ".join(str(hyp.hypstr).split()) if hyp is not None else ""
         if not text:
             return None
-        words = tuple(
-            Word(
-                str(seg.word).split("(")[0],
-                float(seg.prob),
-                seg.start_frame / FRAME_RATE,
-                (seg.end_frame + 1) / FRAME_RATE,
-            )
-            for seg in self._decoder.seg()
-            if not _is_filler(str(seg.word))
-        )
-        confidence = min((w.confidence for w in words), default=0.0)
         intent, why = self._intent(text)
+        confidence = WHOLE_COMMAND_CONFIDENCE if intent is not None else 0.0
+        words = tuple(
+            Word(_word(s.word), confidence, s.start / FRAME_RATE, (s.end + 1) / FRAME_RATE)
+            for s in _segments(self._decoder)
+            if not _is_filler(s.word)
+        )
         return Utterance(text, intent, confidence, words=words, engine=ENGINE, rejected=why)
 
 
-def _is_filler(word: str) -> bool:
-    return word.startswith("<") or word.startswith("[") or word.startswith("++")
-
-
 class PocketSphinxEngine(_PocketSphinxStream):
-    """Grammar search over the command grammar, with rejection: the PocketSphinx CommandEngine."""
+    """Grammar search over the command grammar, with rejection: the PocketSphinx CommandEngine.
+
+    `distractors`: sentences that are not commands and compete with them (default: the coach's
+    own, voicecoach.asr.distractors); `loop_prob`: the competing word loop's per-word probability
+    (None: no loop).
+    """
 
     def __init__(
         self,
@@ -300,34 +305,53 @@ class PocketSphinxEngine(_PocketSphinxStream):
         *,
         pronunciations: Mapping[str, str] | None = None,
         sample_rate: int = TARGET_RATE,
+        distractors: Iterable[str] | None = None,
+        loop_prob: float | None = LOOP_PROB,
     ) -> None:
         started = time.perf_counter()
         model = model or bundled_model()
         self.grammar = grammar
-        decoder = make_decoder(model, samprate=float(sample_rate))
+        decoder = make_decoder(model, samprate=float(sample_rate), **DECODER_OPTIONS)
         extra = read_pronunciations() if pronunciations is None else dict(pronunciations)
         self.added_words = add_missing_words(decoder, grammar.words(), extra)
-        self.jsgf = grammar_to_jsgf(grammar)
+        if distractors is None:
+            from voicecoach.asr.distractors import coach_sentences
+
+            distractors = coach_sentences(grammar)
+        self.graph = search_graph(
+            grammar,
+            distractors,
+            lambda w: decoder.lookup_word(w) is not None,
+            loop_prob=loop_prob,
+        )
+        automaton = self.graph.automaton
         try:
-            decoder.add_jsgf_string(SEARCH, self.jsgf)
+            fsg = decoder.create_fsg(
+                SEARCH, automaton.start, automaton.final, self.graph.transitions()
+            )
+            decoder.add_fsg(SEARCH, fsg)
         except (RuntimeError, ValueError) as exc:
             raise VoicecoachError(f"PocketSphinx cannot take the grammar: {exc}") from exc
         decoder.activate_search(SEARCH)
         super().__init__(decoder, model.description)
         self.load_s = time.perf_counter() - started
         _LOGGER.info(
-            "pocketsphinx: grammar of %d words (%d added from %s) ready in %.2f s",
+            "pocketsphinx: grammar of %d words (%d added from %s), %d states, %d arcs, "
+            "%d loop words; ready in %.2f s",
             len(grammar.words()),
             len(self.added_words),
             PRONUNCIATIONS_FILE.name,
+            automaton.n_states,
+            len(automaton.arcs),
+            len(self.graph.loop_words),
             self.load_s,
         )
 
     def _intent(self, text: str) -> tuple[Intent | None, str]:
         intent = self.grammar.match(text)
         if intent is None:
-            # The grammar search returns its best partial path when no path reached the end of
-            # a sentence: the audio was not one of the commands.
+            # Either a path through the coach's sentences or the word loop, or the best partial
+            # path when none reached the end of a sentence: not one of the commands.
             return None, "not a whole command"
         return intent, ""
 
@@ -370,8 +394,8 @@ class PocketSphinxKeywordBaseline(_PocketSphinxStream):
 
 
 class PocketSphinxBestPathBaseline(PocketSphinxEngine):
-    """The other naive peer: the same grammar search with its best path taken as is."""
+    """The other naive peer: the command grammar alone, its best path taken as is (no
+    competing paths, no confidence)."""
 
-    def _intent(self, text: str) -> tuple[Intent | None, str]:
-        intent = self.grammar.match(text)
-        return intent, "" if intent else "not a whole command"
+    def __init__(self, grammar: Grammar, model: PocketSphinxModel | None = None) -> None:
+        super().__init__(grammar, model, distractors=(), loop_prob=None)
