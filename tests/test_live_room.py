@@ -226,15 +226,13 @@ def test_pain_in_a_hold_and_a_barge_in_stop_over_the_coach(coach: Coach, espeak)
         assert [s.status for s in history.sessions()] == ["stopped"]
 
 
-def test_the_sound_server_dying_mid_hold_loses_nothing(room: Room, coach: Coach, espeak) -> None:
+def test_the_sound_server_dying_mid_hold_loses_nothing(room: Room, coach: Coach) -> None:
     """Killed mid-hold: one clear line, the session kept as interrupted; started again with no
     sound server at all: one clear line, nothing touched; with a room again: offered to resume."""
     coach.start()
     coach.wait_for("app", START_TIMEOUT_S, what="listening")
-    person = Person(coach, espeak)
-    person.heard_from(coach.wait_for("speech_started", 60, key="setup"))
-    person.says("all set", "ready")
-    assert any(e.get("event") == "hold_started" for e in _session_events(coach))
+    # No "ready": the hold starts on its own after the settle time (no recognizer in the way).
+    coach.wait_for("session", 90, event="hold_started")
     time.sleep(1.0)  # mid-hold
     room.kill()
     code = coach.finish(timeout=60)
@@ -281,16 +279,13 @@ def test_the_sound_server_dying_mid_hold_loses_nothing(room: Room, coach: Coach,
     [(signal.SIGTERM, "mid-hold"), (signal.SIGHUP, "while the coach speaks its setup")],
 )
 def test_sigterm_and_sighup_end_a_session_as_interrupted(
-    coach: Coach, espeak, sig: signal.Signals, when: str
+    coach: Coach, sig: signal.Signals, when: str
 ) -> None:
     coach.start()
     coach.wait_for("app", START_TIMEOUT_S, what="listening")
-    started = coach.wait_for("speech_started", 60, key="setup")
-    if when == "mid-hold":
-        person = Person(coach, espeak)
-        person.heard_from(started)
-        person.says("all set", "ready")
-        assert any(e.get("event") == "hold_started" for e in _session_events(coach))
+    coach.wait_for("speech_started", 60, key="setup")
+    if when == "mid-hold":  # the hold starts on its own after the settle time
+        coach.wait_for("session", 90, event="hold_started")
     coach.signal(sig)
     code = coach.finish(timeout=30)
     assert code == 128 + sig
