@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from voicecoach.demo import TEXT_MODE_NOTE
+from voicecoach.messages import Cue
 
 LINE = re.compile(r"^\[(\d+):(\d\d)\.(\d{3})\] (.*)$")
 
@@ -504,6 +505,16 @@ def test_my_knee_hurts_in_the_kneeling_stretch_stops_the_hold_and_waits_for_read
     assert "Traceback" not in result.stderr
 
 
+def test_the_knee_pain_scenario_runs_the_hip_routine_it_asks_for(tmp_path: Path) -> None:
+    """The scenario says "start the hip routine". The full routine also holds the kneeling
+    stretch, so the test above passes either way: this one checks the routine itself."""
+    result = _run_script(tmp_path, SCENARIOS / "knee_pain.yaml")
+    assert result.returncode == 0, result.stderr
+    texts = [x for _t, x in _lines(tmp_path)]
+    assert "intent fired: start_routine {'routine': 'hip'}" in texts
+    assert not any("start_routine {'routine': 'full'}" in x for x in texts)
+
+
 def test_a_scenario_file_with_a_mistake_is_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("lines:\n  - {say: ready, after: setup_ending}\n")
@@ -522,20 +533,41 @@ def test_a_scenario_file_with_a_mistake_is_one_clear_line(tmp_path: Path) -> Non
         ("lines:\n  - {after: greeting}\n", "lines[0].say"),
         ("lines:\n  - {say: ready}\n", "lines[0]"),
         ("lines:\n  - {say: ready, at: soon}\n", "lines[0].at"),
+        # Not finite or past any session: .nan hung the demo, .inf was a traceback.
+        ("lines:\n  - {say: ready, after: greeting, wait: .nan}\n", "lines[0].wait"),
+        ("lines:\n  - {say: ready, after: greeting, wait: .inf}\n", "lines[0].wait"),
+        ("lines:\n  - {say: ready, at: .nan}\n", "lines[0].at"),
+        ("lines:\n  - {say: ready, at: -.inf}\n", "lines[0].at"),
+        ("lines:\n  - {say: ready, at: 1.0e+300}\n", "lines[0].at"),
         ("lines:\n  - {say: ready, after_event: hold_begun}\n", "lines[0].after_event"),
         ("lines:\n  - {say: ready, at: 3, when: now}\n", "lines[0].when"),
+        # What a person says is a few words: 8 kB of text took 24 s of synthesis and decoding.
+        ("lines:\n  - {say: " + "go " * 100 + ", at: 1}\n", "lines[0].say"),
+        # An exercise no routine has: the line would silently never be said.
+        (
+            "lines:\n  - {say: ouch, after_event: hold_started, exercise: kneeling_stretch}\n",
+            "lines[0].exercise: expected an exercise id of a routine, e.g. constructive_rest",
+        ),
         ("lines: [\n", "line"),
-        (None, "cannot read the scenario"),
+        (None, "file: expected a scenario YAML file, got no such file"),
+        # Read as safely as a routine file: these were tracebacks, the big one after 45 s.
+        (b"\xff\xfe\x00", "file: expected UTF-8 text, got UTF-16"),
+        (b"lines: [{say: \xe9t\xe9, at: 1}]\n", "line 1: expected UTF-8 text"),
+        ("lines: " + "[" * 5000 + "\n", "line 1: expected lists and mappings nested at most"),
+        ("lines: []\n#" + "a" * 200_000 + "\n", "file: expected at most 64 kB"),
+        ("lines: [{say: ready, say: skip, at: 1}]\n", "line 1: expected each field once"),
     ],
 )
 def test_scenario_mistakes_name_the_line_and_what_was_expected(
-    tmp_path: Path, text: str | None, where: str
+    tmp_path: Path, text: str | bytes | None, where: str
 ) -> None:
     from voicecoach.demo import load_scenario
     from voicecoach.errors import VoicecoachError
 
     bad = tmp_path / "bad.yaml"
-    if text is not None:  # None: no such file
+    if isinstance(text, bytes):
+        bad.write_bytes(text)
+    elif text is not None:  # None: no such file
         bad.write_text(text)
     with pytest.raises(VoicecoachError) as info:
         load_scenario(bad)
@@ -565,3 +597,33 @@ def test_the_builtin_demo_is_a_scenario_file_and_lines_can_be_keyed_to_session_t
     stop_at = next(t for t, x in lines if x == 'person: "stop"')
     assert stop_at == pytest.approx(100.0, abs=0.001)
     assert any(x.startswith("summary: Stopped after") for _t, x in lines)
+
+
+@pytest.mark.parametrize(
+    ("key", "cue"),
+    [
+        ("setup_end_offer", Cue("setup_end", {"offer": "Say ready for it, or skip."})),
+        ("pain_options_again", Cue("pain_options", {"again": True})),
+        ("pain_options", Cue("pain_options", {"again": True})),
+        ("countdown_next", Cue("countdown", {"seconds": 10, "next": "psoas slide"})),
+    ],
+)
+def test_a_line_keyed_to_a_prompt_variant_key_is_said(tmp_path: Path, key: str, cue: Cue) -> None:
+    """prompts.yaml's keys are what a scenario names; some cues are worded with a variant key
+    ("pain_options_again"), and a line keyed to it waited for ever and was never said."""
+    from voicecoach.clock import FakeClock
+    from voicecoach.demo import Line, Person, Scheduler
+
+    scheduler = Scheduler()
+    person = Person(
+        [Line("skip", 2.0, after_cue=key)],
+        FakeClock(0.0),
+        scheduler,
+        None,
+        lambda _event: None,
+        None,  # type: ignore[arg-type]
+        tmp_path,
+        None,
+    )
+    person.cue_finished(cue, 5.0, False)
+    assert scheduler.peek() == 7.0

@@ -629,3 +629,18 @@ def test_the_project_manifest_pins_the_official_archive() -> None:
     assert archive.url == "https://alphacephei.com/vosk/models/vosk-model-small-en-us-0.15.zip"
     assert archive.sha256 == "30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff41780942498"
     assert archive.connect_timeout_s <= 10
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e308", "-1", "0"])
+def test_a_timeout_that_is_not_a_sensible_number_of_seconds_is_one_line(
+    env, capsys, value: str
+) -> None:
+    """--timeout nan and 1e308 were tracebacks (math.ceil in subprocess), -1 was "within -1 s"."""
+    with pytest.raises(SystemExit) as info:
+        main(["--manifest", str(env.manifest), "--vosk", "--timeout", value])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        "Traceback" not in err
+        and f"--timeout: expected seconds from 1 to 86400, got {value!r}" in err
+    )

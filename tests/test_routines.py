@@ -257,7 +257,9 @@ def test_routines_command_lists_all_and_the_broken(
         "psoas slide [psoas_slide]: 5 repetitions",
         # Numbers the sources do not give are labelled as the coach's own; the source's are
         # said as the source gives them.
-        "[coach's choice: the source gives no count]",
+        # The 16 s a slide takes (8 s each way) is the coach's too: the source says "slowly".
+        "psoas slide [psoas_slide]: 5 repetitions of 16 s per side (up to 10) "
+        "[coach's choice: the source gives no count and no pace, only slowly]",
         "hip stirring [hip_stirring]: hold forty-five seconds per side (up to two minutes) "
         "[coach's choice: the source gives no time]",
         "the source says twenty to thirty seconds",
@@ -898,3 +900,37 @@ def test_pace_factors_are_bounded(tmp_path: Path, value: str) -> None:
     path = write(tmp_path, GOOD.replace(hold, reps))
     with pytest.raises(VoicecoachError, match=r"reps\.slowest: expected a number more than 0 and"):
         load_routine_file(path)
+
+
+def test_every_number_in_the_builtin_routines_says_where_it_comes_from() -> None:
+    """The sources give few numbers; the rest are the coach's own and the files say so: a number
+    with no comment on its line (or just above it) is a number nobody can check."""
+    unexplained = []
+    for path in sorted(BUILTIN_DIR.glob("*.yaml")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            value = line.split("#")[0]
+            if not re.search(r":\s*\[?[0-9.]+(,\s*[0-9.]+)*\]?\s*$", value):
+                continue
+            said = "#" in line or lines[i - 1].strip().startswith("#")
+            said = said or (i >= 1 and "#" in lines[i - 1] and "phases:" in lines[i - 1])
+            if not said or not re.search(r"source|coach", line + lines[i - 1]):
+                unexplained.append(f"{path.name}:{i + 1}: {line.strip()}")
+    assert unexplained == []
+
+
+@pytest.mark.parametrize("kind", ["missing", "file", "device"])
+def test_routines_dir_that_is_not_a_directory_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """--dir is the person's own choice: a typo listed the built-ins and said ok (exit 0)."""
+    target = {
+        "missing": tmp_path / "nope",
+        "file": tmp_path / "r.yaml",
+        "device": Path("/dev/null"),
+    }[kind]
+    if kind == "file":
+        target.write_text(GOOD, encoding="utf-8")
+    code, out, err = run_cli(["routines", "--dir", str(target)], capsys)
+    assert (code, out) == (1, "")
+    assert_one_line(err, str(target), "--dir")

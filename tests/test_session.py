@@ -3,6 +3,7 @@ time accounts, pain, stop and resume, check-ins and resuming an interrupted sess
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -920,6 +921,8 @@ def test_the_deeper_variation_is_asked_for_and_declining_it_is_no_skip() -> None
     assert coach.texts[-1].endswith(
         "If that felt easy, say ready for the deeper variation, or skip."
     )
+    # Said once: the exercise's "why" before the question must not say "if it feels easy" too.
+    assert coach.texts[-1].lower().count("easy") == 1, coach.texts[-1]
     said = coach.say("skip")
     assert keys(said)[:2] == ["declined", "routine_done"]
     summary = coach.session.summary
@@ -1051,3 +1054,70 @@ def test_slower_said_as_the_last_slide_ends_without_a_tick_moves_on_first() -> N
     assert coach.session.view().exercise == "hip stirring"
     assert keys(said)[-1] == "speech_slower" and "setup" in keys(said)
     assert coach.events("hold_ended")[-1].data["reps"] == 5
+
+
+def _commands_in(text: str) -> list[str]:
+    """The clauses of something the coach says that the grammar takes for a command."""
+    from voicecoach.grammar import load_grammar, normalize_utterance
+
+    grammar = load_grammar()
+    clauses = (normalize_utterance(c) for c in re.split(r"[.!?:;,]", text))
+    return [c for c in clauses if c and grammar.match(c) is not None]
+
+
+def test_the_answers_to_add_time_and_to_a_rating_are_never_heard_as_commands() -> None:
+    """The microphone hears the coach: "Five minutes more." is the grammar's "add five minutes",
+    and "Four, got it." holds a bare "four", a rating. Every wording of these answers, with the
+    session's own data, must be free of commands."""
+    coach = Coach(checkins=True)
+    coach.say("start_routine", routine="release")
+    answers = [c for c in coach.say("rating", value=4) if c.prompt_key == "rating_thanks"]
+    coach.say("ready")
+    answers += [c for c in coach.say("extend", seconds=300) if c.prompt_key == "extended"]
+    assert [c.prompt_key for c in answers] == ["rating_thanks", "extended"]
+    dialog = Dialog(seed=0)
+    for cue in answers:
+        for _ in range(len(dialog.variants(dialog.key_for(cue)))):  # every wording in turn
+            text = dialog.render(cue)
+            assert _commands_in(text) == [], text
+
+
+def test_one_step_and_one_repetition_are_said_in_the_singular(tmp_path: Path) -> None:
+    """A routine of one's own may have one step, or one repetition: "one steps" is wrong."""
+    (tmp_path / "short.yaml").write_text(
+        "id: short\nnames: [short]\nexercises:\n"
+        "  - {id: slide, names: [slide], why: It slides., setup: [Lie down.], sides: none,\n"
+        "     reps: {count: 1, phases: [{seconds: 5, say: [Slide.]}]}}\n",
+        encoding="utf-8",
+    )
+    dialog = Dialog(seed=0)
+    said = []
+    for _ in range(2):  # every wording of the start
+        session = Session(RoutineLibrary.load(user_dir=tmp_path), checkins=False)
+        cues = session.handle(IntentHeard(Intent("start_routine", {"routine": "short"}), 0.0))
+        cues += session.handle(IntentHeard(Intent("ready"), 1.0))
+        said += [dialog.render(c) for c in cues if c.prompt_key in ("start", "reps_start")]
+    assert len(said) == 4, said
+    assert all("one step," in t.lower() for t in said[0::2]), said
+    assert all("one slow repetition." in t.lower() for t in said[1::2]), said
+
+
+@pytest.mark.parametrize("between", [["stop", "resume"], ["pause", "resume"], ["repeat"]])
+def test_after_pain_the_hold_waits_for_ready_even_across_stop_and_resume(
+    between: list[str],
+) -> None:
+    """A person in pain may well say "stop", then "resume" to carry on with the session: the
+    hold must still start only when they say ready, never on its own after a nudge."""
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("ready")
+    coach.wait(5.0)
+    coach.say("pain")
+    for name in between:
+        coach.say(name)
+    coach.wait(600.0)
+    assert coach.session.state == "setup"
+    assert len(coach.events("hold_started")) == 1
+    assert "ready_nudge" not in keys(coach.cues)
+    coach.say("ready")
+    assert len(coach.events("hold_started")) == 2

@@ -282,3 +282,19 @@ def test_a_wav_from_a_pipe_is_read_by_its_header(tmp_path: Path) -> None:
         thread.join(timeout=10)
     assert abs(len(pcm) - TARGET_RATE) <= 1
     assert np.array_equal(pcm, read_wav(tmp_path / "tone.wav"))
+
+
+@pytest.mark.parametrize(("channels", "width"), [(1, 2), (2, 2), (1, 4), (3, 1)])
+def test_a_data_chunk_that_ends_inside_a_frame_is_read_up_to_it(
+    tmp_path: Path, channels: int, width: int
+) -> None:
+    """A recording cut off mid-sample (an odd-length data chunk) was a numpy traceback."""
+    import struct
+
+    frame = channels * width
+    data = bytes(frame * 800 + 1)
+    header = b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt "
+    header += struct.pack("<IHHIIHH", 16, 1, channels, 16000, 16000 * frame, frame, 8 * width)
+    path = tmp_path / "cut.wav"
+    path.write_bytes(header + b"data" + struct.pack("<I", len(data)) + data)
+    assert len(read_wav(path)) == 800

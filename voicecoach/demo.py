@@ -13,6 +13,7 @@ listener, without one they are matched as text by the real grammar (and the tran
 from __future__ import annotations
 
 import dataclasses
+import functools
 import heapq
 import itertools
 import json
@@ -30,7 +31,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
-import yaml
 
 from voicecoach.app import Loop, exercise_names
 from voicecoach.audio import FRAME_S, SAMPLE_RATE
@@ -55,6 +55,10 @@ from voicecoach.messages import (
     Utterance,
 )
 from voicecoach.paths import PACKAGE_DATA
+from voicecoach.routines import read_routine_data
+
+MAX_SAMPLE_CHARS = 200
+"""Longest line a scenario may say (as `recognize --sample`): espeak-ng would read a book."""
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -91,6 +95,9 @@ class Line:
 
 
 BUILTIN_SCENARIO = PACKAGE_DATA / "scenarios" / "demo.yaml"
+_MOST_SECONDS = 86_400
+"""A scenario's `at` and `wait` stay within a day of session time: no session runs longer."""
+
 _LINE_FIELDS = ("say", "after", "after_event", "exercise", "at", "wait", "over_coach")
 EVENT_KINDS = (
     "session_started", "step_started", "hold_started", "hold_ended", "skipped", "declined",
@@ -108,15 +115,16 @@ def load_scenario(path: Path) -> tuple[Line, ...]:
         shown = " ".join(repr(got).split())[:60]
         raise VoicecoachError(f"{path}: {where}: expected {expected}, got {shown}")
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise VoicecoachError(f"{path}: cannot read the scenario: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "file"
-        problem = getattr(exc, "problem", None) or "invalid YAML"  # one line, not the dump
-        raise VoicecoachError(f"{path}: {where}: expected valid YAML, got {problem}") from None
+    @functools.cache
+    def exercise_ids() -> frozenset[str]:
+        from voicecoach.routines import RoutineLibrary
+
+        library = RoutineLibrary.load(warn=False)
+        return frozenset(ex.id for rid in library.ids() for _, ex in library.exercises(rid))
+
+    # The routine files' reader: size, encoding, nesting and duplicate keys are refused in one
+    # line (a binary or deeply nested scenario was a traceback, a 60 MB one took 45 s).
+    data = read_routine_data(path, "scenario")
     if not isinstance(data, dict) or not isinstance(data.get("lines"), list) or not data["lines"]:
         fail("lines", "a mapping with a non-empty list 'lines'", data)
     prompt_keys = set(load_prompts()) - {"intent_phrases"}
@@ -131,6 +139,8 @@ def load_scenario(path: Path) -> tuple[Line, ...]:
         text = raw.get("say")
         if not isinstance(text, str) or not text.strip():
             fail(f"{where}.say", "what the person says, as text", text)
+        if len(text) > MAX_SAMPLE_CHARS:  # as `recognize --sample`: a command is a few words
+            fail(f"{where}.say", f"at most {MAX_SAMPLE_CHARS} characters", text)
         keyed = [k for k in ("after", "after_event", "at") if raw.get(k) is not None]
         if len(keyed) != 1:
             fail(where, "exactly one of after (a prompt key), after_event or at", keyed)
@@ -142,15 +152,21 @@ def load_scenario(path: Path) -> tuple[Line, ...]:
         for name in ("at", "wait"):
             value = raw.get(name)
             if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 <= value <= _MOST_SECONDS  # also false for NaN, which hung the demo
             ):
-                fail(f"{where}.{name}", "a number of seconds, 0 or more", value)
+                fail(f"{where}.{name}", f"a number of seconds from 0 to {_MOST_SECONDS}", value)
         over = raw.get("over_coach", False)
         if not isinstance(over, bool):
             fail(f"{where}.over_coach", "true or false", over)
         exercise = raw.get("exercise")
         if exercise is not None and (event is None or not isinstance(exercise, str)):
             fail(f"{where}.exercise", "an exercise id, with after_event", exercise)
+        if exercise is not None and exercise not in exercise_ids():
+            # Otherwise the line waits for an exercise that never comes and is never said.
+            first = min(exercise_ids())
+            fail(f"{where}.exercise", f"an exercise id of a routine, e.g. {first}", exercise)
         lines.append(
             Line(
                 " ".join(str(text).split()),
@@ -430,7 +446,11 @@ class Person:
     def cue_finished(self, cue: Cue | None, at: float, interrupted: bool) -> None:
         if self._armed or not self.script or cue is None or interrupted:
             return
-        if self.script[0].after_cue == cue.prompt_key:
+        from voicecoach.dialog import Dialog
+
+        # A scenario names prompts.yaml's keys: the cue's own, or the variant it is worded with
+        # ("pain_options_again"), which the transcript does not show.
+        if self.script[0].after_cue in (cue.prompt_key, Dialog.key_for(cue)):
             self._arm(at)
 
     def session_event(self, event: SessionEvent) -> None:

@@ -235,7 +235,8 @@ class Dialog:
         text = string.Formatter().vformat(template, (), _Blank(fields))
         return _sentences(" ".join(text.split()))
 
-    def key_for(self, cue: Cue) -> str:
+    @staticmethod
+    def key_for(cue: Cue) -> str:
         """The prompt key a cue is worded with (some cues pick a variant key from their data)."""
         d = cue.data
         key = cue.prompt_key
@@ -292,6 +293,7 @@ class Dialog:
             elif isinstance(value, int) and name in _COUNT_FIELDS:
                 out[name] = str(value)
                 out[f"{name}_words"] = number_words(value)
+                out[f"{name}_s"] = "" if value == 1 else "s"  # "one step", "nine steps"
             else:
                 out[name] = str(value)
         low, high = data.get("range_low"), data.get("range_high")

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import http.client
 import logging
+import math
 import os
 import re
 import shutil
@@ -47,6 +48,23 @@ REQUIRED_PARTS = ("am/final.mdl", "conf/model.conf")
 GRAPH_CHOICES = (("graph/HCLr.fst", "graph/Gr.fst"), ("graph/HCLG.fst",))
 """A model has either a grammar-capable lookahead graph (HCLr + Gr) or a static HCLG graph."""
 DEFAULT_TIMEOUT_S = 900.0
+_MOST_TIMEOUT_S = 86_400
+
+
+def _timeout_seconds(text: str) -> float:
+    """--timeout: finite seconds from 1 to a day (NaN or 1e308 reached subprocess's math.ceil
+    as a traceback, and -1 was "did not finish within -1 s")."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 1 <= value <= _MOST_TIMEOUT_S:  # also false for NaN
+        raise argparse.ArgumentTypeError(
+            f"expected seconds from 1 to {_MOST_TIMEOUT_S}, got {text!r}"
+        )
+    return value
+
+
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
 """Seconds to reach the archive's host (name lookup, connect, each read) before giving up."""
 MODEL_ENV = "VOICECOACH_MODEL"
@@ -712,7 +730,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "SHA-256, and record it in the manifest",
     )
     parser.add_argument("--manifest", type=Path, default=MANIFEST_FILE, help=argparse.SUPPRESS)
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds for mvn")
+    parser.add_argument(
+        "--timeout", type=_timeout_seconds, default=DEFAULT_TIMEOUT_S, help="seconds for mvn"
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)

@@ -323,24 +323,25 @@ def _size_text(size: int) -> str:
     return f"{size / 1024:.0f} kB" if size >= 1024 else f"{size} bytes"
 
 
-def read_routine_data(path: Path) -> object:
-    """The parsed YAML of one routine file, refusing with one line (a VoicecoachError naming the
-    file) anything that is not a small UTF-8 YAML text: a directory, a device, a huge or binary
-    file, deep nesting, duplicate keys."""
+def read_routine_data(path: Path, what: str = "routine") -> object:
+    """The parsed YAML of one routine file (or another small data file a person writes, such as
+    a demo scenario: `what` names it), refusing with one line (a VoicecoachError naming the file)
+    anything that is not a small UTF-8 YAML text: a directory, a device, a huge or binary file,
+    deep nesting, duplicate keys."""
     try:
         info = path.stat()
     except FileNotFoundError:
         raise VoicecoachError(
-            f"{path}: file: expected a routine YAML file, got no such file"
+            f"{path}: file: expected a {what} YAML file, got no such file"
         ) from None
     except OSError as exc:
         raise VoicecoachError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not stat.S_ISREG(info.st_mode):
         kind = _kind_of_file(info.st_mode)
-        raise VoicecoachError(f"{path}: file: expected a routine YAML file, got {kind}")
+        raise VoicecoachError(f"{path}: file: expected a {what} YAML file, got {kind}")
     if info.st_size > MAX_ROUTINE_BYTES:
         raise VoicecoachError(
-            f"{path}: file: expected at most {_size_text(MAX_ROUTINE_BYTES)} (a routine is a "
+            f"{path}: file: expected at most {_size_text(MAX_ROUTINE_BYTES)} (a {what} is a "
             f"few kB), got {_size_text(info.st_size)}"
         )
     try:

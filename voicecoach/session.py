@@ -225,6 +225,7 @@ class Session:
         self._nudged = False  # "starts on its own in a few seconds" said for this wait
         self._pain_said = False  # the pain guidance is said on the first pain of a session
         self._pain_on_step: dict[int, int] = {}
+        self._stopped_for_ready = False  # stopped in a setup that waited for "ready" alone
         self._paces: dict[str, float] = {}  # paced exercise id -> phase length multiple
         self._span_nominal = 0.0  # like _span, in the paced exercise's own (unscaled) seconds
         self._skipped_side: str | None = None  # a first side skipped just now, for the switch
@@ -1030,6 +1031,8 @@ class Session:
             if self._hold_began:
                 self._close_span(now, "stop")
             self._stopped_from = came_from
+            # A setup without a settle timer waits for "ready" alone (after pain): so it stays.
+            self._stopped_for_ready = came_from in ("setup", "side_switch") and self._wait_s is None
             self._go("stop")
             self._emit("stopped", now, {"from": came_from})
             self._deadline = now + self._stop_window_s
@@ -1068,6 +1071,9 @@ class Session:
         target = self._target  # time added during the setup stays added (and counted)
         cues += self._enter_step(now, announce_switch=came_from == "side_switch")
         self._target = target
+        if self._stopped_for_ready:  # after pain, "resume" is not "ready": no hold on its own
+            self._wait_s = None
+            self._deadline = None
         return cues
 
     def _i_time_left(self, intent: Intent, now: float) -> list[Cue]:

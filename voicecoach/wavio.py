@@ -95,6 +95,10 @@ def read_wav(path: Path | str, rate: int = TARGET_RATE) -> np.ndarray:
         block = max(1, _BLOCK_BYTES // (channels * width))
         try:
             while frames := source.read(block):
+                # A data chunk cut off inside its last frame: read up to that frame.
+                frames = frames[: len(frames) - len(frames) % (channels * width)]
+                if not frames:
+                    break
                 samples = _decode_pcm(frames, width, path)
                 usable = len(samples) - len(samples) % channels
                 mono = samples[:usable].reshape(-1, channels).mean(axis=1)

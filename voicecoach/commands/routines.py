@@ -65,6 +65,10 @@ def _exercise_line(exercise: Exercise) -> str:
 
 def run_routines(args: argparse.Namespace) -> int:
     user_dir: Path = args.dir if args.dir is not None else paths.config_dir() / "routines"
+    if args.dir is not None and not user_dir.is_dir():
+        # Only the default may be absent (no routines of one's own yet); a named one is a typo.
+        what = "no such directory" if not user_dir.exists() else "not a directory"
+        raise VoicecoachError(f"--dir {user_dir}: {what}")
     lib = RoutineLibrary.load(user_dir=user_dir, warn=False)  # said below, once each
     for routine in lib.routines():
         origin = "built-in" if routine.builtin else f"user: {routine.source}"
