@@ -1,4 +1,5 @@
-"""Shared fixtures: real speech from espeak-ng, the real engines, the command recognizer.
+"""Shared fixtures: real speech from espeak-ng, the real engines, the command recognizer, and a
+PulseAudio room for the live coach.
 
 `speech_engine` runs a test on each engine: PocketSphinx (its model ships in its wheel, so it is
 always there: tests marked `model`) and Vosk (marked `vosk`). In CI (CI=true) a missing espeak-ng
@@ -139,3 +140,50 @@ def speech(espeak):
         return cache[key]
 
     return make
+
+
+@pytest.fixture
+def room(tmp_path_factory: pytest.TempPathFactory):  # -> tests.room.Room
+    """A PulseAudio room of its own (null sink `room`, microphone `room.monitor`), stopped by PID
+    and removed afterwards. Hand `room.env()` to the process under test."""
+    from room import Room, RoomError, available
+
+    missing = available()
+    if missing is not None:
+        _missing(f"no room: {missing}")
+    try:
+        r = Room(tmp_path_factory.mktemp("room")).start()
+    except RoomError as exc:
+        _missing(f"the room did not start: {exc}")
+        raise  # unreachable: _missing always raises
+    try:
+        yield r
+    finally:
+        r.stop()
+        assert not r.running
+
+
+def _room_servers(marker: str) -> list[int]:
+    """PIDs of pulseaudio servers whose command line names `marker` (a room's directory)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"pulseaudio") and any(marker.encode() in a for a in argv):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_room_left_running(tmp_path_factory: pytest.TempPathFactory):
+    """After the whole run, no room's server is still alive (tests start and stop their own;
+    nothing is started globally, and other programs' servers are not ours to look at)."""
+    yield
+    from room import Room
+
+    left = sorted({pid for where in Room.started_dirs for pid in _room_servers(str(where))})
+    assert not left, f"pulseaudio servers left running by the tests: {left}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -130,3 +131,35 @@ def test_audio_captured_before_listening_began_is_dropped_not_reported_lost(
     assert frame.tolist() == [7] * 320
     assert "lost audio" not in caplog.text
     mic.close()
+
+
+def test_a_stream_that_stops_delivering_is_a_lost_device_not_a_hang() -> None:
+    """A running stream delivers a block every 20 ms; silence from it (no callbacks at all) for
+    `lost_after_s`, or a stream PortAudio has stopped, means the device or sound server is gone.
+    Quiet audio is not silence: blocks of zeros keep it alive."""
+    from voicecoach.audio import DeviceLost
+
+    mic = Microphone(DEVICES[2])
+    mic.lost_after_s = 0.2
+    mic._stream = SimpleNamespace(active=True, stop=lambda: None, close=lambda: None)
+    frames = mic.frames(timeout=0.05)
+    assert len(next(frames)[0]) == 0  # listening from here on
+    quiet = np.zeros(320, dtype=np.int16).tobytes()
+    for _ in range(10):  # 0.5 s of quiet audio, delivered
+        time.sleep(0.05)
+        mic._callback(quiet, 320, None, None)
+        assert len(next(frames)[0]) == 320
+    with pytest.raises(DeviceLost, match="stopped delivering sound"):
+        for _ in range(100):
+            next(frames)
+    mic.close()
+
+    stopped = Microphone(DEVICES[2])
+    stopped._stream = SimpleNamespace(active=False, stop=lambda: None, close=lambda: None)
+    with pytest.raises(DeviceLost):
+        next(stopped.frames(timeout=0.01))
+    closed = Microphone(DEVICES[2])
+    closed._stream = SimpleNamespace(active=False, stop=lambda: None, close=lambda: None)
+    frames = closed.frames(timeout=0.01)
+    closed.close()
+    assert list(frames) == []  # closed by us: the frames just end

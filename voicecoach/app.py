@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -216,15 +218,6 @@ class Loop:
             self.dispatch(event)
             self.refresh()
 
-    def end_early(self) -> None:
-        """Ctrl-C: stop the session through its own "stop" (twice: stop, then end), so the
-        summary is produced and recorded exactly as when the person says it."""
-        now = self.clock.now()
-        for _ in range(2):
-            if self.session.finished or self.session.state == "idle":
-                break
-            self.dispatch(IntentHeard(Intent("stop"), now=now))
-
 
 def exercise_names(library: Any) -> dict[str, str]:
     """Exercise id -> spoken name, so a resume point is offered in words ("constructive rest")."""
@@ -236,20 +229,94 @@ def exercise_names(library: Any) -> dict[str, str]:
 
 
 def drive(loop: Loop, *, first: list[SessionInput] | None = None) -> bool:
-    """Run the loop; Ctrl-C ends the session through "stop" so the summary is still produced.
+    """Run the loop until the session's summary; False when Ctrl-C (or `loop.stop()`, which a
+    signal or a lost device calls) cut it short.
 
-    Returns False when Ctrl-C cut it short."""
+    A session cut short is not stopped through the session's own "stop": it is left running, so
+    the history marks it interrupted when it closes and the next start offers to resume it, as
+    after a crash. Only the person saying "stop" ends a session as stopped.
+    """
     try:
         loop.run(first=first)
-        return True
     except KeyboardInterrupt:
         _LOGGER.info("Ctrl-C: ending the session")
         loop.speaker.interrupt()
-        loop.end_early()
         return False
+    if loop.session.finished:
+        return True
+    loop.speaker.interrupt()
+    return False
+
+
+def summary_so_far(session: SessionLike, dialog: Any, library: Any) -> str | None:
+    """The summary of what a session cut short had done (None if it never started)."""
+    from voicecoach.summary import summarize
+
+    if not session.events:
+        return None
+    summary = summarize(session.events)
+    known = summary.routine is not None and summary.routine in library.ids()
+    names = {ex.id: ex.name for _, ex in library.exercises(summary.routine)} if known else {}
+    routine = library.get(summary.routine).name if known else None
+    return str(dialog.render_summary(summary, names, routine))
 
 
 # --- the live session ---------------------------------------------------------------------------
+
+
+ENDING_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+"""Signals that end a live session: cut short, saved as interrupted, no traceback."""
+
+
+class _Ending:
+    """Turns SIGINT/SIGTERM/SIGHUP into `loop.stop()` while the loop runs (the loop returns at
+    its next turn, within DISPLAY_REFRESH_S); before it runs, or at a second signal, into
+    KeyboardInterrupt, which the command line reports in one line."""
+
+    def __init__(self, on_signal: Callable[[str], None] | None = None) -> None:
+        self.loop: Loop | None = None
+        self.signal_name: str | None = None
+        self._on_signal = on_signal
+        self._saved: dict[int, Any] = {}
+
+    def __enter__(self) -> _Ending:
+        import signal
+
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signals reach the main thread only (tests call run_live elsewhere)
+        for name in ENDING_SIGNALS:
+            signum = getattr(signal, name, None)
+            if signum is not None:
+                self._saved[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        import signal
+
+        name = signal.Signals(signum).name
+        if self.loop is None or self.signal_name is not None:
+            raise KeyboardInterrupt(name)
+        self.signal_name = name
+        _LOGGER.info("%s: ending the session", name)
+        if self._on_signal is not None:
+            self._on_signal(name)
+        self.loop.stop()
+
+    def __exit__(self, *_exc: object) -> None:
+        import signal
+
+        for signum, handler in self._saved.items():
+            signal.signal(signum, handler)
+        self._saved.clear()
+
+    @property
+    def exit_code(self) -> int:
+        import signal
+
+        return 128 + int(getattr(signal, self.signal_name or "SIGINT"))
+
+
+RESUME_HINT = 'the session is saved as interrupted: say "resume" at the next start to go on'
 
 
 def run_live(
@@ -258,13 +325,53 @@ def run_live(
     device: str | None = None,
     model: Path | None = None,
     checkins: bool = True,
+    events_path: Path | None = None,
     engine: str | None = None,
 ) -> int:
     """`voicecoach start`: the microphone session. Returns the exit code.
 
-    `engine`: --engine; None leaves it to config.toml's `engine`, else auto."""
+    Ended by Ctrl-C, SIGTERM or SIGHUP, or by the microphone going away, the session is saved as
+    interrupted (offered for resuming at the next start), what it did so far is printed, and
+    the exit code is non-zero; no traceback. `engine`: --engine; None leaves it to
+    config.toml's `engine`, else auto."""
+    from voicecoach.eventlog import EventLog
+
+    log = EventLog(events_path) if events_path is not None else None
+    try:
+        if log is not None:
+            log.app("starting", pid=os.getpid(), routine=routine)
+        with _Ending(
+            on_signal=(lambda name: log.app("signal", signal=name)) if log is not None else None
+        ) as ending:
+            code = _run_live(
+                routine=routine,
+                device=device,
+                model=model,
+                checkins=checkins,
+                engine=engine,
+                log=log,
+                ending=ending,
+            )
+        if log is not None:
+            log.app("exit", code=code)
+        return code
+    finally:
+        if log is not None:
+            log.close()
+
+
+def _run_live(
+    *,
+    routine: str | None,
+    device: str | None,
+    model: Path | None,
+    checkins: bool,
+    engine: str | None,
+    log: Any,
+    ending: _Ending,
+) -> int:
     from voicecoach.asr import choose_engine, open_engine
-    from voicecoach.audio import open_microphone
+    from voicecoach.audio import DeviceLost, open_microphone
     from voicecoach.config import load_config, remember_voice
     from voicecoach.dialog import Dialog
     from voicecoach.errors import VoicecoachError
@@ -306,6 +413,8 @@ def run_live(
             config_model=config.model,
         )
         display.message(choice.describe())
+        if log is not None:
+            log.app("engine", engine=choice.describe())
         grammar = load_grammar(routine_names=library.spoken_names())
         recognizer = open_engine(choice, grammar, tune_dir=data_dir() / "models")
         speaker = Speaker(
@@ -316,9 +425,13 @@ def run_live(
             settings=VoiceSettings(rate=config.rate, volume=config.volume, voice=config.voice),
             show_text=lambda _text: speech_failed(),
         )
+        if log is not None:
+            log.speaking = lambda: speaker.speaking
 
         def heard(h: Heard) -> None:
             display.heard(h)
+            if log is not None:
+                log.on_heard(h)
 
         listener = Listener(
             recognizer,
@@ -327,31 +440,59 @@ def run_live(
             on_heard=heard,
             complete=lambda text: grammar.match(text) is not None,
         )
+        lost: list[str] = []
+        loop_box: list[Loop] = []
+
+        def listen() -> None:
+            first_frame = True
+            try:
+                for frame, t_end in mic.frames():
+                    if first_frame and frame.size:
+                        first_frame = False
+                        if log is not None:
+                            log.app("listening", device=mic.device.name, rate=mic.rate)
+                    yield frame, t_end
+            except DeviceLost as exc:
+                lost.append(str(exc))
+                if log is not None:
+                    log.app("device_lost", message=str(exc))
+                if loop_box:
+                    loop_box[0].stop()
+
         # A daemon only so a wedged decoder cannot keep the process alive; it is joined below.
         thread = threading.Thread(
             target=listener.run,
-            args=(mic.frames(), stop_listening),
+            args=(listen(), stop_listening),
             name="listener",
             daemon=True,
         )
         with HistoryStore.open() as history:
             recorder = history.recorder()
+
+            def on_event(event: SessionEvent) -> None:
+                recorder(event)
+                if log is not None:
+                    log.on_session_event(event)
+
             session = Session(
                 library,
                 checkins=checkins,
                 progress=history.progress(),
                 resumable=history.interrupted(exercise_names(library)),
-                on_event=recorder,
+                on_event=on_event,
             )
+            dialog = Dialog()
             loop = Loop(
                 session,
-                Dialog(),
+                dialog,
                 speaker,
                 RealTimeWaiter(events, clock),
                 clock,
                 display=display,
+                observer=log,
                 on_voice_changed=lambda s: remember_voice(s.rate, s.volume),
             )
+            loop_box.append(loop)
             thread.start()
             listening = thread
             first = (
@@ -359,18 +500,26 @@ def run_live(
                 if routine
                 else []
             )
+            ending.loop = loop
             try:
                 if drive(loop, first=first):
                     # Let the summary be heard before closing the speaker (at most half a minute).
                     deadline = clock.now() + 30.0
-                    while speaker.speaking and clock.now() < deadline:
+                    while speaker.speaking and clock.now() < deadline and not lost:
+                        if ending.signal_name is not None:
+                            break
                         with contextlib.suppress(queue.Empty):
-                            events.get(timeout=0.1)
+                            after = events.get(timeout=0.1)
+                            if log is not None:  # the summary's own end, for the events log
+                                log.on_input(after, session.state, session.state, [])
             except KeyboardInterrupt:
                 speaker.interrupt()
             finally:
+                ending.loop = None
                 stop_listening.set()
                 speaker.close()
+            # Cut short: left "running" here, so closing the history marks it interrupted.
+            cut_short = not session.finished
     finally:
         stop_listening.set()
         mic.close()
@@ -381,5 +530,14 @@ def run_live(
             if listening.is_alive():
                 _LOGGER.warning("the listener thread did not stop within 2 s")
         display.close()
-    print(f"Summary: {loop.summary_text}" if loop.summary_text else "No session was started.")
-    return 0
+    if not cut_short:
+        print(f"Summary: {loop.summary_text}" if loop.summary_text else "No session was started.")
+        return 0
+    so_far = summary_so_far(session, dialog, library)
+    print(f"Summary so far: {so_far}" if so_far else "No session was started.")
+    why = lost[0] if lost else f"ended by {ending.signal_name or 'SIGINT'}"
+    if any(e.kind == "step_started" for e in session.events):
+        print(f"voicecoach: {why}; {RESUME_HINT}", file=sys.stderr)
+    else:
+        print(f"voicecoach: {why}", file=sys.stderr)
+    return 1 if lost else ending.exit_code

@@ -25,10 +25,18 @@ SAMPLE_RATE = 16_000
 FRAME_S = 0.02
 """20 ms blocks: small enough for a 300 ms end-of-speech budget."""
 
+LOST_AFTER_S = 1.5
+"""Silence from the input device this long (no callback at all, not quiet audio) means it is
+gone: a running stream delivers a block every 20 ms."""
+
 NO_INPUT_MESSAGE = (
     "no microphone found (this machine has no audio input device); "
     "run `voicecoach demo` to see a whole session without one"
 )
+
+
+class DeviceLost(VoicecoachError):
+    """The input device stopped delivering audio mid-session (unplugged, sound server gone)."""
 
 
 def _lowpass(src_rate: int, dst_rate: int) -> np.ndarray | None:
@@ -193,10 +201,13 @@ class Microphone:
         )
         self._closed = threading.Event()
         self._resampler: StreamResampler | None = None
+        self.lost_after_s = LOST_AFTER_S
+        self._last_block = time.monotonic()
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         # Runs on PortAudio's thread: copy and go, never block.
         now = time.monotonic()
+        self._last_block = now
         if status and status.input_overflow:
             self.overflows += 1
         # Stamp the block with when its last sample was captured (the ADC time, mapped onto the
@@ -206,6 +217,9 @@ class Microphone:
         except (AttributeError, TypeError, ValueError):
             age = -1.0
         t_end = now - age + frames / self.rate if 0.0 <= age < 1.0 else now
+        # Never after now: PulseAudio's ALSA plugin reports the ADC time as the callback's own
+        # time, which would stamp each block a whole block (20 ms) in the future.
+        t_end = min(t_end, now)
         try:
             self._queue.put_nowait((bytes(indata), t_end))
         except queue.Full:
@@ -237,6 +251,7 @@ class Microphone:
                 callback=self._callback,
             )
             self._stream.start()
+            self._last_block = time.monotonic()
         except Exception as exc:
             raise VoicecoachError(
                 f"could not open input device {self.device.name!r}: {exc}; "
@@ -245,7 +260,8 @@ class Microphone:
 
     def frames(self, timeout: float = 0.5) -> Iterator[tuple[np.ndarray, float]]:
         """(16 kHz int16 frame, monotonic time of its last sample) until closed; an empty frame
-        when nothing arrived in `timeout`.
+        when nothing arrived in `timeout`. Raises DeviceLost once the stream has stopped
+        delivering (its device or sound server is gone).
 
         What was captured before the first frame is asked for (while the speech model loads,
         which can take longer than the queue holds) is stale: it is dropped, and the blocks
@@ -262,6 +278,7 @@ class Microphone:
             try:
                 block, t_end = self._queue.get(timeout=timeout)
             except queue.Empty:
+                self._check_alive()
                 yield np.zeros(0, dtype=np.int16), time.monotonic()
                 continue
             lost = self.overflows + self.dropped_blocks
@@ -278,6 +295,27 @@ class Microphone:
                     self._resampler = StreamResampler(self.rate, SAMPLE_RATE)
                 samples = self._resampler(samples)
             yield samples, t_end
+
+    def _check_alive(self) -> None:
+        stream = self._stream
+        if stream is None or self._closed.is_set():
+            return
+        silent_s = time.monotonic() - self._last_block
+        try:
+            active = bool(stream.active)
+        except Exception:
+            active = False
+        if not active or silent_s >= self.lost_after_s:
+            _LOGGER.warning(
+                "input %r delivered nothing for %.1f s (stream active: %s)",
+                self.device.name,
+                silent_s,
+                active,
+            )
+            raise DeviceLost(
+                f"the microphone ({self.device.name}) stopped delivering sound: "
+                "its device or the sound server went away"
+            )
 
     def close(self) -> None:
         self._closed.set()

@@ -37,6 +37,9 @@ MIN_RATE, MAX_RATE = 90, 320
 MAX_FAILURES_IN_A_ROW = 3
 """Sentences that may fail to render or play in a row before the speaker stops trying."""
 MIN_VOLUME, MAX_VOLUME = 0.1, 1.0
+OUTPUT_LATENCY_S = 0.1
+"""The output stream's buffer. PortAudio's 'low' underran through PulseAudio under load (heard
+as clicks, logged by ALSA on stderr); 0.1 s did not, in the room tests and the live benchmark."""
 
 
 class TtsError(VoicecoachError):
@@ -465,7 +468,7 @@ class SoundDeviceOutput:
             device=self._device,
             callback=callback,
             finished_callback=finished,
-            latency="low",
+            latency=OUTPUT_LATENCY_S,
         )
         try:
             stream.start()

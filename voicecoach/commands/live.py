@@ -34,6 +34,13 @@ def register(subparsers: Any) -> None:
     start.add_argument(
         "--no-checkins", action="store_true", help="do not ask how the stretch feels"
     )
+    start.add_argument(
+        "--events",
+        metavar="FILE",
+        type=Path,
+        help="append what happens (cues, speech start/end, what was heard, intents, session "
+        "events) to FILE as JSON lines, with monotonic-clock times",
+    )
     start.set_defaults(func=_start)
 
     demo = subparsers.add_parser(
@@ -82,6 +89,7 @@ def _start(args: argparse.Namespace) -> int:
         model=args.model,
         engine=args.engine,
         checkins=not args.no_checkins,
+        events_path=args.events,
     )
 
 
