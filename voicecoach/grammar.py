@@ -1,6 +1,6 @@
 """The command grammar: grammars/en.yaml matched, sampled and turned into Vosk's phrase list.
 
-PocketSphinx compiles its own grammar from `Grammar.intents` (voicecoach.asr.pocketsphinx).
+PocketSphinx builds its own search graph from the sampled sentences (voicecoach.asr.automaton).
 
 Pure: text in, intents out. Nothing here imports vosk or touches audio (see voicecoach.asr).
 """
@@ -66,11 +66,6 @@ class Grammar:
     def __init__(self, intents: Intents, source: str = "<dict>") -> None:
         self._intents = intents
         self.source = source
-
-    @property
-    def intents(self) -> Intents:
-        """The parsed templates (engines compile their own grammar formats from them)."""
-        return self._intents
 
     @property
     def intent_names(self) -> list[str]:
