@@ -65,6 +65,9 @@ of the live estimate that starts from the model's cmninit and lags the room: on 
 noise at 10 dB, 67% of commands right instead of 14% (bench/recognition.py). Beams wider than
 the defaults (1e-48, 7e-29, 1e-48): babble at 10 dB, 26% right instead of 10% and 48% false
 accepts instead of 70%, for about a third more decode time (bench, clean/10 dB subset)."""
+PHONE_DECODER_OPTIONS: dict[str, Any] = {"bestpath": False, "topn": 8, "cmn": "batch"}
+"""The free phone decode's: PocketSphinx's default beams (the grammar search's wide ones made
+it cost more than the grammar search itself)."""
 NOISE_FLOOR_RMS = 100.0
 """A microphone's own noise (about 40 dB under a voice), added to what the decoder hears: its
 acoustic model was trained on recordings that have one, and digital silence (a synthesized file,
@@ -254,16 +257,21 @@ def search_graph(
 # --- confidence -------------------------------------------------------------------------------
 
 WHOLE_COMMAND_CONFIDENCE = 1.0
-"""PocketSphinx's confidence for a hypothesis that is a whole command. Measured on the bench's
-set, none of its own scores tells a right command from a wrong one or from chatter: lattice
-posteriors (with the slower best-path pass) rejected right commands sooner than wrong ones, and
-the first pass's per-frame word scores are relative to the best path, so both rank alike. Its
-rejection is structural (the competing paths and the whole-utterance check), so it reports 1
-for a whole command and 0 otherwise, and the listener's confidence bars do not filter it.
-Checked again with batch CMN: with bestpath off, this wheel reports 0 for hyp().score, for every
-seg() ascore and for every nbest() score in the grammar search, and 0 for the allphone
-(phone-loop) decode's hyp().score, so no score-vs-phone-loop or n-best-gap ratio can be formed
-from them."""
+"""The confidence of a whole command when there is no likelihood-ratio check (with one, see
+ratio_confidence). The decoder's own scores alone do not tell a right command from chatter: on
+the bench's set, lattice posteriors (with the slower best-path pass) rejected right commands
+sooner than wrong ones, and the grammar search's per-frame path score (normalized by the frame's
+best senone) overlapped almost entirely between right commands and false accepts. Set against
+a free phone decode of the same audio, the same score does separate them."""
+
+
+def ratio_confidence(log_ratio: float) -> float:
+    """A kept command's confidence from its log ratio against the free phone decode: exp of it,
+    at most 1 (the command fits as well as free phones). At the bar (PHONE_LOOP_MIN_LOG_RATIO)
+    that is 0.76, so the listener's 0.5 for a command while the coach is quiet passes every kept
+    one, and its 0.8 for a barge-in over the coach's voice asks for a ratio of -0.22 or better:
+    in the room, echoes of the coach's own sentences were heard as "ow ow" and taken as pain."""
+    return min(1.0, math.exp(log_ratio))
 
 
 @dataclass(frozen=True)
@@ -291,6 +299,21 @@ def make_decoder(model: PocketSphinxModel, **options: Any) -> pocketsphinx.Decod
         return pocketsphinx.Decoder(config)
     except RuntimeError as exc:
         raise VoicecoachError(f"cannot load the PocketSphinx model in {model.hmm}: {exc}") from exc
+
+
+def phone_decoder(model: PocketSphinxModel, sample_rate: float) -> Any:
+    """A second decoder on the same acoustic model, searching free phones (allphone search with
+    the wheel's phone bigram model), for the likelihood ratio."""
+    import pocketsphinx
+
+    decoder = make_decoder(model, samprate=sample_rate, **PHONE_DECODER_OPTIONS)
+    phone_lm = Path(pocketsphinx.get_model_path()) / "en-us" / "en-us-phone.lm.bin"
+    try:
+        decoder.add_allphone_file(PHONE_SEARCH, str(phone_lm))
+    except RuntimeError as exc:
+        raise VoicecoachError(f"cannot load the phone model {phone_lm}: {exc}") from exc
+    decoder.activate_search(PHONE_SEARCH)
+    return decoder
 
 
 def _ln(score: float) -> float:
@@ -330,10 +353,10 @@ class _PocketSphinxStream:
         """The command in a final hypothesis and, when there is none, why."""
         raise NotImplementedError
 
-    def _verify(self, score: float) -> str:
-        """Why a command the search found (its hypothesis score `score`) is not to be trusted,
-        or "" to keep it. The decoder's last utterance may be replaced."""
-        return ""
+    def _verify(self, score: float) -> tuple[str, float]:
+        """Why a command the search found (its hypothesis score `score`) is not to be trusted
+        ("" to keep it), and its confidence."""
+        return "", WHOLE_COMMAND_CONFIDENCE
 
     def accept(self, chunk: bytes) -> Utterance | None:
         started = time.perf_counter()
@@ -402,11 +425,11 @@ class _PocketSphinxStream:
             return None
         intent, why = self._intent(text)
         segments = [s for s in _segments(self._decoder) if not _is_filler(s.word)]
-        if intent is not None:
-            why = self._verify(float(hyp.score))
-            if why:
-                intent = None
         confidence = WHOLE_COMMAND_CONFIDENCE if intent is not None else 0.0
+        if intent is not None:
+            why, confidence = self._verify(float(hyp.score))
+            if why:
+                intent, confidence = None, 0.0
         words = tuple(
             Word(_word(s.word), confidence, s.start / FRAME_RATE, (s.end + 1) / FRAME_RATE)
             for s in segments
@@ -456,14 +479,9 @@ class PocketSphinxEngine(_PocketSphinxStream):
         if british:
             self.variants_added = add_british_variants(decoder, {a.word for a in automaton.arcs})
         self.min_log_ratio = min_log_ratio
+        self._phones: Any = None
         if min_log_ratio is not None:
-            import pocketsphinx
-
-            phone_lm = Path(pocketsphinx.get_model_path()) / "en-us" / "en-us-phone.lm.bin"
-            try:
-                decoder.add_allphone_file(PHONE_SEARCH, str(phone_lm))
-            except RuntimeError as exc:
-                raise VoicecoachError(f"cannot load the phone model {phone_lm}: {exc}") from exc
+            self._phones = phone_decoder(model, float(sample_rate))
         try:
             fsg = decoder.create_fsg(
                 SEARCH, automaton.start, automaton.final, self.graph.transitions()
@@ -495,28 +513,21 @@ class PocketSphinxEngine(_PocketSphinxStream):
             return None, "not a whole command"
         return intent, ""
 
-    def _verify(self, score: float) -> str:
+    def _verify(self, score: float) -> tuple[str, float]:
         if self.min_log_ratio is None:
-            return ""
-        free = self._free_phone_score()
-        ratio = _ln(score) - _ln(free)
+            return "", WHOLE_COMMAND_CONFIDENCE
+        ratio = _ln(score) - _ln(self._free_phone_score())
         if ratio < self.min_log_ratio:
-            return f"fits the sound worse than free phones (log ratio {ratio:.2f})"
-        return ""
+            return f"fits the sound worse than free phones (log ratio {ratio:.2f})", 0.0
+        return "", ratio_confidence(ratio)
 
     def _free_phone_score(self) -> float:
         """The free phone decode's score for the audio the grammar search just heard."""
         started = time.perf_counter()
-        decoder = self._decoder
-        decoder.activate_search(PHONE_SEARCH)
-        try:
-            decoder.start_utt()
-            decoder.process_raw(self._audio, False, True)
-            decoder.end_utt()
-            hyp = decoder.hyp()
-        finally:
-            decoder.activate_search(SEARCH)
-            self._decoded = False
+        self._phones.start_utt()
+        self._phones.process_raw(self._audio, False, True)
+        self._phones.end_utt()
+        hyp = self._phones.hyp()
         self._busy_s += time.perf_counter() - started
         return float(hyp.score) if hyp is not None else 0.0
 
