@@ -220,6 +220,8 @@ def build_corpus(
 
 APPROACHES = {
     "pocketsphinx": "PocketSphinx engine",
+    "ps-no-ratio": "PocketSphinx, no phone-loop ratio",
+    "ps-american": "PocketSphinx, American pronunciations only",
     "ps-loop": "PocketSphinx + coach-word loop",
     "ps-bestpath": "grammar best path (naive)",
     "ps-keyword": "general LM + keywords (naive)",
@@ -242,6 +244,12 @@ def _open(approach: str, model_dir: str | None, grammar: Grammar):  # -> Command
         PocketSphinxKeywordBaseline,
     )
 
+    if approach == "ps-no-ratio":
+        # Rejection design (c) switched off: no likelihood ratio against the free phone decode.
+        return PocketSphinxEngine(grammar, min_log_ratio=None)
+    if approach == "ps-american":
+        # The CMU dictionary's pronunciations alone, without British variants.
+        return PocketSphinxEngine(grammar, british=False)
     if approach == "ps-loop":
         # Rejection design (b): a loop over the coach's non-grammar words competing with the
         # commands (per-word probability 1e-8), on top of the engine's own.

@@ -203,3 +203,25 @@ def test_keyword_baseline_fires_inside_sentences() -> None:
         "extend", {"seconds": 300}
     )
     assert keyword_search(table, "the weather is lovely") is None
+
+
+# --- British variants of the CMU dictionary's American pronunciations (pure) -----------------
+
+
+@pytest.mark.parametrize(
+    ("phones", "variants"),
+    [
+        ("F AE S T ER", ["F AE S T AH", "F AA S T AH"]),  # faster: no r, then the broad a
+        ("L AW D ER", ["L AW D AH"]),  # louder
+        ("HH IY R", ["HH IY AH"]),  # here: a centring schwa where the r was
+        ("S T AA R T", ["S T AA T"]),  # start
+        ("K AE N T", ["K AA N T"]),  # can't: broad a alone
+        ("R EH D IY", []),  # ready: an r before a vowel is said
+        ("S T AA R IH NG", []),  # starring: the r is before a vowel
+        ("HH IH P", []),  # hip
+    ],
+)
+def test_british_variants(phones: str, variants: list[str]) -> None:
+    from voicecoach.asr.pocketsphinx import british_variants
+
+    assert [" ".join(v) for v in british_variants(phones.split())] == variants

@@ -191,6 +191,28 @@ def test_a_sessions_first_command_is_heard_on_a_fresh_decoder(speech) -> None:
 
 
 @pytest.mark.model
+def test_the_phone_loop_ratio_rejects_chatter_the_grammar_search_takes(speech) -> None:
+    """The same grammar search with and without the likelihood ratio against a free phone
+    decode: with it, fewer of the non-commands fire, a rejection says why, and the commands the
+    search alone hears right are still heard."""
+    from voicecoach.asr.pocketsphinx import PocketSphinxEngine
+
+    grammar = load_grammar()
+    checked = PocketSphinxEngine(grammar)
+    bare = PocketSphinxEngine(grammar, min_log_ratio=None)
+    chatter = [speech(t, *v) for t in WITH_COMMAND_WORDS for v in VARIANTS[:2]]
+    fired_bare = [u for u in map(bare.decode, chatter) if u.intent is not None]
+    heard = [checked.decode(pcm) for pcm in chatter]
+    fired_checked = [u for u in heard if u.intent is not None]
+    assert len(fired_checked) < len(fired_bare), (fired_checked, fired_bare)
+    assert any("free phones" in u.rejected for u in heard)
+    commands = [(speech(text, *VARIANTS[0]), intent) for text, intent in COMMANDS]
+    right_bare = sum(bare.decode(pcm).intent == intent for pcm, intent in commands)
+    right_checked = sum(checked.decode(pcm).intent == intent for pcm, intent in commands)
+    assert right_checked >= right_bare - 1, (right_checked, right_bare)
+
+
+@pytest.mark.model
 def test_every_grammar_word_has_a_pronunciation(pocketsphinx_engine) -> None:
     """In the CMU dictionary or in grammars/en-pronunciations.dict: never a dropped phrase."""
     from voicecoach.asr.pocketsphinx import bundled_model, make_decoder, read_pronunciations
