@@ -285,8 +285,8 @@ def test_the_sound_server_dying_mid_hold_loses_nothing(room: Room, coach: Coach)
     [
         # Mid-hold is mid-sentence too (the coach is saying "hold ..."): the cut sentence's
         # stream was still closing on its own thread while PortAudio was torn down at exit,
-        # which hung the exit and is the likely cause of the SIGABRT (exit -6) once seen here;
-        # SoundDeviceOutput.close now waits for that stream (see its docstring).
+        # which hung the exit or aborted it (SIGABRT, exit -6: libpulse's assertion in
+        # pa_mutex_free); SoundDeviceOutput.close now waits for that stream (its docstring).
         (signal.SIGTERM, "mid-hold"),
         (signal.SIGHUP, "while the coach speaks its setup"),
     ],

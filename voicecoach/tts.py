@@ -396,9 +396,10 @@ class SoundDeviceOutput:
     (its device gone) is aborted. `close` waits until the last stream is closed: sounddevice's
     atexit handler calls Pa_Terminate, which closes whatever is still open, and when the process
     exited just after a sentence was cut (SIGTERM mid-sentence) that raced our own close of the
-    same stream: two threads stopping and joining one PortAudio thread, which hung the exit in
-    Pa_Terminate (seen in 4 of 140 such exits under load) and is the likely SIGABRT seen once
-    (PortAudio's own asserts on that path are compiled in).
+    same stream: two threads stopping and freeing one stream, which hung the exit in Pa_Terminate
+    (joining a thread already joined) or aborted it (SIGABRT: libpulse's "Assertion
+    'pthread_mutex_destroy(&m->mutex) == 0' failed ... pa_mutex_free()"); bench/output_exit.py
+    measures it.
     """
 
     def __init__(
