@@ -156,6 +156,72 @@ def test_barge_in_cuts_the_coach_and_other_intents_do_not(tmp_path: Path) -> Non
     assert any(isinstance(e, SpeechFinished) and e.interrupted for e in list(events.queue))
 
 
+class _RateRecorder:
+    """Renders a sentence as 0.1 s of tone and remembers the rate it was asked for."""
+
+    def __init__(self) -> None:
+        self.rendered: list[tuple[str, int]] = []
+
+    def render(self, text: str, settings: VoiceSettings):
+        import numpy as np
+
+        from voicecoach.tts import RenderedSpeech
+
+        self.rendered.append((text, settings.rate))
+        return RenderedSpeech(text, np.full(1600, 1000, np.int16), 16_000)
+
+
+class _ManualOutput:
+    """Plays nothing; `finish` ends the sentence under way, `cuts` counts the cuts."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.on_done = None
+        self.cuts = 0
+
+    def play(self, _samples, _rate, on_done) -> float:
+        self.on_done = on_done
+        return self.clock.now()
+
+    def finish(self) -> None:
+        done, self.on_done = self.on_done, None
+        assert done is not None
+        done(self.clock.now(), False)
+
+    def cut(self) -> None:
+        self.cuts += 1
+
+    def close(self) -> None:
+        pass
+
+
+def test_slower_over_the_coach_does_not_cut_it_and_the_rest_comes_slower(tmp_path: Path) -> None:
+    """Said while the coach reads a long instruction: nothing is cut (no words are lost), and
+    the sentences still to come are rendered at the slower rate, its confirmation last."""
+    from voicecoach.tts import Speaker
+
+    clock = FakeClock(1000.0)
+    events: queue.Queue = queue.Queue()
+    renderer, output = _RateRecorder(), _ManualOutput(clock)
+    speaker = Speaker(renderer, output, events.put, clock)
+    session = Session(RoutineLibrary.load(tmp_path / "none"), checkins=False, settle_s=5.0)
+    loop = Loop(
+        session, Dialog(), speaker, FakeWaiter(events, clock, FakeSpeaker(None, clock)), clock
+    )
+    loop.dispatch(IntentHeard(Intent("start_routine", {"routine": "hip"}), now=clock.now()))
+    rate = speaker.settings.rate
+    assert speaker.speaking and len(renderer.rendered) == 1  # the first sentence is playing
+    loop.dispatch(IntentHeard(Intent("slower"), now=clock.now()))
+    assert output.cuts == 0 and speaker.speaking
+    while output.on_done is not None:
+        output.finish()
+    said = renderer.rendered
+    assert said[0][1] == rate
+    assert len(said) > 3
+    assert {r for _text, r in said[1:]} == {speaker.settings.rate} and speaker.settings.rate < rate
+    assert said[-1][0] == Dialog().render(Cue("speech_slower"))
+
+
 def test_voice_changes_are_applied_and_remembered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

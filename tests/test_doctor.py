@@ -1,5 +1,6 @@
 """`voicecoach doctor`, run as the person runs it: real engine, real espeak-ng voice list, real
-audio devices (a PulseAudio room for "the coach can run", no server for "no devices").
+audio devices (the shared PulseAudio room of tests/room.py for "the coach can run", no server for
+"no devices").
 
 Each case runs the command in a subprocess with its own config and data directories, so
 PortAudio's device list is fresh and nothing of the person's is read.
@@ -8,22 +9,12 @@ PortAudio's device list is fresh and nothing of the person's is read.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _missing(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: this is a failure, not a skip)")
-    pytest.skip(reason)
+from room import Room
 
 
 @pytest.fixture
@@ -34,56 +25,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def room(tmp_path: Path) -> Iterator[str]:
-    """A PulseAudio server with a null sink (a loudspeaker and its monitor as the microphone),
-    started in a temp dir and stopped by its PID; yields its PULSE_SERVER address."""
-    binary = shutil.which("pulseaudio")
-    if binary is None:
-        _missing("pulseaudio is not installed (scripts/setup installs it)")
-    runtime = tmp_path / "pulse"
-    runtime.mkdir()
-    socket_path = runtime / "native"
-    env = {**os.environ, "HOME": str(runtime), "XDG_RUNTIME_DIR": str(runtime)}
-    env.pop("PULSE_SERVER", None)
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--daemonize=no",
-            "-n",
-            "--exit-idle-time=-1",
-            "--use-pid-file=false",
-            "-F",
-            "/dev/null",
-            f"--load=module-native-protocol-unix socket={socket_path} auth-anonymous=1",
-            "--load=module-null-sink sink_name=room",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        for _ in range(200):  # the socket appears once the server listens
-            if socket_path.exists() or proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        if not socket_path.exists():
-            proc.kill()
-            _missing(f"PulseAudio did not start: {proc.stderr.read().decode()[-300:]}")
-        yield f"unix:{socket_path}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
-
-
-def _doctor(*args: str, pulse: str, env: dict[str, str] | None = None):
-    env = {**os.environ, "PULSE_SERVER": pulse, **(env or {})}
+def _doctor(*args: str, env: dict[str, str]):
+    """`voicecoach doctor ARGS` in a subprocess with `env` (a room's, or one with no server)."""
     return subprocess.run(
         [sys.executable, "-m", "voicecoach", "doctor", *args],
         capture_output=True,
@@ -118,8 +61,9 @@ def _vosk_installed() -> bool:
     return True
 
 
-def test_in_a_room_the_coach_can_run_and_every_part_is_named(home: Path, room: str) -> None:
-    result = _doctor(pulse=room)
+@pytest.mark.room
+def test_in_a_room_the_coach_can_run_and_every_part_is_named(home: Path, room: Room) -> None:
+    result = _doctor(env=room.env())
     assert result.returncode == 0, result.stdout + result.stderr
     lines = _lines(result)
     assert (
@@ -142,8 +86,9 @@ def test_in_a_room_the_coach_can_run_and_every_part_is_named(home: Path, room: s
     assert result.stderr == ""
 
 
-def test_pocketsphinx_asked_for_is_what_the_doctor_checks(home: Path, room: str) -> None:
-    result = _doctor("--engine", "pocketsphinx", pulse=room)
+@pytest.mark.room
+def test_pocketsphinx_asked_for_is_what_the_doctor_checks(home: Path, room: Room) -> None:
+    result = _doctor("--engine", "pocketsphinx", env=room.env())
     assert result.returncode == 0, result.stdout + result.stderr
     engine = _lines(result)["engine"]
     assert engine.startswith("ok pocketsphinx, model ")
@@ -152,7 +97,7 @@ def test_pocketsphinx_asked_for_is_what_the_doctor_checks(home: Path, room: str)
 
 def test_no_audio_devices_is_a_line_saying_what_to_do(home: Path, tmp_path: Path) -> None:
     nowhere = f"unix:{tmp_path / 'no-pulse-server'}"
-    result = _doctor(pulse=nowhere)
+    result = _doctor(env={**os.environ, "PULSE_SERVER": nowhere})
     lines = _lines(result)
     if "audio" not in lines:
         pytest.skip(f"this machine has audio hardware of its own: {lines.get('microphone')}")
@@ -163,10 +108,11 @@ def test_no_audio_devices_is_a_line_saying_what_to_do(home: Path, tmp_path: Path
     assert result.stderr.strip().endswith("fixed: audio")
 
 
-def test_a_broken_config_is_named_with_its_key(home: Path, room: str) -> None:
+@pytest.mark.room
+def test_a_broken_config_is_named_with_its_key(home: Path, room: Room) -> None:
     (home / "config").mkdir()
     (home / "config" / "config.toml").write_text('engine = "kaldi"\n')
-    result = _doctor(pulse=room)
+    result = _doctor(env=room.env())
     assert result.returncode == 1
     lines = _lines(result)
     assert lines["config"].startswith("PROBLEM ") and "key 'engine'" in lines["config"]
@@ -174,38 +120,42 @@ def test_a_broken_config_is_named_with_its_key(home: Path, room: str) -> None:
     assert "config" in result.stderr
 
 
-def test_a_voice_this_machine_lacks_is_a_problem(home: Path, room: str) -> None:
+@pytest.mark.room
+def test_a_voice_this_machine_lacks_is_a_problem(home: Path, room: Room) -> None:
     (home / "config").mkdir()
     (home / "config" / "config.toml").write_text('voice = "xx/klingon"\n')
-    result = _doctor(pulse=room)
+    result = _doctor(env=room.env())
     assert result.returncode == 1
     speech = _lines(result)["speech"]
     assert speech.startswith("PROBLEM config.toml voice 'xx/klingon' is not an installed voice")
     assert "espeak-ng --voices" in speech
 
 
-def test_a_config_voice_that_exists_is_reported_as_chosen(home: Path, room: str) -> None:
+@pytest.mark.room
+def test_a_config_voice_that_exists_is_reported_as_chosen(home: Path, room: Room) -> None:
     (home / "config").mkdir()
     (home / "config" / "config.toml").write_text('voice = "gmw/en-us"\nrate = 150\n')
-    result = _doctor(pulse=room)
+    result = _doctor(env=room.env())
     assert result.returncode == 0, result.stdout
     speech = _lines(result)["speech"]
     assert "voice gmw/en-us (config.toml), rate 150 words/min" in speech
 
 
+@pytest.mark.room
 def test_vosk_asked_for_without_a_model_says_how_to_get_one(
-    home: Path, room: str, tmp_path: Path
+    home: Path, room: Room, tmp_path: Path
 ) -> None:
     if _vosk_installed():
         pytest.skip("a Vosk model is installed here; this case needs a machine without one")
-    result = _doctor("--engine", "vosk", pulse=room)
+    result = _doctor("--engine", "vosk", env=room.env())
     assert result.returncode == 1
     engine = _lines(result)["engine"]
     assert engine.startswith("PROBLEM ") and "fetch-model --vosk" in engine
 
 
-def test_an_input_device_that_is_not_there_is_named(home: Path, room: str) -> None:
-    result = _doctor("--device", "no-such-microphone", pulse=room)
+@pytest.mark.room
+def test_an_input_device_that_is_not_there_is_named(home: Path, room: Room) -> None:
+    result = _doctor("--device", "no-such-microphone", env=room.env())
     assert result.returncode == 1
     microphone = _lines(result)["microphone"]
     assert microphone.startswith("PROBLEM ") and "no-such-microphone" in microphone

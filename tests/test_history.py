@@ -761,3 +761,64 @@ def test_sigkill_of_the_real_demo_mid_hold(tmp_path: Path, wall: FakeWall) -> No
         (INTERRUPTED, None),
         (COMPLETED, record.id),
     ]
+
+
+def _all_skipped_events() -> list[SessionEvent]:
+    """What the real session records when every exercise is skipped, to its end."""
+    from voicecoach.messages import Intent, IntentHeard
+    from voicecoach.routines import RoutineLibrary
+    from voicecoach.session import Session
+
+    session = Session(RoutineLibrary.load(), checkins=False)
+    now = 1000.0
+    session.handle(IntentHeard(Intent("start_routine", {"routine": "hip"}), now))
+    while not session.finished:
+        now += 1.0
+        session.handle(IntentHeard(Intent("skip"), now))
+    return list(session.events)
+
+
+def test_a_session_whose_every_exercise_was_skipped_is_shown_as_skipped(
+    db: Path, wall: FakeWall
+) -> None:
+    """Not "stopped": nobody stopped it, it ran to its end. Not "completed" either (it held
+    nothing: no streak, no daily count)."""
+    events = _all_skipped_events()
+    assert events[-1].kind == "finished" and events[-1].data.get("all_skipped") is True
+    with HistoryStore.open(db, wall=wall) as store:
+        record_all(store, events)
+        [record] = store.sessions()
+    assert record.status == history.SKIPPED
+    assert record.skips >= 2 and record.holds == {}
+    with HistoryStore.open(db, read_only=True) as reader:
+        # Only the session about to start counts: the skipped one did not complete.
+        assert reader.progress(today=wall.now.date()).sessions_today == 1
+
+
+def test_an_old_history_that_stored_an_all_skipped_session_as_stopped_reads_it_as_skipped(
+    db: Path, wall: FakeWall
+) -> None:
+    """Earlier versions stored such a session as "stopped", some even without the all_skipped
+    flag: it is shown as skipped, the file is left as it is, and a real stop stays a stop."""
+    flagged = _all_skipped_events()
+    unflagged = [
+        *flagged[:-1],
+        SessionEvent("finished", flagged[-1].at, flagged[-1].routine, data={"completed": False}),
+    ]
+    stopped = [
+        *whole_session()[:4],
+        SessionEvent("stopped", 130.0, "release"),
+        SessionEvent("finished", 160.0, "release", data={"completed": False}),
+    ]
+    with HistoryStore.open(db, wall=wall) as store:
+        for events in (flagged, unflagged, stopped):
+            record_all(store, events)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE sessions SET status = 'stopped' WHERE id IN (1, 2)")  # as it was stored
+    conn.commit()
+    conn.close()
+    before = db.read_bytes()
+    with HistoryStore.open(db, read_only=True) as reader:
+        statuses = [r.status for r in reader.sessions()]
+    assert statuses == [history.SKIPPED, history.SKIPPED, STOPPED]
+    assert db.read_bytes() == before

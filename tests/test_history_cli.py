@@ -85,6 +85,21 @@ def test_table_shows_sessions_daily_count_and_streak(
     assert lines[7] == "streak: 2 days in a row"
 
 
+def test_a_session_with_every_exercise_skipped_is_listed_as_all_skipped(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from test_history import _all_skipped_events
+
+    with HistoryStore.open(data_dir / "history.sqlite3", wall=FakeWall(today_at(7))) as store:
+        record_all(store, _all_skipped_events())
+    code, out, _ = run([], capsys)
+    assert code == 0
+    [row] = out.splitlines()[2:3]
+    assert "all skipped" in row and "stopped" not in row and "completed" not in row
+    code, out, _ = run(["--json"], capsys)
+    assert [r["status"] for r in json.loads(out)] == ["skipped"]
+
+
 def test_rich_table_on_a_terminal(
     history: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

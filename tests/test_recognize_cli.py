@@ -221,6 +221,49 @@ def test_sample_text_that_looks_like_an_option_becomes_speech(stubbed, monkeypat
     assert np.abs(pcm.astype(np.float64)).mean() > 100
 
 
+@pytest.mark.parametrize("text", ["\ue000", "\u2026", "---"])
+def test_a_sample_espeak_ng_has_no_words_for_is_one_line_not_a_command(
+    stubbed, capsys, text: str
+) -> None:
+    """A private-use character, an ellipsis, dashes: espeak-ng writes 0.3 s of digital silence
+    for them, which the PocketSphinx engine decoded as "ow" (pain) at confidence 1.00."""
+    assert cli.main(["recognize", f"--sample={text}"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert "espeak-ng has no words for --sample" in err and "only silence" in err
+    assert stubbed == []  # refused before the model was loaded
+
+
+def test_an_emoji_sample_is_the_words_espeak_ng_says_for_it(stubbed, monkeypatch, capsys) -> None:
+    """espeak-ng names the emoji it knows ("😀" is "grinning face"): real speech, which is what
+    the engine is given, and what espeak-ng said is shown."""
+    heard: list[np.ndarray] = []
+    monkeypatch.setattr(
+        StubRecognizer,
+        "decode",
+        lambda self, pcm: heard.append(pcm) or Utterance("", None, 0.0, 1.0),
+    )
+    assert cli.main(["recognize", "--sample=😀"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    [pcm] = heard
+    assert len(pcm) > 0.5 * 16000 and np.abs(pcm.astype(np.float64)).mean() > 100
+    said = subprocess.run(
+        ["espeak-ng", "-v", "en-us", "-q", "--ipa", "grinning face"], capture_output=True, text=True
+    ).stdout.split()
+    assert out[0].startswith(f'synthesized "😀" with espeak-ng, said as [{" ".join(said)}]: ')
+
+
+def test_a_silent_file_is_heard_as_nothing(stubbed, tmp_path, capsys) -> None:
+    """Digital silence holds no words: it is not given to the engine, which may force any audio
+    onto some command."""
+    silent = write_wav(tmp_path / "silent.wav", np.zeros(8000, np.int16))
+    assert cli.main(["recognize", "--json", str(silent)]) == 0
+    [record] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert record["intent"] is None and record["text"] == ""
+    assert cli.main(["recognize", str(silent)]) == 0
+    assert "(no sound in it) -> not a command" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("x" * 201, "--sample text is 201 characters, more than 200"), ("  ", "needs some words")],

@@ -59,3 +59,22 @@ def test_a_stopped_room_leaves_no_server_and_no_directory(tmp_path) -> None:
     assert not where.exists()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_the_room_module_is_the_one_place_a_sound_server_is_started() -> None:
+    """One way to start a room (tests/room.py, through the `room` fixture or `Room`): a test
+    with a server of its own would go unchecked by the suite's "nothing left running" guard,
+    which knows only the rooms Room started."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    # The binary named as a str (b"..." in conftest only reads /proc); split, not to name it here.
+    starts_a_server = re.compile(r'(?<![\w"])"' + "pulse" + r'audio"')
+    own = [
+        str(path.relative_to(root))
+        for folder in ("tests", "bench", "scripts", "voicecoach")
+        for path in sorted((root / folder).rglob("*.py"))
+        if path.name != "room.py" and starts_a_server.search(path.read_text(encoding="utf-8"))
+    ]
+    assert own == [], f"these start PulseAudio themselves instead of using tests/room.py: {own}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import typing
 import wave
 from collections.abc import Callable
 
@@ -434,3 +435,155 @@ def test_a_stream_that_stalls_mid_sentence_is_closed_and_the_cue_goes_on(
     assert not speaker.speaking
     assert events == [SpeechStarted(now=1.0, cue=cue), SpeechFinished(now=1.0, cue=cue)]
     assert closed == ["abort", "close"] * 2  # both sentences' streams
+
+
+class _ThreadedStream:
+    """An OutputStream as PortAudio's ALSA host runs one: a thread of its own calls the callback
+    block by block, and the finished callback on that same thread once the callback stops.
+    Its stop() joins that thread, as Pa_StopStream does; abort() and a close() of a stream that
+    was never stopped are what cancel the thread in PortAudio, so they are recorded as such."""
+
+    made: typing.ClassVar[list[_ThreadedStream]] = []
+
+    def __init__(self, *, callback, finished_callback, samplerate, **_kw: object) -> None:
+        self._callback = callback
+        self._finished = finished_callback
+        self._block = round(samplerate * 0.02)
+        self.calls: list[str] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._stopped = threading.Event()
+        _ThreadedStream.made.append(self)
+
+    def _run(self) -> None:
+        import time
+        import types
+
+        t = types.SimpleNamespace(outputBufferDacTime=0.0, currentTime=0.0)
+        while not self._stopped.is_set():
+            try:
+                self._callback(np.zeros((self._block, 1), np.int16), self._block, t, None)
+            except Exception:  # CallbackStop or CallbackAbort
+                break
+            time.sleep(0.02)
+        self._finished()
+
+    def start(self) -> None:
+        self.calls.append("start")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+        self._stopped.set()
+        self._thread.join()
+
+    def abort(self) -> None:
+        self.calls.append("abort (cancels its thread)")
+
+    def close(self) -> None:
+        stopped = "stop" in self.calls or any(c.startswith("abort") for c in self.calls)
+        self.calls.append("close" if stopped else "close before stop (cancels its thread)")
+
+
+@pytest.fixture
+def threaded_sd(monkeypatch: pytest.MonkeyPatch) -> type[_ThreadedStream]:
+    import sys
+    import types
+
+    class Stop(Exception):
+        pass
+
+    class Abort(Exception):
+        pass
+
+    _ThreadedStream.made = []
+    fake_sd = types.SimpleNamespace(
+        OutputStream=_ThreadedStream, CallbackAbort=Abort, CallbackStop=Stop
+    )
+    monkeypatch.setitem(sys.modules, "sounddevice", fake_sd)
+    return _ThreadedStream
+
+
+def test_a_sentence_that_ends_has_its_stream_stopped_then_closed_never_cancelled(
+    threaded_sd: type[_ThreadedStream],
+) -> None:
+    """PortAudio's ALSA host cancels (pthread_cancel) a stream's thread when the stream is
+    closed before being stopped, and that thread may still be running Python (the finished
+    callback): a sentence's stream is stopped (joined) first, whether it ended or was cut."""
+    from voicecoach.clock import MonotonicClock
+    from voicecoach.tts import SoundDeviceOutput
+
+    out = SoundDeviceOutput(MonotonicClock())
+    for cut in (False, True):
+        ended: list[bool] = []
+        done = threading.Event()
+        out.play(
+            np.ones(1600 if not cut else 160_000, np.int16),
+            16_000,
+            lambda _end, was_cut, e=ended, d=done: (e.append(was_cut), d.set()),
+        )
+        if cut:
+            out.cut()
+        assert done.wait(10.0)
+        assert ended == [cut]
+    assert [s.calls for s in threaded_sd.made] == [["start", "stop", "close"]] * 2
+
+
+def test_closing_the_output_waits_until_the_cut_sentence_is_closed_and_reported(
+    threaded_sd: type[_ThreadedStream],
+) -> None:
+    """The coach ends (SIGTERM mid-sentence): once the output is closed no stream of it may still
+    be closing on another thread, or the interpreter's exit (sounddevice's atexit Pa_Terminate,
+    which closes what is open) races that close: the process hung, or died of SIGABRT."""
+    from voicecoach.clock import MonotonicClock
+    from voicecoach.tts import SoundDeviceOutput
+
+    out = SoundDeviceOutput(MonotonicClock())
+    ended: list[bool] = []
+    out.play(np.ones(160_000, np.int16), 16_000, lambda _end, cut: ended.append(cut))
+    out.close()
+    assert ended == [True]  # reported before close() returned, as cut
+    assert threaded_sd.made[0].calls == ["start", "stop", "close"]
+    with pytest.raises(TtsError, match="closed"):
+        out.play(np.ones(1600, np.int16), 16_000, lambda _end, _cut: None)
+    assert len(threaded_sd.made) == 1  # no stream was opened after close
+
+
+_PLAY_CUT_CLOSE = """
+import sys, time
+import numpy as np
+from voicecoach.clock import MonotonicClock
+from voicecoach.tts import SoundDeviceOutput
+
+tone = (3000 * np.sin(np.arange(16_000) * 2 * np.pi * 440 / 16_000)).astype(np.int16)
+for wait_s in (0.0, 0.05, 0.2):
+    out = SoundDeviceOutput(MonotonicClock())
+    ended = []
+    out.play(tone, 16_000, lambda _end, cut: ended.append(cut))
+    time.sleep(wait_s)
+    out.close()
+    print(ended)
+# and the interpreter exits at once, tearing PortAudio down (sounddevice's atexit)
+"""
+
+
+@pytest.mark.room
+def test_a_sentence_cut_by_closing_the_real_output_ends_before_the_process_exits(
+    room, tmp_path
+) -> None:
+    """Through PortAudio into the room: a sentence cut by close() has been reported when close()
+    returns, and the process exits at once after it, cleanly (this exit hung, or aborted, when a
+    stream of ours was still closing as PortAudio was torn down)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "play_cut_close.py"
+    script.write_text(_PLAY_CUT_CLOSE)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env=room.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["[True]"] * 3

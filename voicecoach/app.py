@@ -517,6 +517,8 @@ def _run_live(
             finally:
                 ending.loop = None
                 stop_listening.set()
+                # Returns once the cut sentence's stream is closed: at exit sounddevice tears
+                # PortAudio down, and no stream of ours may still be closing on another thread.
                 speaker.close()
             # Cut short: left "running" here, so closing the history marks it interrupted.
             cut_short = not session.finished

@@ -200,6 +200,9 @@ class Microphone:
             maxsize=max(4, round(max_queued_s / frame_s))
         )
         self._closed = threading.Event()
+        self._stream_lock = threading.Lock()
+        """Held while the stream is asked whether it is active (the listener's thread) and while
+        it is closed (the main thread): PortAudio must not be asked about a stream it is freeing."""
         self._resampler: StreamResampler | None = None
         self.lost_after_s = LOST_AFTER_S
         self._last_block = time.monotonic()
@@ -297,14 +300,15 @@ class Microphone:
             yield samples, t_end
 
     def _check_alive(self) -> None:
-        stream = self._stream
-        if stream is None or self._closed.is_set():
-            return
-        silent_s = time.monotonic() - self._last_block
-        try:
-            active = bool(stream.active)
-        except Exception:
-            active = False
+        with self._stream_lock:
+            stream = self._stream
+            if stream is None or self._closed.is_set():
+                return
+            silent_s = time.monotonic() - self._last_block
+            try:
+                active = bool(stream.active)
+            except Exception:
+                active = False
         if not active or silent_s >= self.lost_after_s:
             _LOGGER.warning(
                 "input %r delivered nothing for %.1f s (stream active: %s)",
@@ -318,14 +322,17 @@ class Microphone:
             )
 
     def close(self) -> None:
+        """Stop and close the stream. Stopped first: Pa_StopStream joins PortAudio's thread,
+        where closing a stream that is still running would cancel it mid-callback."""
         self._closed.set()
-        if self._stream is not None:
-            try:
-                self._stream.stop()
-                self._stream.close()
-            except Exception as exc:
-                _LOGGER.info("closing microphone: %s", exc)
-            self._stream = None
+        with self._stream_lock:
+            stream, self._stream = self._stream, None
+            if stream is not None:
+                try:
+                    stream.stop()
+                    stream.close()
+                except Exception as exc:
+                    _LOGGER.info("closing microphone: %s", exc)
 
 
 def open_microphone(spec: str | int | None) -> Microphone:

@@ -39,6 +39,8 @@ RUNNING = "running"
 COMPLETED = "completed"
 STOPPED = "stopped"
 INTERRUPTED = "interrupted"
+SKIPPED = "skipped"
+"""Ran to its end with every exercise skipped: neither completed (it held nothing) nor stopped."""
 
 # MIGRATIONS[i] takes a database from schema version i to i + 1. Never edit a released entry:
 # append a new one. Version 1 is the first schema; files made by it must keep opening.
@@ -107,7 +109,8 @@ class SessionRecord:
     """Wall-clock time of the session's first event (local time with offset)."""
     routine: str | None
     status: str
-    """running, completed, stopped or interrupted."""
+    """running, completed, stopped, interrupted, or skipped (ran to its end with every exercise
+    skipped)."""
     duration_s: float
     """Session-clock seconds from its first to its last event (pauses included)."""
     holds: dict[str, int] = field(default_factory=dict)
@@ -205,6 +208,8 @@ def record_from_events(
                     after = value
                 else:
                     before = value
+    if status == STOPPED and _all_skipped(events):
+        status = SKIPPED  # written as "stopped" by versions that had no status for it
     duration = events[-1].at - events[0].at if events else 0.0
     order = {"left": 0, "right": 1, "none": 2}
     holds = dict(sorted(holds.items(), key=lambda item: (order.get(item[0], 3), item[0])))
@@ -225,6 +230,19 @@ def record_from_events(
         events=len(events),
         counts_for=counts_for,
     )
+
+
+def _all_skipped(events: Sequence[SessionEvent]) -> bool:
+    """Whether a session ran to its end holding nothing. Its finished event says so (all_skipped)
+    since that flag exists; before it, such a session finished with completed=False and, unlike a
+    stop that was not taken back, had no stopped event."""
+    finished = [e for e in events if e.kind == "finished"]
+    if not finished or finished[-1].data.get("completed", True):
+        return False
+    if finished[-1].data.get("all_skipped") is True:
+        return True
+    held = any(e.kind == "hold_ended" and _number(e.data.get("achieved_s")) > 1e-9 for e in events)
+    return not held and not any(e.kind == "stopped" for e in events)
 
 
 def _number(value: object) -> float:
@@ -387,10 +405,10 @@ class HistoryStore:
         before it (session_started then joins that row, so the stored order is the order of
         arrival). finished → "completed", stopped → "stopped",
         resumed_after_stop → "running" again; finished with data completed=False (a stop that
-        was not taken back) → "stopped". session_started with data resumed_session_id links the
-        session to the interrupted one it continues. A rating after finished stays with it;
-        any other event after finished opens the next one. A database error is logged, never
-        raised into the session.
+        was not taken back) → "stopped", or, with all_skipped, → "skipped". session_started
+        with data resumed_session_id links the session to the interrupted one it continues. A
+        rating after finished stays with it; any other event after finished opens the next one.
+        A database error is logged, never raised into the session.
         """
         self._require_writable()
 
@@ -754,8 +772,11 @@ def set_aside_copies(db_path: Path) -> list[Path]:
 def _status_after(event: SessionEvent) -> str | None:
     """The session status an event sets, if it sets one."""
     if event.kind == "finished":
-        # The session finishes with completed=False when a "stop" was not taken back.
-        return COMPLETED if event.data.get("completed", True) else STOPPED
+        # The session finishes with completed=False when a "stop" was not taken back, or when
+        # it ran to its end with every exercise skipped (all_skipped).
+        if event.data.get("completed", True):
+            return COMPLETED
+        return SKIPPED if event.data.get("all_skipped") is True else STOPPED
     return {"stopped": STOPPED, "resumed_after_stop": RUNNING}.get(event.kind)
 
 

@@ -368,8 +368,39 @@ class AudioOutput(Protocol):
     def close(self) -> None: ...
 
 
+class _Playback:
+    """One sentence's stream: cut on request, and ended (stopped, closed, reported) exactly once."""
+
+    def __init__(self) -> None:
+        self.cut = threading.Event()
+        self.abandoned = threading.Event()
+        """Not ours to report any more (play() raised, or the watchdog took it down)."""
+        self.ending = threading.Lock()
+        """Taken by whoever ends the stream; the others leave it alone."""
+        self.ended = threading.Event()
+        """Set once the stream is closed (and its end reported): no PortAudio call of its own is
+        left running on any thread."""
+        self.take_down: Callable[[], None] = self.ended.set
+        """Abort and close the stream now, reporting its end (what the watchdog does)."""
+
+
 class SoundDeviceOutput:
-    """Plays through a sounddevice OutputStream; its callback reports the DAC time of sample one."""
+    """Plays through a sounddevice OutputStream; its callback reports the DAC time of sample one.
+
+    How a stream is ended matters to the whole process. PortAudio's ALSA host calls the
+    finished callback on its own thread, and a stream whose callback has returned is not yet
+    "stopped": Pa_AbortStream, and Pa_CloseStream on such a stream, pthread_cancel that thread,
+    which may still be running Python (the finished callback, or waiting for the GIL). So a
+    sentence that ends is stopped (Pa_StopStream: PortAudio joins its thread, it never cancels
+    it) and then closed, on a thread of ours; only a stream that never started or that stalled
+    (its device gone) is aborted. `close` waits until the last stream is closed: sounddevice's
+    atexit handler calls Pa_Terminate, which closes whatever is still open, and when the process
+    exited just after a sentence was cut (SIGTERM mid-sentence) that raced our own close of the
+    same stream: two threads stopping and freeing one stream, which hung the exit in Pa_Terminate
+    (joining a thread already joined) or aborted it (SIGABRT: libpulse's "Assertion
+    'pthread_mutex_destroy(&m->mutex) == 0' failed ... pa_mutex_free()"); bench/output_exit.py
+    measures it.
+    """
 
     def __init__(
         self,
@@ -378,31 +409,39 @@ class SoundDeviceOutput:
         *,
         start_timeout_s: float = 1.0,
         stall_margin_s: float = 2.0,
+        close_timeout_s: float = 3.0,
     ) -> None:
         self._clock = clock
         self._device = device
-        self._cut = threading.Event()
+        self._lock = threading.Lock()
+        self._current: _Playback | None = None
+        self._closed = False
         self.start_timeout_s = start_timeout_s
         """How long a stream may take to ask for its first buffer before it counts as failed."""
         self.stall_margin_s = stall_margin_s
         """How long past its length a sentence may go unfinished before its stream counts as
         stalled (a device gone mid-sentence) and is closed, so the next sentence can play."""
+        self.close_timeout_s = close_timeout_s
+        """How long `close` waits for a cut sentence's stream to end before taking it down."""
 
     def play(
         self, samples: np.ndarray, sample_rate: int, on_done: Callable[[float, bool], None]
     ) -> float:
         import sounddevice as sd
 
-        self._cut.clear()
+        pb = _Playback()
+        with self._lock:
+            if self._closed:
+                raise TtsError("the audio output is closed")
+            self._current = pb
         position = 0
         first_sample_at: list[float] = []
         started = threading.Event()
-        abandoned = threading.Event()
         data = samples.astype(np.int16)
 
         def callback(outdata: np.ndarray, frames: int, t: object, _status: object) -> None:
             nonlocal position
-            if abandoned.is_set():
+            if pb.abandoned.is_set():
                 outdata.fill(0)
                 raise sd.CallbackAbort
             if not first_sample_at:
@@ -410,7 +449,7 @@ class SoundDeviceOutput:
                 lead = t.outputBufferDacTime - t.currentTime  # type: ignore[attr-defined]
                 first_sample_at.append(self._clock.now() + max(0.0, lead))
                 started.set()
-            if self._cut.is_set():
+            if pb.cut.is_set():
                 outdata.fill(0)
                 raise sd.CallbackAbort
             chunk = data[position : position + frames]
@@ -420,56 +459,65 @@ class SoundDeviceOutput:
             if position >= len(data):
                 raise sd.CallbackStop
 
-        reported = threading.Lock()  # taken by whoever reports the end: on_done runs once
-
-        def report(end: float, cut: bool) -> None:
-            if reported.acquire(blocking=False):
+        def end(how: str, at: float | None, report: bool) -> None:
+            """Stop ("stop") or abort ("abort") and close the stream, then report its end."""
+            if not pb.ending.acquire(blocking=False):
+                return  # someone else is ending it
+            try:
                 watchdog.cancel()
-                on_done(end, cut)
-
-        def finished() -> None:
-            # PortAudio calls this on its own thread, where the stream may not be closed.
-            if abandoned.is_set():
-                return  # play() raised, or the watchdog ended it: not ours to report
-            end, cut = self._clock.now(), self._cut.is_set()
-
-            def close_and_report() -> None:
                 try:
+                    if how == "stop":
+                        stream.stop()  # joins PortAudio's thread; never cancels it
+                    else:
+                        stream.abort()
                     stream.close()
                 except Exception as exc:
                     _LOGGER.info("closing output stream: %s", exc)
-                report(end, cut)
+                if report:
+                    on_done(self._clock.now() if at is None else at, pb.cut.is_set())
+            finally:
+                pb.ended.set()
 
-            threading.Thread(target=close_and_report, daemon=True).start()
+        def finished() -> None:
+            # PortAudio calls this on its own thread, where the stream may not be stopped or
+            # closed (that would join this very thread).
+            if pb.abandoned.is_set():
+                return  # play() raised, or the watchdog ended it: not ours to report
+            threading.Thread(
+                target=end, args=("stop", self._clock.now(), True), name="output-end", daemon=True
+            ).start()
+
+        def take_down() -> None:
+            pb.abandoned.set()
+            end("abort", None, True)
 
         def stalled() -> None:
-            if reported.locked():
+            if pb.ending.locked():
                 return
             _LOGGER.warning(
                 "output stream stalled %.1f s past the end of its %.1f s sentence; closing it",
                 self.stall_margin_s,
                 len(data) / sample_rate,
             )
-            abandoned.set()
-            try:
-                stream.abort()
-                stream.close()
-            except Exception as exc:
-                _LOGGER.info("closing a stalled output stream: %s", exc)
-            report(self._clock.now(), False)
+            take_down()
 
         watchdog = threading.Timer(len(data) / sample_rate + self.stall_margin_s, stalled)
         watchdog.daemon = True
 
-        stream = sd.OutputStream(
-            samplerate=sample_rate,
-            channels=1,
-            dtype="int16",
-            device=self._device,
-            callback=callback,
-            finished_callback=finished,
-            latency=OUTPUT_LATENCY_S,
-        )
+        try:
+            stream = sd.OutputStream(
+                samplerate=sample_rate,
+                channels=1,
+                dtype="int16",
+                device=self._device,
+                callback=callback,
+                finished_callback=finished,
+                latency=OUTPUT_LATENCY_S,
+            )
+        except BaseException:
+            pb.ended.set()
+            raise
+        pb.take_down = take_down
         try:
             stream.start()
             watchdog.start()
@@ -480,21 +528,35 @@ class SoundDeviceOutput:
         except BaseException:
             # Without this the speaker would wait forever for a sentence that never ends (and
             # the session with it), and the stream would stay open.
-            abandoned.set()
-            watchdog.cancel()
-            try:
-                stream.abort()
-                stream.close()
-            except Exception as exc:
-                _LOGGER.info("closing a failed output stream: %s", exc)
+            pb.abandoned.set()
+            end("abort", None, False)
             raise
         return first_sample_at[0]
 
     def cut(self) -> None:
-        self._cut.set()
+        with self._lock:
+            current = self._current
+        if current is not None:
+            current.cut.set()
 
     def close(self) -> None:
-        self._cut.set()
+        """Cut what is playing and return once its stream is closed and its end reported (or
+        after `close_timeout_s`, having aborted it); no sentence plays after this."""
+        with self._lock:
+            self._closed = True
+            current = self._current
+        if current is None:
+            return
+        current.cut.set()
+        if current.ended.wait(self.close_timeout_s):
+            return
+        _LOGGER.warning(
+            "output stream did not end within %.1f s of being cut; aborting it",
+            self.close_timeout_s,
+        )
+        current.take_down()
+        if not current.ended.wait(self.close_timeout_s):
+            _LOGGER.warning("output stream still not closed; leaving it to PortAudio's exit")
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=\S)")
@@ -548,6 +610,7 @@ class Speaker:
         self._pending: collections.deque[_Part] = collections.deque()
         self._playing: _Part | None = None
         self._lock = threading.RLock()
+        self._closed = False
         self.failures = 0
         self._failed_in_a_row = 0
         self.last_cue_latency_ms: float | None = None
@@ -582,6 +645,9 @@ class Speaker:
         return playing
 
     def _next(self) -> None:
+        if self._closed:
+            self._pending.clear()
+            return
         while self._pending:
             part = self._pending.popleft()
             asked = self._clock.now()
@@ -647,6 +713,10 @@ class Speaker:
             self._next()
 
     def close(self) -> None:
+        """Stop speaking for good: cut the sentence under way and wait for its stream to close
+        (AudioOutput.close), then stop the renderer. Nothing is said after this."""
+        with self._lock:
+            self._closed = True
         self.interrupt()
         if self._output is not None:
             self._output.close()

@@ -21,6 +21,7 @@ from typing import Any
 from voicecoach.errors import VoicecoachError
 from voicecoach.history import (
     COMPLETED,
+    SKIPPED,
     HistoryStore,
     NoHistoryYet,
     SessionRecord,
@@ -159,8 +160,14 @@ def format_stiffness(before: int | None, after: int | None) -> str:
     return f"{'?' if before is None else before} → {'?' if after is None else after}"
 
 
+STATUS_LABELS = {SKIPPED: "all skipped"}
+"""How the table says a status, where the bare word would mislead ("skipped" alone reads as if
+the session itself had been skipped)."""
+
+
 def format_status(record: SessionRecord) -> str:
-    return f"{record.status} (resumes #{record.resumes})" if record.resumes else record.status
+    label = STATUS_LABELS.get(record.status, record.status)
+    return f"{label} (resumes #{record.resumes})" if record.resumes else label
 
 
 def table_rows(records: Sequence[SessionRecord]) -> list[list[str]]:

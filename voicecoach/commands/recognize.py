@@ -17,12 +17,18 @@ from typing import Any
 
 from voicecoach.commands.engine_options import add_engine_arguments
 from voicecoach.errors import VoicecoachError
+from voicecoach.messages import Utterance
 
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLE_TEXT = "add five minutes"
 MAX_SAMPLE_CHARS = 200
 """Longest --sample text: a command is a few words, and espeak-ng would read a book aloud."""
+NO_SOUND_PEAK = 1
+"""Audio whose samples all stay within this many steps of zero holds no sound (digital silence,
+at most dither), and nothing is heard in it. espeak-ng writes such a file for text it has no
+words for ("…", "---", a symbol it has no name for); it does speak the names of the emoji it
+knows ("😀" is "grinning face")."""
 
 
 def register(subparsers: Any) -> None:
@@ -59,16 +65,18 @@ def run(args: argparse.Namespace) -> int:
     from voicecoach.asr import open_engine
     from voicecoach.commands.engine_options import choose
 
-    choice = choose(args)  # reads config.toml only for what the flags leave open
-    print(f"voicecoach: {choice.describe()}", file=sys.stderr)
-    recognizer = open_engine(choice, _grammar())
-
     with tempfile.TemporaryDirectory(prefix="voicecoach-sample-") as tmp:
-        if args.sample is not None:
-            sample = _synthesize(args.sample, Path(tmp) / "sample.wav")
+        # The sample first: text espeak-ng has no words for is refused before the model loads.
+        sample = None if args.sample is None else _synthesize(args.sample, Path(tmp) / "sample.wav")
+        choice = choose(args)  # reads config.toml only for what the flags leave open
+        print(f"voicecoach: {choice.describe()}", file=sys.stderr)
+        recognizer = open_engine(choice, _grammar())
+        if sample is not None:
+            path, phonemes = sample
             if not args.json:
-                print(f'synthesized "{args.sample}" with espeak-ng: {sample}')
-            files.insert(0, str(sample))
+                said = f", said as [{phonemes}]" if phonemes else ""
+                print(f'synthesized "{args.sample}" with espeak-ng{said}: {path}')
+            files.insert(0, str(path))
         failed = 0
         for name in files:
             if not _recognize_one(recognizer, name, args.json):
@@ -87,7 +95,12 @@ def _recognize_one(recognizer: Any, name: str, as_json: bool) -> bool:
     except VoicecoachError as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return False
-    utterance = recognizer.decode(pcm)
+    if no_sound(pcm):
+        # Nothing can be heard in it: not given to the engine, which may still force such audio
+        # onto some phrase of the grammar (0.3 s of zeros was decoded as "ow").
+        utterance = Utterance("", None, 0.0, 0.0, engine=recognizer.name)
+    else:
+        utterance = recognizer.decode(pcm)
     intent = utterance.intent
     record = {
         "file": name,
@@ -102,6 +115,8 @@ def _recognize_one(recognizer: Any, name: str, as_json: bool) -> bool:
         print(json.dumps(record), flush=True)
     else:
         heard = f'"{utterance.text}"' if utterance.text else "(nothing)"
+        if no_sound(pcm):
+            heard = "(no sound in it)"
         meaning = intent.name if intent else "not a command"
         if intent and intent.slots:
             meaning += " " + " ".join(f"{k}={v}" for k, v in intent.slots.items())
@@ -123,7 +138,18 @@ def _check_sample_text(text: str) -> None:
         )
 
 
-def _synthesize(text: str, path: Path) -> Path:
+def no_sound(pcm: Any) -> bool:
+    """Whether audio holds no sound at all (see NO_SOUND_PEAK)."""
+    import numpy as np
+
+    return pcm.size == 0 or int(np.max(np.abs(pcm.astype(np.int32)))) <= NO_SOUND_PEAK
+
+
+def _synthesize(text: str, path: Path) -> tuple[Path, str]:
+    """The WAV espeak-ng writes for `text`, and the phonemes it said (empty if it cannot say);
+    text it has no words for (only silence comes out) is one VoicecoachError."""
+    from voicecoach.wavio import read_wav
+
     binary = shutil.which("espeak-ng")
     if binary is None:
         raise VoicecoachError("--sample needs espeak-ng: run scripts/setup to install it")
@@ -132,7 +158,16 @@ def _synthesize(text: str, path: Path) -> Path:
     if proc.returncode != 0 or not path.is_file():
         detail = proc.stderr.decode(errors="replace").strip().splitlines()[:1]
         raise VoicecoachError(f"espeak-ng could not synthesize the sample: {detail or 'no output'}")
-    return path
+    if no_sound(read_wav(path)):
+        raise VoicecoachError(
+            f"espeak-ng has no words for --sample {text!r} (it wrote only silence): "
+            "give it a command to say, e.g. --sample 'skip'"
+        )
+    ipa = subprocess.run(
+        [binary, "-v", "en-us", "-q", "--ipa", "--", text], capture_output=True, text=True
+    )
+    phonemes = " ".join(ipa.stdout.split()) if ipa.returncode == 0 else ""
+    return path, phonemes
 
 
 def _grammar() -> Any:
