@@ -39,8 +39,6 @@ KNOWN_POCKETSPHINX_FAILURES = {
     # rejection that only knows the coach's own sentences (see the bench and the README).
     "test_commands_in_each_voice[pocketsphinx-en+f3-r200-p70]": "47% of commands right in the "
     "fast high female voice",
-    "test_silence_and_noise_give_no_intent[pocketsphinx]": "loud white noise is forced onto "
-    "'a eight'",
 }
 
 
