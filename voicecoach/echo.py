@@ -30,15 +30,6 @@ class EchoCanceller:
     """Below this the coach is silent: nothing to subtract (the fit keeps what it learned)."""
     double_talk: float = 4.0
     """A frame with more than this times the predicted echo energy does not update the fit."""
-    restart_after_quiet: int = 5
-    """After this many frames with the coach silent (100 ms at 20 ms frames), the next sentence
-    is fitted afresh: it may reach the microphone at another delay than the last one."""
-    settle_frames: int = 10
-    """For this many frames after a fresh start the fit always learns, double talk or not: until
-    the echo has arrived (a delay of up to `lag`) the fit predicts almost nothing, and the echo
-    itself would look like the person talking over it and freeze the fit at nothing."""
-    _quiet_frames: int = 0
-    _active_frames: int = 0
     _corr: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _energy: np.ndarray = field(default_factory=lambda: np.zeros(0))
     delay: int = 0
@@ -56,12 +47,7 @@ class EchoCanceller:
             return mic
         r = ref.astype(np.float64)
         if float(np.sqrt(np.mean(r * r))) < self.min_ref_rms:
-            self._quiet_frames += 1
             return mic
-        if self._quiet_frames >= self.restart_after_quiet:
-            self._corr = np.zeros(0)  # forget the last sentence's fit (reset below)
-        self._quiet_frames = 0
-        self._active_frames += 1
         x = mic.astype(np.float64)
         # corr[k] = sum_i r[k + i] x[i]: the reference delayed by d = lag - k against the frame.
         corr = np.correlate(r, x, mode="valid")[::-1]
@@ -71,12 +57,10 @@ class EchoCanceller:
             self._corr = np.zeros_like(corr)
             self._energy = np.zeros_like(energy)
             self.gain = 0.0
-            self._active_frames = 1
         # Double talk: when the frame is much louder than the echo the fit predicts, the person
         # is speaking; their voice would only jitter the fit, so it is kept as it was.
         predicted = self.gain * self.gain * float(energy[self.delay])
-        settling = self._active_frames <= self.settle_frames
-        if settling or self.gain == 0.0 or float(x @ x) < self.double_talk * predicted:
+        if self.gain == 0.0 or float(x @ x) < self.double_talk * predicted:
             self._corr = self.memory * self._corr + corr
             self._energy = self.memory * self._energy + energy
         explained = np.where(self._energy > 0, self._corr**2 / np.maximum(self._energy, 1e-9), 0)
