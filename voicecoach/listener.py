@@ -7,8 +7,7 @@ Three parts, the first two pure so they are tested without a model or a micropho
   instead of by Vosk's endpoint rules (the small model's conf/model.conf waits 0.5 s or more of
   trailing silence, which alone would miss the 300 ms budget).
 - `gate`: which utterances may fire. While the coach speaks, and for a short tail after, only the
-  barge-in commands (stop, pause, skip, pain) and the voice commands (slower, faster, louder,
-  quieter) pass, and only with a stricter confidence.
+  barge-in commands (stop, pause, skip, pain) pass, and only with a stricter confidence.
 - `Listener`: streams the speech frames (with a short pre-roll) into the speech engine,
   flushes it at each end of speech, gates the result and posts IntentHeard. A partial result is
   used for one thing only: when the words so far are not yet a whole command ("add five"), a
@@ -37,13 +36,7 @@ HEARD_KEPT = 50
 """How many recent utterances `Listener.heard` keeps, for the display and tests."""
 
 BARGE_IN = frozenset({"stop", "pause", "skip", "pain"})
-"""Commands that cut the coach short when said over it."""
-VOICE_COMMANDS = frozenset({"slower", "faster", "louder", "quieter"})
-"""How the coach speaks. Taken over its voice too: a person who finds it too fast (or cannot hear
-it) says so while it speaks, not after. They do not cut it short: it speaks sentence by sentence,
-so the rest of what it is saying already comes at the new rate or volume."""
-OVER_THE_COACH = BARGE_IN | VOICE_COMMANDS
-"""What may be heard while the coach speaks; everything else waits until it has finished."""
+"""Commands that may cut the coach short; everything else waits until it has finished."""
 
 
 # --- gating (pure) ----------------------------------------------------------------------------
@@ -57,8 +50,7 @@ class GatePolicy:
     """Stricter bar for a command heard over (or just after) the coach's own voice."""
     echo_tail_s: float = 0.35
     """How long after the coach stops its voice may still be in the room (reverb, buffers)."""
-    barge_in: frozenset[str] = OVER_THE_COACH
-    """What may fire while the coach speaks (with the stricter confidence)."""
+    barge_in: frozenset[str] = BARGE_IN
 
 
 @dataclass(frozen=True)
