@@ -173,8 +173,8 @@ def add_british_variants(decoder: Any, words: Iterable[str]) -> int:
             continue
         taken = {tuple(known.split())}
         alt = 2
-        while decoder.lookup_word(f"{word}({alt})"):
-            taken.add(tuple(decoder.lookup_word(f"{word}({alt})").split()))
+        while alternate := decoder.lookup_word(f"{word}({alt})"):
+            taken.add(tuple(alternate.split()))
             alt += 1
         for variant in british_variants(known.split()):
             if tuple(variant) in taken:

@@ -95,7 +95,8 @@ def _recognize_one(recognizer: Any, name: str, as_json: bool) -> bool:
     except VoicecoachError as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return False
-    if no_sound(pcm):
+    silent = no_sound(pcm)
+    if silent:
         # Nothing can be heard in it: not given to the engine, which may still force such audio
         # onto some phrase of the grammar (0.3 s of zeros was decoded as "ow").
         utterance = Utterance("", None, 0.0, 0.0, engine=recognizer.name)
@@ -115,7 +116,7 @@ def _recognize_one(recognizer: Any, name: str, as_json: bool) -> bool:
         print(json.dumps(record), flush=True)
     else:
         heard = f'"{utterance.text}"' if utterance.text else "(nothing)"
-        if no_sound(pcm):
+        if silent:
             heard = "(no sound in it)"
         meaning = intent.name if intent else "not a command"
         if intent and intent.slots:
