@@ -163,3 +163,39 @@ def test_a_stream_that_stops_delivering_is_a_lost_device_not_a_hang() -> None:
     frames = closed.frames(timeout=0.01)
     closed.close()
     assert list(frames) == []  # closed by us: the frames just end
+
+
+def test_capture_clock_stamps_blocks_by_sample_count_under_jittered_callbacks() -> None:
+    from voicecoach.audio import CaptureClock
+
+    rng = np.random.default_rng(1)
+    clock = CaptureClock(rate=16000)
+    true_end = 10.0
+    stamps = []
+    for _ in range(500):
+        true_end += 0.02
+        # Handed over 5 to 18 ms after the block's last sample was captured.
+        stamps.append(clock.stamp(true_end + 0.005 + rng.uniform(0, 0.013), 320))
+    steps = np.diff(stamps)
+    # Contiguous but for the rare step back to a new least delay (more of them early on).
+    assert np.mean(np.abs(steps - 0.02) < 1e-4) > 0.95
+    assert np.all(steps > 0.005)
+    callback_steps = np.diff([0.02 * k + 0.005 + rng.uniform(0, 0.013) for k in range(500)])
+    assert np.mean(np.abs(callback_steps - 0.02) < 1e-4) < 0.05  # which the callbacks are not
+    # Never later than the truest (least) delay seen.
+    assert abs(stamps[-1] - (true_end + 0.005)) < 0.002
+
+
+def test_capture_clock_follows_a_slow_device_clock_and_a_smaller_delay() -> None:
+    from voicecoach.audio import CaptureClock
+
+    clock = CaptureClock(rate=16000)
+    # A device whose 320-sample blocks take 20.01 ms of system time (0.05% slow).
+    t = 0.0
+    for _ in range(3000):
+        t += 0.02001
+        last = clock.stamp(t + 0.01, 320)
+    assert abs(last - (t + 0.01)) < 0.002
+    # The delay falls by 8 ms (a device buffer drained): the stamps follow at once.
+    t += 0.02001
+    assert abs(clock.stamp(t + 0.002, 320) - (t + 0.002)) < 1e-6

@@ -37,3 +37,74 @@ def test_nothing_played_leaves_the_frame_alone() -> None:
     canceller = EchoCanceller()
     assert np.array_equal(canceller.process(mic, np.zeros(320 + 1600)), mic)
     assert np.array_equal(canceller.process(mic, None), mic)
+
+
+def _frames(mic: np.ndarray, ref_at, frame: int = 320):
+    """Feed `mic` frame by frame; `ref_at(i)` gives the reference for the frame at sample i."""
+    canceller = EchoCanceller()
+    out = [
+        canceller.process(mic[i : i + frame].astype(np.int16), ref_at(i))
+        for i in range(0, len(mic) - frame + 1, frame)
+    ]
+    return np.concatenate(out).astype(np.float64)
+
+
+def _speechlike(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Noise shaped by a syllable-rate envelope and low-passed, so neighbouring delays differ
+    only a little (as in speech, where a one-sample error leaves a loud residual)."""
+    x = rng.normal(0, 4000, n) * (0.3 + np.sin(np.linspace(0, 9 * np.pi, n)) ** 2)
+    return np.convolve(x, np.ones(4) / 4, mode="same")
+
+
+def test_the_delay_is_followed_as_it_jumps_between_sentences_and_creeps_within_them() -> None:
+    """The room: each sentence's echo sits at its own delay, a little earlier or later than the
+    stamp says, and the delay creeps by a sample every 60 ms within a sentence."""
+    rng = np.random.default_rng(5)
+    lag, lead, frame = 1600, 640, 320
+    sentences = [(0, 16000, 300), (19840, 35840, -250), (39680, 55680, 120)]
+    n = 60000
+    ref = np.zeros(n)
+    mic = rng.normal(0, 20, n)
+    for a, b, delay in sentences:
+        ref[a:b] = _speechlike(rng, b - a)
+        for j in range(a + delay, b + delay + 20):
+            # The creep comes from the stamps, so it steps between frames: 1 sample per 3.
+            i = j - delay - (j // frame - a // frame) // 3
+            if a <= i < b:
+                mic[j] += 0.8 * ref[i]
+    padded = np.concatenate([np.zeros(lag), ref, np.zeros(lead + frame)])
+    out = _frames(mic, lambda i: padded[i : i + lag + frame + lead])
+    residual, echo = 0.0, 0.0
+    for a, b, delay in sentences:
+        settled = slice(a + delay + 1600, b + delay)
+        residual += float(np.sum(out[settled] ** 2))
+        echo += float(np.sum(mic[settled] ** 2))
+    assert 10 * np.log10(echo / residual) > 30
+
+
+def test_the_person_talking_over_the_coach_is_kept_and_does_not_move_the_delay() -> None:
+    rng = np.random.default_rng(8)
+    lag, frame = 1600, 320
+    n = 32000
+    coach = _speechlike(rng, n)
+    delay = 200
+    echo = 0.7 * np.concatenate([np.zeros(delay), coach[:-delay]])
+    person = np.zeros(n)
+    t = np.arange(9600)
+    # A voiced "stop" over the coach: louder than the echo, with a pitch near the coach's.
+    person[12000:21600] = 6000 * np.sin(2 * np.pi * 140 * t / 16000) * np.hanning(9600)
+    mic = echo + person + rng.normal(0, 20, n)
+    padded = np.concatenate([np.zeros(lag), coach])
+    canceller = EchoCanceller()
+    out = []
+    for i in range(0, n - frame + 1, frame):
+        out.append(
+            canceller.process(mic[i : i + frame].astype(np.int16), padded[i : i + frame + lag])
+        )
+        if 12000 <= i < 21600:
+            # Held within a sample (a local search still follows a creeping delay).
+            assert canceller.offset is not None and abs(canceller.offset - (lag - delay)) <= 1
+    cleaned = np.concatenate(out).astype(np.float64)
+    over = slice(12000, 21600)
+    error = cleaned[over] - person[over]
+    assert np.sqrt(np.mean(error**2)) < 0.05 * np.sqrt(np.mean(person[over] ** 2))

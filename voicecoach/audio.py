@@ -109,6 +109,39 @@ class StreamResampler:
         return _to_int16(y)
 
 
+@dataclass
+class CaptureClock:
+    """Stamps captured blocks by their sample count, so consecutive blocks are contiguous in time.
+
+    A block's callback time is when it was handed over, which is its capture time plus a delay
+    that jitters: through PulseAudio's ALSA plugin it crept up by 0.1 ms a block and fell back
+    by up to 15 ms, so blocks stamped by their callbacks sat up to ±13 ms off a straight line,
+    and the echo canceller, which matches each block against what the coach played at the
+    block's stamp, saw the echo's delay change from block to block. Here block k ends at
+    `base + samples_so_far / rate`, where `base` follows the lower envelope of
+    `callback_time - samples_so_far / rate`: a callback is never early, so the least delay seen
+    is the truest. `base` drops at once to a smaller delay and rises by at most `drift` seconds
+    per second of audio, which follows a device clock running slow against the system's (the
+    room's runs 0.05% slow) and a block lost in the device.
+    """
+
+    rate: int = SAMPLE_RATE
+    drift: float = 1e-3
+    samples: int = 0
+    base: float | None = None
+
+    def stamp(self, callback_time: float, frames: int) -> float:
+        """The clock time of the last sample of a block of `frames` samples handed over at
+        `callback_time` (already mapped from the device's ADC time where that is known)."""
+        self.samples += frames
+        seen = callback_time - self.samples / self.rate
+        if self.base is None:
+            self.base = seen
+        else:
+            self.base = min(seen, self.base + self.drift * frames / self.rate)
+        return self.base + self.samples / self.rate
+
+
 @dataclass(frozen=True)
 class Device:
     index: int
@@ -204,6 +237,7 @@ class Microphone:
         """Held while the stream is asked whether it is active (the listener's thread) and while
         it is closed (the main thread): PortAudio must not be asked about a stream it is freeing."""
         self._resampler: StreamResampler | None = None
+        self._capture_clock = CaptureClock()
         self.lost_after_s = LOST_AFTER_S
         self._last_block = time.monotonic()
 
@@ -223,6 +257,8 @@ class Microphone:
         # Never after now: PulseAudio's ALSA plugin reports the ADC time as the callback's own
         # time, which would stamp each block a whole block (20 ms) in the future.
         t_end = min(t_end, now)
+        # Stamped by sample count (blocks lost from a full queue below still count).
+        t_end = self._capture_clock.stamp(t_end, frames)
         try:
             self._queue.put_nowait((bytes(indata), t_end))
         except queue.Full:
@@ -245,6 +281,7 @@ class Microphone:
                 self.rate,
             )
         try:
+            self._capture_clock = CaptureClock(rate=self.rate)
             self._stream = sd.RawInputStream(
                 samplerate=self.rate,
                 blocksize=round(self.rate * self._frame_s),

@@ -289,6 +289,10 @@ class Listener:
     preroll_s: float = 0.3
     echo_lag_s: float = 0.1
     """How late the coach's echo may reach the microphone."""
+    echo_lead_s: float = 0.04
+    """How early it may seem to: the coach's sentences and the microphone's frames are stamped
+    by different streams' callbacks, and in the room a sentence's echo was found up to 30 ms
+    before its stamp said it started. Only the canceller searches this far ahead."""
     on_heard: Callable[[Heard], None] | None = None
     echo: EchoCanceller | None = field(default_factory=EchoCanceller)
     """Subtracts the coach's echo from what the recognizer hears (None: hears the raw mix).
@@ -343,13 +347,15 @@ class Listener:
         # What the coach played from `echo_lag_s` before this frame: its echo reaches the
         # microphone late (device buffers, the room), and a misjudged lag must not look like
         # the person starting to speak as each of its sentences ends.
-        ref = (
-            self.reference.window(t_start - self.echo_lag_s, t_end)
+        lead = round(self.echo_lead_s * SAMPLE_RATE)
+        ahead = (
+            self.reference.window(t_start - self.echo_lag_s, t_end + lead / SAMPLE_RATE)
             if self.reference is not None
             else None
         )
+        ref = ahead[: ahead.size - lead] if ahead is not None and lead else ahead
         if self.echo is not None:
-            frame = self.echo.process(frame, ref)
+            frame = self.echo.process(frame, ahead)
         what = self.detector.push(frame, t_end, ref)
         if what == "start":
             if self._waiting_since is not None:
