@@ -482,3 +482,56 @@ def test_what_was_heard_is_kept_bounded_over_a_long_session() -> None:
     run(listener, signal)
     assert len(rec.fed_samples) == HEARD_KEPT + 10
     assert len(listener.heard) == HEARD_KEPT
+
+
+class PreparingRecognizer(ScriptedRecognizer):
+    """Also prepare(): records how much audio it had been fed each time it was asked."""
+
+    def __init__(self, *results: Utterance | None) -> None:
+        super().__init__(*results)
+        self.prepared_at: list[int] = []
+
+    def prepare(self) -> None:
+        self.prepared_at.append(self._current)
+
+
+def test_a_pause_starts_the_decode_and_the_quiet_after_it_is_not_fed() -> None:
+    rec = PreparingRecognizer(utt("repeat"))
+    signal = np.concatenate([noise(1.0), tone(0.6) + noise(0.6, seed=1), noise(1.0, seed=2)])
+    fired = run(Listener(rec, lambda _e: None), signal)
+    assert [e.intent.name for _t, e in fired] == ["repeat"]
+    # Asked once, 60 ms into the quiet; the flush came with nothing fed since.
+    assert len(rec.prepared_at) == 1
+    assert rec.fed_samples == rec.prepared_at
+    words = round(0.6 * SAMPLE_RATE)
+    assert words <= rec.prepared_at[0] <= words + round(0.4 * SAMPLE_RATE)  # + pre-roll, 60 ms
+
+
+def test_speech_after_a_prepared_pause_gets_the_held_frames_too() -> None:
+    """A stop closure or a breath longer than 60 ms: the decode was for nothing, and every
+    frame, the held quiet ones included, still reaches the recognizer in order."""
+    rec = PreparingRecognizer(utt("extend"))
+    plain = ScriptedRecognizer(utt("extend"))
+    signal = np.concatenate([noise(0.5), tone(0.4), noise(0.15), tone(0.4), noise(1.0)])
+    fired = run(Listener(rec, lambda _e: None), signal)
+    run(Listener(plain, lambda _e: None), signal)
+    assert [e.intent.name for _t, e in fired] == ["extend"]
+    assert len(rec.prepared_at) == 2  # at the breath, and at the end
+    assert rec.fed_samples[0] == rec.prepared_at[1]
+    # Everything up to the second prepare was fed: the same as without preparing, less the
+    # quiet tail after the last prepare (held back and dropped).
+    assert plain.fed_samples[0] - rec.fed_samples[0] == round(0.2 * SAMPLE_RATE) - round(
+        0.06 * SAMPLE_RATE
+    )
+
+
+def test_a_long_stretch_of_talk_is_not_prepared_at_its_pauses() -> None:
+    rec = PreparingRecognizer(utt(None))
+    parts = [noise(0.5)]
+    for _ in range(8):  # 4 s of talk with short pauses
+        parts += [tone(0.4), noise(0.1)]
+    parts.append(noise(1.0))
+    run(Listener(rec, lambda _e: None), np.concatenate(parts))
+    assert len(rec.fed_samples) == 1
+    # Pauses in the first 3 s only, and then the end is decoded at the flush as before.
+    assert 1 <= len(rec.prepared_at) <= 6

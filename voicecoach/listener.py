@@ -221,6 +221,11 @@ class EndpointDetector:
         self._quiet_s = 0.0
 
     @property
+    def quiet_s(self) -> float:
+        """How long the speech under way has been quiet (0 while the person is loud)."""
+        return self._quiet_s if self.active else 0.0
+
+    @property
     def speech_ended_at(self) -> float:
         """Clock time of the end of the last loud frame (the true end of speech)."""
         return self._last_loud_end
@@ -239,6 +244,13 @@ class Recognizer(Protocol):
     def reset(self) -> None: ...
 
     def partial(self) -> str: ...
+
+
+class Preparing(Protocol):
+    """An engine that can work out its result ahead of `flush` (PocketSphinx, which decodes a
+    whole utterance at once): `prepare()` decodes what it was fed so far."""
+
+    def prepare(self) -> None: ...
 
 
 class Reference(Protocol):
@@ -302,6 +314,14 @@ class Listener:
     """Whether a partial result is already a whole command. When given, an end of speech after
     an incomplete phrase waits up to `max_pause_s` for the rest before deciding."""
     max_pause_s: float = 0.6
+    prepare_after_s: float = 0.06
+    """When the person has been quiet this long, an engine that decodes at the end (PocketSphinx)
+    is asked to decode already, and the quiet frames that follow are held back from it: if the
+    speech goes on they are fed after all, and if it ends the decode is the result, ready when
+    the end of speech is (`hangover_s` later) instead of a decode after it."""
+    prepare_within_s: float = 3.0
+    """Only for speech this short: commands are, and a long stretch of talk would pay a whole
+    decode at each of its pauses."""
     heard: collections.deque[Heard] = field(
         default_factory=lambda: collections.deque(maxlen=HEARD_KEPT)
     )
@@ -313,6 +333,9 @@ class Listener:
     _seg_start: float | None = None
     _waiting_since: float | None = None
     _ended_at: float = 0.0
+    _prepared: bool = False
+    """The engine was asked to prepare; the quiet frames since are in `_held`."""
+    _held: list[tuple[np.ndarray, float]] = field(default_factory=list)
 
     def _conclude(self, utterance: Utterance | None, seg: SpeechSegment) -> IntentHeard | None:
         # The coach counts over all the audio the recognizer decoded, which runs past the end
@@ -369,7 +392,14 @@ class Listener:
                 self._fed = True
             self._preroll.clear()
         if self.detector.active or what == "end" or self._waiting_since is not None:
-            self._accept(frame, posted, t_end)
+            if self._prepared and (
+                what == "end" or not self.detector.active or self.detector.quiet_s > 0
+            ):
+                self._held.append((frame, t_end))  # quiet after the prepared decode
+            else:
+                self._resume(posted)
+                self._accept(frame, posted, t_end)
+                self._maybe_prepare(t_end)
         else:
             self._preroll.append(frame)
             while sum(f.size for f in self._preroll) > self.preroll_s * SAMPLE_RATE:
@@ -389,6 +419,27 @@ class Listener:
             self._finish(posted, self._ended_at)
         return posted
 
+    def _maybe_prepare(self, t_end: float) -> None:
+        prepare = getattr(self.recognizer, "prepare", None)
+        if (
+            prepare is None
+            or self._prepared
+            or not self.detector.active
+            or self.detector.quiet_s < self.prepare_after_s - 1e-9
+            or self._seg_start is None
+            or t_end - self._seg_start > self.prepare_within_s
+        ):
+            return
+        prepare()
+        self._prepared = True
+
+    def _resume(self, posted: list[IntentHeard]) -> None:
+        """The person went on after a prepared pause: the held quiet frames are theirs too."""
+        self._prepared = False
+        held, self._held = self._held, []
+        for old, t in held:
+            self._accept(old, posted, t)
+
     def _partial(self) -> str:
         partial = getattr(self.recognizer, "partial", None)
         return str(partial()) if partial is not None else ""
@@ -396,6 +447,8 @@ class Listener:
     def _finish(self, posted: list[IntentHeard], ended_at: float) -> None:
         self._fed = False
         self._waiting_since = None
+        self._prepared = False
+        self._held = []
         start = self._seg_start if self._seg_start is not None else ended_at
         event = self._conclude(self.recognizer.flush(), SpeechSegment(start, ended_at))
         if event is not None:
@@ -442,6 +495,8 @@ class Listener:
         """Forget the utterance under way, so the next one starts clean."""
         self._fed = False
         self._waiting_since = None
+        self._prepared = False
+        self._held = []
         self._seg_start = None
         self._preroll.clear()
         self.detector.reset()

@@ -355,6 +355,9 @@ class _PocketSphinxStream:
         """Whether the decoder's last utterance holds all of `_pending`."""
         self._audio = b""
         """What the decoder's last utterance was fed."""
+        self._prepared: tuple[Utterance | None] | None = None
+        """The result `prepare` worked out for all of `_pending` (in a 1-tuple: None is a
+        result), until more audio comes."""
         self._busy_s = 0.0
 
     def _intent(self, text: str) -> tuple[Intent | None, str]:
@@ -372,6 +375,7 @@ class _PocketSphinxStream:
         samples += self._floor.normal(0.0, NOISE_FLOOR_RMS, samples.size)
         self._pending.append(np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes())
         self._decoded = False
+        self._prepared = None
         self._busy_s += time.perf_counter() - started
         return None
 
@@ -397,20 +401,33 @@ class _PocketSphinxStream:
         hyp = self._decoder.hyp()
         return str(hyp.hypstr) if hyp is not None else ""
 
+    def prepare(self) -> None:
+        """Work out the result for the audio so far, so that a `flush` with nothing fed in
+        between costs nothing. The listener calls it when the person pauses: the decode then
+        overlaps the wait for the end of speech instead of following it."""
+        if not self._pending or self._prepared is not None:
+            return
+        self._decode_pending()
+        started = time.perf_counter()
+        self._prepared = (self._result(),)
+        self._busy_s += time.perf_counter() - started
+
     def flush(self) -> Utterance | None:
         if not self._pending:
             return None
-        self._decode_pending()
+        self.prepare()
+        assert self._prepared is not None
+        utterance = self._prepared[0]
         self._pending = []
-        started = time.perf_counter()
-        utterance = self._result()
-        busy_ms = (self._busy_s + time.perf_counter() - started) * 1000.0
+        self._prepared = None
+        busy_ms = self._busy_s * 1000.0
         self._busy_s = 0.0
         return dataclasses.replace(utterance, decode_ms=busy_ms) if utterance else None
 
     def reset(self) -> None:
         self._pending = []
         self._decoded = False
+        self._prepared = None
         self._busy_s = 0.0
 
     def decode(self, pcm: np.ndarray | bytes) -> Utterance:
