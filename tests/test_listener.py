@@ -490,9 +490,11 @@ class PreparingRecognizer(ScriptedRecognizer):
     def __init__(self, *results: Utterance | None) -> None:
         super().__init__(*results)
         self.prepared_at: list[int] = []
+        self.quiet_s: list[float] = []
 
-    def prepare(self) -> None:
+    def prepare(self, quiet_s: float) -> None:
         self.prepared_at.append(self._current)
+        self.quiet_s.append(quiet_s)
 
 
 def test_a_pause_starts_the_decode_and_the_quiet_after_it_is_not_fed() -> None:
@@ -505,6 +507,7 @@ def test_a_pause_starts_the_decode_and_the_quiet_after_it_is_not_fed() -> None:
     assert rec.fed_samples == rec.prepared_at
     words = round(0.6 * SAMPLE_RATE)
     assert words <= rec.prepared_at[0] <= words + round(0.4 * SAMPLE_RATE)  # + pre-roll, 60 ms
+    assert rec.quiet_s == [pytest.approx(0.14)]  # the rest of the 200 ms hangover, as quiet
 
 
 def test_speech_after_a_prepared_pause_gets_the_held_frames_too() -> None:

@@ -248,9 +248,10 @@ class Recognizer(Protocol):
 
 class Preparing(Protocol):
     """An engine that can work out its result ahead of `flush` (PocketSphinx, which decodes a
-    whole utterance at once): `prepare()` decodes what it was fed so far."""
+    whole utterance at once): `prepare(quiet_s)` decodes what it was fed so far and `quiet_s`
+    of quiet after it."""
 
-    def prepare(self) -> None: ...
+    def prepare(self, quiet_s: float) -> None: ...
 
 
 class Reference(Protocol):
@@ -430,7 +431,8 @@ class Listener:
             or t_end - self._seg_start > self.prepare_within_s
         ):
             return
-        prepare()
+        # The rest of the hangover as quiet: the utterance decoded is as long as it would be.
+        prepare(max(0.0, self.detector.hangover_s - self.detector.quiet_s))
         self._prepared = True
 
     def _resume(self, posted: list[IntentHeard]) -> None:

@@ -355,6 +355,9 @@ class _PocketSphinxStream:
         """Whether the decoder's last utterance holds all of `_pending`."""
         self._audio = b""
         """What the decoder's last utterance was fed."""
+        self._tail = b""
+        """Quiet (the noise floor alone) decoded after `_pending`, standing in for the quiet
+        the listener holds back once it has asked to `prepare`."""
         self._prepared: tuple[Utterance | None] | None = None
         """The result `prepare` worked out for all of `_pending` (in a 1-tuple: None is a
         result), until more audio comes."""
@@ -376,6 +379,7 @@ class _PocketSphinxStream:
         self._pending.append(np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes())
         self._decoded = False
         self._prepared = None
+        self._tail = b""
         self._busy_s += time.perf_counter() - started
         return None
 
@@ -387,7 +391,7 @@ class _PocketSphinxStream:
         if self._decoded:
             return
         started = time.perf_counter()
-        self._audio = b"".join(self._pending)
+        self._audio = b"".join(self._pending) + self._tail
         self._decoder.start_utt()
         self._decoder.process_raw(self._audio, False, True)
         self._decoder.end_utt()
@@ -401,12 +405,20 @@ class _PocketSphinxStream:
         hyp = self._decoder.hyp()
         return str(hyp.hypstr) if hyp is not None else ""
 
-    def prepare(self) -> None:
-        """Work out the result for the audio so far, so that a `flush` with nothing fed in
-        between costs nothing. The listener calls it when the person pauses: the decode then
-        overlaps the wait for the end of speech instead of following it."""
+    def prepare(self, quiet_s: float = 0.0) -> None:
+        """Work out the result for the audio so far followed by `quiet_s` of quiet, so that a
+        `flush` with nothing fed in between costs nothing. The listener calls it when the
+        person pauses: the decode then overlaps the wait for the end of speech instead of
+        following it. The quiet stands in for the rest of the hangover, which the search
+        needs: decoded with 60 ms of trailing quiet instead of 200, "ouch" and "pause" came out
+        as "now the" and "hold for"."""
         if not self._pending or self._prepared is not None:
             return
+        n = round(quiet_s * self.sample_rate)
+        if n > 0:
+            quiet = self._floor.normal(0.0, NOISE_FLOOR_RMS, n)
+            self._tail = np.clip(np.rint(quiet), -32768, 32767).astype("<i2").tobytes()
+            self._decoded = False
         self._decode_pending()
         started = time.perf_counter()
         self._prepared = (self._result(),)
@@ -428,6 +440,7 @@ class _PocketSphinxStream:
         self._pending = []
         self._decoded = False
         self._prepared = None
+        self._tail = b""
         self._busy_s = 0.0
 
     def decode(self, pcm: np.ndarray | bytes) -> Utterance:
