@@ -562,6 +562,15 @@ class MonitorTap:
             time.sleep(0.1)
         return None
 
+    def last_sound_before(
+        self, before: float, after: float, threshold: float = 150.0
+    ) -> float | None:
+        """End of the last loud frame between `after` and `before` (the room going quiet just
+        before the coach's next sentence starts)."""
+        t, lv = self._arrays()
+        idx = np.nonzero((t > after) & (t <= before) & (lv > threshold))[0]
+        return float(t[idx[-1]]) if idx.size else None
+
     def close(self) -> None:
         self._stream.stop()
         self._stream.close()
@@ -764,7 +773,18 @@ def _bench_room(
             not_cut += 1
             quiet()
             continue
-        silent = tap.quiet_from(onset + stop_len)
+        # The coach answers at once ("Stopping. ..."), so the room is quiet only in the gap
+        # between the cut sentence and the answer: its end is the last sound before the
+        # answer's first sample (the coach's own stamp of it is within ~10 ms, section 1).
+        try:
+            answer = coach.wait_for("speech_started", 4.0, since=cut["t"])
+        except AssertionError:
+            answer = None
+        silent = (
+            tap.last_sound_before(answer["at"] - 0.01, onset + stop_len)
+            if answer is not None
+            else tap.quiet_from(onset + stop_len)
+        )
         if silent is not None:
             barge.append((silent - onset) * 1000)
         barge_reported.append((cut["at"] - onset) * 1000)
