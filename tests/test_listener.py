@@ -13,6 +13,7 @@ from voicecoach.listener import (
     GatePolicy,
     Listener,
     gate,
+    syllables,
 )
 from voicecoach.messages import Intent, IntentHeard, Utterance
 from voicecoach.tts import EchoReference, Pyttsx3Renderer, VoiceSettings
@@ -40,6 +41,36 @@ def test_other_commands_are_dropped_while_the_coach_speaks(name: str) -> None:
     assert not decision.accept
     assert "not a barge-in" in decision.reason
     assert gate(utt(name, 0.99), coach_active=False, policy=POLICY).accept
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("stop", 1),
+        ("pause", 1),
+        ("could you repeat that please", 6),
+        ("how long left", 3),
+        ("add another twenty more seconds please", 10),
+        ("three", 1),
+        ("it's a five", 3),
+    ],
+)
+def test_syllables_are_counted_near_enough(text: str, count: int) -> None:
+    assert syllables(text) == count
+
+
+def test_a_command_laid_over_a_long_stretch_of_talk_is_refused() -> None:
+    """The live bench's chatter: "do psoas release routine" heard over a 4.8 s sentence."""
+    said = Utterance("do psoas release routine", Intent("start_routine"), 1.0)
+    decision = gate(said, coach_active=False, policy=POLICY, duration_s=4.8)
+    assert not decision.accept
+    assert "longer than the words take" in decision.reason
+    # The same words said slowly, with a pause, are a command.
+    assert gate(said, coach_active=False, policy=POLICY, duration_s=2.6).accept
+    slow = Utterance("give me twenty five more seconds please", Intent("extend"), 1.0)
+    assert gate(slow, coach_active=False, policy=POLICY, duration_s=3.6).accept
+    assert gate(utt("stop", 0.9), coach_active=True, policy=POLICY, duration_s=0.5).accept
+    assert not gate(utt("stop", 0.9), coach_active=True, policy=POLICY, duration_s=2.0).accept
 
 
 def test_a_barge_in_made_of_the_coachs_own_words_is_its_echo() -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,24 @@ class GatePolicy:
     echo_tail_s: float = 0.35
     """How long after the coach stops its voice may still be in the room (reverb, buffers)."""
     barge_in: frozenset[str] = BARGE_IN
+    max_base_s: float = 0.8
+    max_s_per_syllable: float = 0.4
+    """A command is refused when the speech it was heard in lasted longer than `max_base_s`
+    plus this per syllable of its words: then the search has laid the command over a longer
+    stretch of talk. Chatter heard as commands in the live bench lasted 2.8 to 6.2 s ("do psoas
+    release routine" over a 4.8 s sentence); 76 espeak-ng commands, rates 110 to 175 words a
+    minute, took at most 0.81 of what this allows (the slowest, "give me twenty five more
+    seconds please" at 110, 3.6 s)."""
+
+
+def syllables(text: str) -> int:
+    """About how many syllables `text` has: its vowel groups, a final silent e left out, at
+    least one a word."""
+    count = 0
+    for word in normalize_utterance(text).split():
+        stem = word[:-1] if word.endswith("e") and len(word) > 2 else word
+        count += max(1, len(re.findall(r"[aeiouy]+", stem)))
+    return count
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,7 @@ def gate(
     coach_active: bool,
     policy: GatePolicy,
     coach_said: Sequence[str] = (),
+    duration_s: float | None = None,
 ) -> GateDecision:
     """Whether an utterance may fire its intent.
 
@@ -79,11 +99,19 @@ def gate(
     `policy.echo_tail_s` before its start. `coach_said`: the sentences it was playing then; a
     barge-in whose words are among them ("Or say skip.") is most likely its own echo, so it is
     refused even when the echo estimate let it through. The person can say it again once the
-    coach is quiet.
+    coach is quiet. `duration_s`: how long the speech lasted (None: not known).
     """
     if utterance is None or utterance.intent is None:
         return GateDecision(False, "not a command")
     name = utterance.intent.name
+    if duration_s is not None:
+        allowed = policy.max_base_s + policy.max_s_per_syllable * syllables(utterance.text)
+        if duration_s > allowed:
+            return GateDecision(
+                False,
+                f"{name!r} heard in {duration_s:.1f} s of speech, longer than the words take "
+                f"(at most {allowed:.1f} s)",
+            )
     if coach_active:
         if name not in policy.barge_in:
             return GateDecision(False, f"{name!r} while the coach speaks (not a barge-in)")
@@ -349,7 +377,13 @@ class Listener:
             if active and self.reference is not None
             else []
         )
-        decision = gate(utterance, coach_active=active, policy=self.policy, coach_said=said)
+        decision = gate(
+            utterance,
+            coach_active=active,
+            policy=self.policy,
+            coach_said=said,
+            duration_s=seg.end - seg.start,
+        )
         heard = Heard(seg, utterance, decision)
         self.heard.append(heard)
         if self.on_heard is not None:
