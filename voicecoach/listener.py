@@ -7,11 +7,14 @@ Three parts, the first two pure so they are tested without a model or a micropho
   instead of by Vosk's endpoint rules (the small model's conf/model.conf waits 0.5 s or more of
   trailing silence, which alone would miss the 300 ms budget).
 - `gate`: which utterances may fire. While the coach speaks, and for a short tail after, only the
-  barge-in commands (stop, pause, skip, pain) pass, and only with a stricter confidence.
+  barge-in commands (stop, pause, skip, pain) pass, and only with a stricter confidence. A
+  command heard in speech much longer than its words take is chatter the search fitted it to.
 - `Listener`: streams the speech frames (with a short pre-roll) into the speech engine,
   flushes it at each end of speech, gates the result and posts IntentHeard. A partial result is
   used for one thing only: when the words so far are not yet a whole command ("add five"), a
-  pause of up to 0.6 s does not end the utterance; a whole command is acted on at once.
+  pause of up to 0.6 s does not end the utterance; a whole command is acted on at once. An
+  engine that decodes at the end (PocketSphinx) is asked to decode at the person's first pause,
+  so its decode overlaps the hangover instead of following it.
 """
 
 from __future__ import annotations
