@@ -225,32 +225,3 @@ def test_british_variants(phones: str, variants: list[str]) -> None:
     from voicecoach.asr.pocketsphinx import british_variants
 
     assert [" ".join(v) for v in british_variants(phones.split())] == variants
-
-
-def test_an_utterance_is_decoded_in_pieces_so_no_call_holds_the_gil_for_long() -> None:
-    """The coach's output callback needs the GIL every 100 ms or its buffer runs dry."""
-    from voicecoach.asr.pocketsphinx import DECODE_PIECE_BYTES, decode_in_pieces
-
-    calls: list[tuple[str, int, bool]] = []
-
-    class Recording:
-        def start_utt(self) -> None:
-            calls.append(("start", 0, False))
-
-        def process_raw(self, data: bytes, no_search: bool, full_utt: bool) -> None:
-            calls.append(("raw", len(data), full_utt))
-
-        def end_utt(self) -> None:
-            calls.append(("end", 0, False))
-
-    assert DECODE_PIECE_BYTES is not None
-    audio = bytes(2 * 16000 * 3)  # 3 s
-    decode_in_pieces(Recording(), audio)
-    raw = [c for c in calls if c[0] == "raw"]
-    assert calls[0][0] == "start" and calls[-1][0] == "end"
-    assert sum(n for _, n, _ in raw) == len(audio)
-    assert max(n for _, n, _ in raw) <= DECODE_PIECE_BYTES
-    assert not any(full for _, _, full in raw)
-    calls.clear()
-    decode_in_pieces(Recording(), audio[:100])  # short: one whole-utterance call
-    assert [c for c in calls if c[0] == "raw"] == [("raw", 100, True)]

@@ -321,26 +321,6 @@ def phone_decoder(model: PocketSphinxModel, sample_rate: float) -> Any:
     return decoder
 
 
-DECODE_PIECE_BYTES: int | None = 2 * 3200
-"""Audio handed to PocketSphinx per call (200 ms). A call holds the GIL throughout: decoding a
-3 s utterance in one call held it for 300 ms or more, the coach's output callback could not run,
-its 100 ms buffer ran dry (ALSA "underrun occurred" in the room test), each gap pushed the
-coach's voice later than its echo reference said, and the canceller lost it for the rest of
-the sentence. In 200 ms pieces the longest call took 15 to 26 ms. None: one call."""
-
-
-def decode_in_pieces(decoder: Any, audio: bytes, piece: int | None = None) -> None:
-    """One utterance, `audio`, through `decoder`, a piece at a time."""
-    piece = DECODE_PIECE_BYTES if piece is None else piece
-    decoder.start_utt()
-    if not piece or len(audio) <= piece:
-        decoder.process_raw(audio, False, True)
-    else:
-        for at in range(0, len(audio), piece):
-            decoder.process_raw(audio[at : at + piece], False, False)
-    decoder.end_utt()
-
-
 def _ln(score: float) -> float:
     """Natural log of a hypothesis score as the binding reports it (a probability-like value in
     (0, 1]); a score that underflowed to 0 counts as very unlikely."""
@@ -412,7 +392,9 @@ class _PocketSphinxStream:
             return
         started = time.perf_counter()
         self._audio = b"".join(self._pending) + self._tail
-        decode_in_pieces(self._decoder, self._audio)
+        self._decoder.start_utt()
+        self._decoder.process_raw(self._audio, False, True)
+        self._decoder.end_utt()
         self._decoded = True
         self._busy_s += time.perf_counter() - started
 
@@ -584,7 +566,9 @@ class PocketSphinxEngine(_PocketSphinxStream):
     def _free_phone_score(self) -> float:
         """The free phone decode's score for the audio the grammar search just heard."""
         started = time.perf_counter()
-        decode_in_pieces(self._phones, self._audio)
+        self._phones.start_utt()
+        self._phones.process_raw(self._audio, False, True)
+        self._phones.end_utt()
         hyp = self._phones.hyp()
         self._busy_s += time.perf_counter() - started
         return float(hyp.score) if hyp is not None else 0.0
