@@ -569,3 +569,14 @@ def test_a_long_stretch_of_talk_is_not_prepared_at_its_pauses() -> None:
     assert len(rec.fed_samples) == 1
     # Pauses in the first 3 s only, and then the end is decoded at the flush as before.
     assert 1 <= len(rec.prepared_at) <= 6
+
+
+def test_no_prepared_decode_while_the_coach_is_speaking() -> None:
+    """A decode holds the GIL; over the coach it would starve the coach's own output."""
+    rec = PreparingRecognizer(utt("stop"))
+    signal = np.concatenate([noise(0.5), tone(0.4, amp=9000), noise(1.0, seed=2)])
+    coach = (tone(3.0, amp=300, freq=330)).astype(np.int16)
+    listener = Listener(rec, lambda _e: None, reference=_coach_reference(coach, 0.0), echo=None)
+    run(listener, signal)
+    assert rec.prepared_at == []
+    assert len(rec.fed_samples) == 1

@@ -466,7 +466,11 @@ class Listener:
             or self.detector.quiet_s < self.prepare_after_s - 1e-9
             or self._seg_start is None
             or t_end - self._seg_start > self.prepare_within_s
+            or (self.reference is not None and self.reference.speaking_at(t_end))
         ):
+            # Not over the coach: a decode is one C call holding the GIL for 150 to 300 ms,
+            # and the coach's output callback, starved that long, ran dry (ALSA underruns in
+            # the room test), which pushed its voice later than its echo reference said.
             return
         # The rest of the hangover as quiet: the utterance decoded is as long as it would be.
         prepare(max(0.0, self.detector.hangover_s - self.detector.quiet_s))
