@@ -266,7 +266,10 @@ class EndpointDetector:
 
 
 class Recognizer(Protocol):
-    """The part of an engine (voicecoach.asr.base.CommandEngine) the listener uses."""
+    """The part of an engine (voicecoach.asr.base.CommandEngine) the listener uses.
+
+    An engine that decodes a whole utterance at once (PocketSphinx) may also have
+    `prepare(quiet_s)`: decode what it was fed so far and `quiet_s` of quiet after it."""
 
     def accept(self, chunk: bytes) -> Utterance | None: ...
 
@@ -275,14 +278,6 @@ class Recognizer(Protocol):
     def reset(self) -> None: ...
 
     def partial(self) -> str: ...
-
-
-class Preparing(Protocol):
-    """An engine that can work out its result ahead of `flush` (PocketSphinx, which decodes a
-    whole utterance at once): `prepare(quiet_s)` decodes what it was fed so far and `quiet_s`
-    of quiet after it."""
-
-    def prepare(self, quiet_s: float) -> None: ...
 
 
 class Reference(Protocol):
@@ -430,9 +425,7 @@ class Listener:
                 self._fed = True
             self._preroll.clear()
         if self.detector.active or what == "end" or self._waiting_since is not None:
-            if self._prepared and (
-                what == "end" or not self.detector.active or self.detector.quiet_s > 0
-            ):
+            if self._prepared and (not self.detector.active or self.detector.quiet_s > 0):
                 self._held.append((frame, t_end))  # quiet after the prepared decode
             else:
                 self._resume(posted)
@@ -466,11 +459,11 @@ class Listener:
             or self.detector.quiet_s < self.prepare_after_s - 1e-9
             or self._seg_start is None
             or t_end - self._seg_start > self.prepare_within_s
-            or (self.reference is not None and self.reference.speaking_at(t_end))
-        ):
             # Not over the coach: a decode is one C call holding the GIL for 150 to 300 ms,
             # and the coach's output callback, starved that long, ran dry (ALSA underruns in
             # the room test), which pushed its voice later than its echo reference said.
+            or (self.reference is not None and self.reference.speaking_at(t_end))
+        ):
             return
         # The rest of the hangover as quiet: the utterance decoded is as long as it would be.
         prepare(max(0.0, self.detector.hangover_s - self.detector.quiet_s))

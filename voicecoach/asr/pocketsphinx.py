@@ -374,14 +374,17 @@ class _PocketSphinxStream:
 
     def accept(self, chunk: bytes) -> Utterance | None:
         started = time.perf_counter()
-        samples = np.frombuffer(chunk, dtype="<i2").astype(np.float64)
-        samples += self._floor.normal(0.0, NOISE_FLOOR_RMS, samples.size)
-        self._pending.append(np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes())
+        self._pending.append(self._with_floor(np.frombuffer(chunk, dtype="<i2")))
         self._decoded = False
         self._prepared = None
         self._tail = b""
         self._busy_s += time.perf_counter() - started
         return None
+
+    def _with_floor(self, samples: np.ndarray) -> bytes:
+        """`samples` with the microphone's noise floor added, as the decoder's int16 bytes."""
+        x = samples.astype(np.float64) + self._floor.normal(0.0, NOISE_FLOOR_RMS, samples.size)
+        return np.clip(np.rint(x), -32768, 32767).astype("<i2").tobytes()
 
     def _decode_pending(self) -> None:
         """Decode everything heard so far as one utterance: its cepstral mean is the whole
@@ -416,8 +419,7 @@ class _PocketSphinxStream:
             return
         n = round(quiet_s * self.sample_rate)
         if n > 0:
-            quiet = self._floor.normal(0.0, NOISE_FLOOR_RMS, n)
-            self._tail = np.clip(np.rint(quiet), -32768, 32767).astype("<i2").tobytes()
+            self._tail = self._with_floor(np.zeros(n))
             self._decoded = False
         self._decode_pending()
         started = time.perf_counter()
