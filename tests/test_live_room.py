@@ -84,6 +84,20 @@ def _intents(coach: Coach) -> list[str]:
     return [e["name"] for e in coach.events() if e["kind"] == "intent"]
 
 
+def _timeline(coach: Coach) -> str:
+    """What the coach heard and said, one line each, for a failure's message."""
+    lines = []
+    for e in coach.events():
+        if e["kind"] == "heard":
+            lines.append(
+                f"{e['t']:.2f} heard {e['text']!r} {e['start']:.2f}-{e['end']:.2f}"
+                f" -> {e['intent']} {'accepted' if e['accepted'] else e['reason']}"
+            )
+        elif e["kind"] in ("speech_started", "speech_finished"):
+            lines.append(f"{e['t']:.2f} {e['kind']} {e.get('key')}")
+    return "\n".join(lines)
+
+
 def _session_events(coach: Coach) -> list[dict]:
     return [e for e in coach.events() if e["kind"] == "session"]
 
@@ -214,7 +228,9 @@ def test_pain_in_a_hold_and_a_barge_in_stop_over_the_coach(coach: Coach, espeak)
     coach.wait_for("speech_finished", 60, key="summary")
     assert coach.finish() == 0, coach.stderr[-2000:]
 
-    assert _intents(coach) == ["start_routine", "ready", "pain", "skip", "skip", "stop", "stop"]
+    assert _intents(coach) == ["start_routine", "ready", "pain", "skip", "skip", "stop", "stop"], (
+        _timeline(coach)
+    )
     events = _session_events(coach)
     pain = next(e for e in events if e["event"] == "pain")
     ended = next(e for e in events if e["event"] == "hold_ended")
