@@ -37,9 +37,15 @@ MIN_RATE, MAX_RATE = 90, 320
 MAX_FAILURES_IN_A_ROW = 3
 """Sentences that may fail to render or play in a row before the speaker stops trying."""
 MIN_VOLUME, MAX_VOLUME = 0.1, 1.0
-OUTPUT_LATENCY_S = 0.1
-"""The output stream's buffer. PortAudio's 'low' underran through PulseAudio under load (heard
-as clicks, logged by ALSA on stderr); 0.1 s did not, in the room tests and the live benchmark."""
+OUTPUT_LATENCY_S = 0.4
+"""The output stream's buffer. It must outlast the longest stretch the callback can be kept
+from running: a PocketSphinx decode is one C call that holds the GIL for 150 to 300 ms, and
+with 0.1 s every barge-in decoded over the coach underran ("underrun occurred" from ALSA, 12 in
+8 barge-ins in the room). Each gap shifted the coach's voice against its echo reference, and
+the canceller left a 60 to 200 ms burst that was decoded as "quit" (once taken for "stop").
+With 0.4 s: no underrun and no burst in 16 barge-ins. A cut still silences the coach within
+about 0.1 s (the stream is aborted, its buffer dropped), and the first sample still plays
+within about 50 ms of the play call."""
 
 
 class TtsError(VoicecoachError):
