@@ -73,6 +73,30 @@ def test_a_command_laid_over_a_long_stretch_of_talk_is_refused() -> None:
     assert not gate(utt("stop", 0.9), coach_active=True, policy=POLICY, duration_s=2.0).accept
 
 
+def test_a_command_heard_in_a_burst_too_short_for_any_command_is_refused() -> None:
+    """The room's echo bursts (80 and 140 ms, heard as "quit": a barge-in "stop") against the
+    fastest real command, "ow" at 220 words a minute (0.20 s)."""
+    for burst_s in (0.06, 0.08, 0.14):
+        decision = gate(utt("stop", 0.95), coach_active=True, policy=POLICY, duration_s=burst_s)
+        assert not decision.accept
+        assert "shorter than any command takes" in decision.reason
+    assert gate(utt("pain", 0.95), coach_active=False, policy=POLICY, duration_s=0.2).accept
+    assert gate(utt("stop", 0.95), coach_active=True, policy=POLICY, duration_s=0.2).accept
+
+
+def test_the_listener_passes_a_bursts_length_to_the_gate() -> None:
+    signal = np.concatenate(
+        [noise(0.5), tone(0.1), noise(1.0, seed=1), tone(0.3), noise(1.0, seed=2)]
+    )
+    fired = run(Listener(ScriptedRecognizer(utt("pain"), utt("pain")), lambda _e: None), signal)
+    # The 0.1 s burst is refused; the 0.3 s "ouch" (1.6 to 1.9 s) is not.
+    assert [event.now for _t, event in fired] == [pytest.approx(1.9, abs=0.03)]
+    # Without the floor the burst fires too.
+    no_floor = GatePolicy(min_s=0.0)
+    rec = ScriptedRecognizer(utt("pain"), utt("pain"))
+    assert len(run(Listener(rec, lambda _e: None, policy=no_floor), signal)) == 2
+
+
 def test_a_barge_in_made_of_the_coachs_own_words_is_its_echo() -> None:
     """'Or say skip.' leaking past the echo estimate must not skip the step."""
     skip = Utterance("skip", Intent("skip"), 0.95)

@@ -63,6 +63,11 @@ class GatePolicy:
     release routine" over a 4.8 s sentence); 76 espeak-ng commands, rates 110 to 175 words a
     minute, took at most 0.81 of what this allows (the slowest, "give me twenty five more
     seconds please" at 110, 3.6 s)."""
+    min_s: float = 0.16
+    """A command is refused when the speech it was heard in lasted less than this: a burst of
+    echo the canceller left as the person's words overlapped the coach's (60 to 140 ms in the
+    room, heard as "quit", "five", and once taken for a barge-in "stop"). The shortest command
+    espeak-ng says, "ow" at 220 words a minute, lasted 0.20 s."""
 
 
 def syllables(text: str) -> int:
@@ -107,6 +112,12 @@ def gate(
     if utterance is None or utterance.intent is None:
         return GateDecision(False, "not a command")
     name = utterance.intent.name
+    if duration_s is not None and duration_s < policy.min_s:
+        return GateDecision(
+            False,
+            f"{name!r} heard in {duration_s:.2f} s of sound, shorter than any command takes "
+            f"(at least {policy.min_s:.2f} s)",
+        )
     if duration_s is not None:
         allowed = policy.max_base_s + policy.max_s_per_syllable * syllables(utterance.text)
         if duration_s > allowed:
