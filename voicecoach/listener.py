@@ -8,7 +8,8 @@ Three parts, the first two pure so they are tested without a model or a micropho
   trailing silence, which alone would miss the 300 ms budget).
 - `gate`: which utterances may fire. While the coach speaks, and for a short tail after, only the
   barge-in commands (stop, pause, skip, pain) pass, and only with a stricter confidence. A
-  command heard in speech much longer than its words take is chatter the search fitted it to.
+  command heard in speech much longer than its words take is chatter the search fitted it to,
+  and one heard in a burst shorter than any command is a scrap of echo.
 - `Listener`: streams the speech frames (with a short pre-roll) into the speech engine,
   flushes it at each end of speech, gates the result and posts IntentHeard. A partial result is
   used for one thing only: when the words so far are not yet a whole command ("add five"), a
