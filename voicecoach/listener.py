@@ -471,9 +471,11 @@ class Listener:
             or self.detector.quiet_s < self.prepare_after_s - 1e-9
             or self._seg_start is None
             or t_end - self._seg_start > self.prepare_within_s
-            # Not over the coach: a decode is one C call holding the GIL for 150 to 300 ms,
-            # and the coach's output callback, starved that long, ran dry (ALSA underruns in
-            # the room test), which pushed its voice later than its echo reference said.
+            # Not over the coach: a decode is one C call holding the GIL for 150 to 300 ms.
+            # With the output buffer at 0.1 s that ran the coach's playback dry (ALSA
+            # underruns in the room test) and pushed its voice later than its echo reference
+            # said; tts.OUTPUT_LATENCY_S (0.4 s) now outlasts it, and this rule is kept from
+            # then, not measured again without it.
             or (self.reference is not None and self.reference.speaking_at(t_end))
         ):
             return
