@@ -18,7 +18,7 @@ from voicecoach.errors import VoicecoachError
 _LOGGER = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.toml"
-ENGINE_CHOICES = ("auto", "vosk", "pocketsphinx")
+ENGINE_CHOICES = ("auto", "whisper", "vosk", "pocketsphinx")
 """What `engine` (and --engine) may say; the engines themselves are voicecoach.asr's."""
 
 
@@ -27,10 +27,10 @@ class Config:
     """Everything config.toml may set; None means "not set, use the default"."""
 
     engine: str | None = None
-    """Speech recognizer: "vosk", "pocketsphinx" or "auto" (None: auto, Vosk when its model is
-    installed, else PocketSphinx)."""
+    """Speech recognizer: "whisper", "vosk", "pocketsphinx" or "auto" (None: auto, Whisper when
+    its packages are installed, else Vosk when its model is installed, else PocketSphinx)."""
     model: Path | None = None
-    """Vosk model directory."""
+    """A Vosk model directory, or a CTranslate2 Whisper folder (base.en, small.en...)."""
     input_device: str | int | None = None
     """Input device index or part of its name (see `voicecoach devices`)."""
     output_device: str | int | None = None
