@@ -2,7 +2,7 @@
 
 Synthesizes commands and non-commands (the coach's own sentences, chatter, near-commands such
 as "hmm" and "no", gibberish and shell-like strings, a steady 220 Hz tone) with espeak-ng in
-several voices, rates and pitches and with festival's two diphone voices (kal, kdl), adds white
+several voices, rates and pitches and with festival's two diphone voices (kal, ked), adds white
 and babble noise at 20, 10 and 5 dB, decodes everything with each approach (each in its own
 process, so load time and peak RSS are its own) and prints a table with the command line that
 produced it. Approaches: the fused neural engine (Whisper tiny.en scoring grammar sentences, with
@@ -19,6 +19,7 @@ Run: .venv/bin/python bench/recognition.py [--full] [--model DIR] [--approaches 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import os
@@ -43,9 +44,9 @@ from voicecoach.wavio import TARGET_RATE, read_wav
 VOICES = ["en-us", "en", "en+f3"]
 RATES = [140, 175]
 PITCHES = [40, 60]
-FESTIVAL_VOICES = ["festival:kal_diphone", "festival:kdl_diphone"]
-"""festival's diphone voices (Debian festvox-kallpc16k, festvox-kdlpc16k): rate sets their
-duration stretch (175 wpm is festival's own pace), pitch is theirs."""
+FESTIVAL_VOICES = ["festival:kal_diphone", "festival:ked_diphone"]
+"""festival's diphone voices kal and ked (Debian festvox-kallpc16k, festvox-kdlpc16k): rate
+sets their duration stretch (175 wpm is festival's own pace), pitch is theirs."""
 SNRS_DB = [20, 10, 5]
 PAD_S = 0.3
 """Silence (then noise) around each utterance, as a microphone would hear it."""
@@ -176,6 +177,7 @@ def _espeak(text: str, voice: str, rate: int, pitch: int, path: Path) -> np.ndar
     if voice.startswith("festival:"):
         text_file = path.with_suffix(".txt")
         text_file.write_text(text + "\n", encoding="utf-8")
+        path.unlink(missing_ok=True)  # text2wave exits 0 on an unknown voice, writing nothing
         stretch = 175 / rate
         subprocess.run(
             [
@@ -191,6 +193,8 @@ def _espeak(text: str, voice: str, rate: int, pitch: int, path: Path) -> np.ndar
             check=True,
             capture_output=True,
         )
+        if not path.exists():
+            raise VoicecoachError(f"festival's {voice} said nothing for {text!r}")
         return read_wav(path).astype(np.float64)
     subprocess.run(
         ["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", str(path), "--", text],
@@ -291,7 +295,9 @@ def build_corpus(
 
 APPROACHES = {
     "whisper": "Whisper scoring + PocketSphinx hypothesis (fused)",
-    "whisper-alone": "Whisper scoring grammar sentences",
+    "whisper-alone": "Whisper scoring grammar sentences, Silero VAD first",
+    "whisper-no-vad": "Whisper scoring grammar sentences, no Silero VAD",
+    "whisper-guided": "whisper-alone + a guided transcript (the commands as previous text)",
     "pocketsphinx": "PocketSphinx engine",
     "ps-no-ratio": "PocketSphinx, no phone-loop ratio",
     "ps-american": "PocketSphinx, American pronunciations only",
@@ -303,14 +309,27 @@ APPROACHES = {
 }
 
 
+GUIDE = (
+    "Start hip routine. I'm ready. Repeat that. Skip. Next. Go back. Add five minutes. Extend. "
+    "Pause. Hold on. Resume. Stop. End session. How long left? Help. Slower. Faster. Louder. "
+    "Quieter. Ouch. That hurts. About six."
+)
+"""whisper-guided's previous text: one phrasing of each command, as whisper.cpp's guided mode."""
+
+
 def _open(approach: str, model_dir: str | None, grammar: Grammar):  # -> CommandEngine
     if approach.startswith("whisper"):
         from voicecoach.asr import choose_engine, open_whisper
+        from voicecoach.asr.silero import SileroSpeech
         from voicecoach.asr.whisper import WhisperEngine, bundled_model
 
         if approach == "whisper":
             return open_whisper(choose_engine("whisper"), grammar)
-        return WhisperEngine(grammar, bundled_model())
+        if approach == "whisper-guided":
+            return WhisperEngine(grammar, bundled_model(), speech=SileroSpeech(), context=GUIDE)
+        if approach == "whisper-no-vad":
+            return WhisperEngine(grammar, bundled_model())
+        return WhisperEngine(grammar, bundled_model(), speech=SileroSpeech())
     if approach.startswith("vosk"):
         from voicecoach.asr.vosk import VoskEngine, VoskKeywordBaseline, load_model
 
@@ -530,6 +549,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="Whisper's acceptance bar from -3 to -0.5, espeak-ng and festival voices apart",
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="save each approach's results in DIR, and take from it the results of approaches "
+        "not named in --approaches that were made on the same set (e.g. PocketSphinx's, "
+        "for the designs that combine it with a new Whisper run)",
+    )
     parser.add_argument("--worker", choices=list(APPROACHES), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -570,6 +597,19 @@ def main(argv: list[str] | None = None) -> int:
             data = work / "corpus.npz"
             np.savez(data, **{f"a{i}": a for i, a in enumerate(audio)})
             runs = {}
+            fingerprint = hashlib.sha256(
+                json.dumps(
+                    [[i.text, i.voice, i.rate, i.pitch, i.condition] for i in items]
+                ).encode()
+                + b"".join(a.tobytes() for a in audio)
+            ).hexdigest()
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                for kept in sorted(args.keep.glob("*.json")):
+                    record = json.loads(kept.read_text())
+                    if record.get("set") == fingerprint and kept.stem not in approaches:
+                        runs[kept.stem] = record
+                        print(f"bench: {kept.stem}'s results taken from {kept}")
             for approach in approaches:
                 out = work / f"{approach}.json"
                 env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -579,6 +619,9 @@ def main(argv: list[str] | None = None) -> int:
                     command += ["--model", vosk_dir]
                 subprocess.run(command, check=True, env=env)
                 runs[approach] = json.loads(out.read_text())
+                if args.keep:
+                    record = {**runs[approach], "set": fingerprint}
+                    (args.keep / f"{approach}.json").write_text(json.dumps(record))
     except VoicecoachError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1

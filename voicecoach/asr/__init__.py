@@ -198,5 +198,7 @@ def open_whisper(choice: EngineChoice, grammar: Grammar) -> CommandEngine:
         model = bundled_model(verify=True)
     else:
         model = folder_model(choice.model_dir, choice.origin)
+    from voicecoach.asr.silero import SileroSpeech
+
     helper = helper_hypothesis(PocketSphinxEngine(grammar))
-    return WhisperEngine(grammar, model, helper=helper)
+    return WhisperEngine(grammar, model, helper=helper, speech=SileroSpeech())

