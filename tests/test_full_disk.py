@@ -258,3 +258,28 @@ def test_a_live_session_on_a_disk_that_fills_says_so_once_and_what_it_says_was_s
     ), last
     assert f"up to the {offer.exercise}" in last
     assert [e.kind for e in stored] == ["session_started", "step_started"]
+
+
+def test_demo_out_on_a_full_disk_is_one_line_naming_the_file(
+    disk: FullDisk,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`demo --out DIR` on a full disk was two tracebacks ending in ENOSPC."""
+    monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
+    out = disk.root / "out"
+    out.mkdir()
+    disk.full_file(out / "transcript.txt")
+    disk.fill()
+    assert cli.main(["demo", "--out", str(out), "--speed", "0"]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert "Traceback" not in captured.err
+    assert len(err) == 1, err
+    assert re.fullmatch(
+        rf"voicecoach: cannot write {re.escape(str(out / 'transcript.txt'))}: the disk is full"
+        r"( \(\d+ kB free\))?; free some space",
+        err[0],
+    ), err

@@ -429,10 +429,14 @@ def synthesize_person(text: str, workdir: Path) -> np.ndarray:
     voice, wpm, pitch = PERSON_VOICE
     path = workdir / f"person-{abs(hash(text))}.wav"
     try:
+        # "--": a line that starts with "-" ("--help", "-w/PATH") is words to say, never an
+        # option; no stdin: espeak-ng reads text from it when it has none, and the demo's own
+        # stdin is not the person's.
         subprocess.run(
-            [binary, "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(path), text],
+            [binary, "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(path), "--", text],
             check=True,
             capture_output=True,
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.CalledProcessError) as exc:
         detail = exc.stderr.decode(errors="replace").strip() if getattr(exc, "stderr", None) else ""
