@@ -45,7 +45,19 @@ def espeak(tmp_path_factory: pytest.TempPathFactory) -> Espeak:
         path = out_dir / f"{key}.wav"
         if not path.exists():
             subprocess.run(
-                [binary, "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", str(path), text],
+                [
+                    binary,
+                    "-v",
+                    voice,
+                    "-s",
+                    str(rate),
+                    "-p",
+                    str(pitch),
+                    "-w",
+                    str(path),
+                    "--",
+                    text,
+                ],
                 check=True,
                 capture_output=True,
             )

@@ -248,7 +248,9 @@ def test_an_emoji_sample_is_the_words_espeak_ng_says_for_it(stubbed, monkeypatch
     [pcm] = heard
     assert len(pcm) > 0.5 * 16000 and np.abs(pcm.astype(np.float64)).mean() > 100
     said = subprocess.run(
-        ["espeak-ng", "-v", "en-us", "-q", "--ipa", "grinning face"], capture_output=True, text=True
+        ["espeak-ng", "-v", "en-us", "-q", "--ipa", "--", "grinning face"],
+        capture_output=True,
+        text=True,
     ).stdout.split()
     assert out[0].startswith(f'synthesized "😀" with espeak-ng, said as [{" ".join(said)}]: ')
 

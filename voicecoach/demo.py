@@ -32,7 +32,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from voicecoach.app import Loop, exercise_names
+from voicecoach.app import Loop, exercise_names, what_was_saved
 from voicecoach.audio import FRAME_S, SAMPLE_RATE
 from voicecoach.clock import FakeClock
 from voicecoach.errors import VoicecoachError
@@ -362,29 +362,58 @@ def stamp(t: float) -> str:
 
 
 class Transcript:
-    """Timestamped lines, flushed one by one (a test may watch the file and act on a line)."""
+    """Timestamped lines, flushed one by one (a test may watch the file and act on a line).
+
+    A line that cannot be written (a full disk) is one VoicecoachError naming the file; the
+    transcript then writes nothing more, and closing it never raises."""
 
     def __init__(self, path: Path, clock: FakeClock, echo: TextIO | None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("w", encoding="utf-8", buffering=1)
+        self.path = path
+        self._file: TextIO | None = path.open("w", encoding="utf-8", buffering=1)
         self._clock = clock
         self._echo = echo
 
+    def _write(self, text: str) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.write(text)
+            self._file.flush()
+        except OSError as exc:
+            self.close()
+            raise output_error(self.path, exc) from None
+
     def line(self, text: str, at: float | None = None) -> None:
         entry = f"[{stamp(self._clock.now() if at is None else at)}] {text}"
-        self._file.write(entry + "\n")
-        self._file.flush()
+        self._write(entry + "\n")
         if self._echo is not None:
             print(entry, file=self._echo, flush=True)
 
     def note(self, text: str, *, echo: bool = True) -> None:
-        self._file.write(f"# {text}\n")
-        self._file.flush()
+        self._write(f"# {text}\n")
         if echo and self._echo is not None:
             print(text, file=self._echo, flush=True)
 
     def close(self) -> None:
-        self._file.close()
+        file, self._file = self._file, None
+        if file is None:
+            return
+        try:
+            file.close()
+        except OSError as exc:  # its last lines could not be written; said by whoever wrote
+            _LOGGER.info("closing %s: %s", self.path, exc)
+
+
+def output_error(path: Path, exc: OSError) -> VoicecoachError:
+    """A demo output file that cannot be written, in one line (a full disk named as such)."""
+    from voicecoach.history import disk_full, free_bytes
+
+    if disk_full(path, exc):
+        free = free_bytes(path)
+        left = f" ({free // 1024} kB free)" if free is not None else ""
+        return VoicecoachError(f"cannot write {path}: the disk is full{left}; free some space")
+    return VoicecoachError(f"cannot write {path}: {exc.strerror or exc}")
 
 
 # --- the person ---------------------------------------------------------------------------------
@@ -400,10 +429,14 @@ def synthesize_person(text: str, workdir: Path) -> np.ndarray:
     voice, wpm, pitch = PERSON_VOICE
     path = workdir / f"person-{abs(hash(text))}.wav"
     try:
+        # "--": a line that starts with "-" ("--help", "-w/PATH") is words to say, never an
+        # option; no stdin: espeak-ng reads text from it when it has none, and the demo's own
+        # stdin is not the person's.
         subprocess.run(
-            [binary, "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(path), text],
+            [binary, "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(path), "--", text],
             check=True,
             capture_output=True,
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.CalledProcessError) as exc:
         detail = exc.stderr.decode(errors="replace").strip() if getattr(exc, "stderr", None) else ""
@@ -710,7 +743,11 @@ def run_demo(
             )
             person.arm_timed()
             observer = _Observer(transcript, person)
-            recorder = history.recorder()
+
+            def cannot_save(exc: VoicecoachError) -> None:
+                transcript.line(f"history: {exc}")
+
+            recorder = history.recorder(on_failure=cannot_save)
 
             def on_event(event: SessionEvent) -> None:
                 recorder(event)
@@ -736,6 +773,7 @@ def run_demo(
             loop.run()
             # Let the summary be spoken to its end.
             waiter.drain(loop, until=lambda: not speaker.speaking)
+            saved = what_was_saved(history, exercise_names(library))
 
         summary = session.summary
         if summary is None:
@@ -745,7 +783,10 @@ def run_demo(
             )
         transcript.line(f"summary: {loop.summary_text}")
         transcript.line(f"summary data: {json.dumps(summary_dict(summary), sort_keys=True)}")
-        wav_s = timeline.write(out_dir / "session.wav")
+        try:
+            wav_s = timeline.write(out_dir / "session.wav")
+        except OSError as exc:
+            raise output_error(out_dir / "session.wav", exc) from None
         transcript.note(
             f"session.wav: {wav_s:.1f} s (silences over {MAX_GAP_S} s shortened); "
             f"{clock.now() / 60:.1f} min of session time in {time.monotonic() - started:.1f} s"
@@ -753,6 +794,9 @@ def run_demo(
         if echo is not None:
             print(f"\nSummary: {loop.summary_text}", file=echo)
             print(f"Wrote {out_dir / 'session.wav'} and {out_dir / 'transcript.txt'}", file=echo)
+        if saved is not None:
+            transcript.note(f"history: {saved}", echo=False)
+            print(f"voicecoach: {saved}", file=sys.stderr)
         return 0
     finally:
         # Also when the session fails: the engine thread stops, its temp dir goes, and the

@@ -155,7 +155,11 @@ def _synthesize(text: str, path: Path) -> tuple[Path, str]:
     if binary is None:
         raise VoicecoachError("--sample needs espeak-ng: run scripts/setup to install it")
     # "--": text that starts with "-" ("--help") is words to say, not an espeak-ng option.
-    proc = subprocess.run([binary, "-v", "en-us", "-w", str(path), "--", text], capture_output=True)
+    proc = subprocess.run(
+        [binary, "-v", "en-us", "-w", str(path), "--", text],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
     if proc.returncode != 0 or not path.is_file():
         detail = proc.stderr.decode(errors="replace").strip().splitlines()[:1]
         raise VoicecoachError(f"espeak-ng could not synthesize the sample: {detail or 'no output'}")
@@ -165,7 +169,10 @@ def _synthesize(text: str, path: Path) -> tuple[Path, str]:
             "give it a command to say, e.g. --sample 'skip'"
         )
     ipa = subprocess.run(
-        [binary, "-v", "en-us", "-q", "--ipa", "--", text], capture_output=True, text=True
+        [binary, "-v", "en-us", "-q", "--ipa", "--", text],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     phonemes = " ".join(ipa.stdout.split()) if ipa.returncode == 0 else ""
     return path, phonemes

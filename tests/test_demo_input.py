@@ -1,0 +1,73 @@
+"""What a scenario says reaches espeak-ng as words, never as options, and the demo never reads
+its own stdin (issue 20): `say: "-w/PATH"` wrote whatever was on stdin to PATH, `say: "--help"`
+failed the demo, and with an open, empty stdin the demo hung."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from voicecoach.demo import SAMPLE_RATE, synthesize_person
+
+
+@pytest.mark.parametrize("text", ["--help", "-w{target}", "--stdin", "-f{target}"])
+def test_a_line_that_looks_like_an_option_is_said_not_obeyed(tmp_path: Path, text: str) -> None:
+    target = tmp_path / "elsewhere.wav"
+    work = tmp_path / "work"
+    work.mkdir()
+    audio = synthesize_person(text.format(target=target), work)
+    assert not target.exists()
+    assert len(audio) > 0.2 * SAMPLE_RATE  # espeak-ng spoke the characters
+
+
+def test_a_scenario_of_option_lines_runs_with_an_open_stdin_and_writes_nowhere_else(
+    tmp_path: Path,
+) -> None:
+    """The issue's reproduction: `echo hi | voicecoach demo --script S.yaml` with a line
+    "-w/PATH", and the demo run with a stdin that stays open and empty."""
+    target = tmp_path / "written-by-espeak.wav"
+    script = tmp_path / "s.yaml"
+    script.write_text(
+        "lines:\n"
+        f'  - {{say: "-w{target}", at: 1}}\n'
+        '  - {say: "--help", at: 30}\n'
+        "  - {say: start the hip routine, at: 60}\n"
+        "  - {say: stop, at: 200}\n"
+        "  - {say: stop, at: 230}\n"
+    )
+    env = {
+        **os.environ,
+        "VOICECOACH_DATA_DIR": str(tmp_path / "data"),
+        "VOICECOACH_CONFIG_DIR": str(tmp_path / "config"),
+    }
+    argv = [sys.executable, "-m", "voicecoach", "demo", "--script", str(script)]
+    argv += ["--out", str(tmp_path / "out"), "--speed", "0"]
+    out_file, err_file = tmp_path / "stdout", tmp_path / "stderr"
+    with (
+        out_file.open("w") as out,
+        err_file.open("w") as errs,
+        subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,  # open and empty until the end: a reader of it would hang
+            stdout=out,
+            stderr=errs,
+            env=env,
+        ) as proc,
+    ):
+        deadline = time.monotonic() + 90
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        hung = proc.poll() is None
+        proc.kill()
+    err = err_file.read_text()
+    assert not hung, "the demo hung with an open, empty stdin"
+    assert proc.returncode == 0, err
+    assert not target.exists()
+    transcript = (tmp_path / "out" / "transcript.txt").read_text()
+    assert f'person: "-w{target}"' in transcript and 'person: "--help"' in transcript
+    assert "intent fired: start_routine" in transcript  # the demo went on past both lines
