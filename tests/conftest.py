@@ -3,8 +3,9 @@ PulseAudio room for the live coach.
 
 `speech_engine` runs a test on each engine: Whisper and PocketSphinx (their models ship in their
 wheels, so they are always there: tests marked `model`) and Vosk (marked `vosk`). In CI (CI=true)
-a missing espeak-ng, PocketSphinx or Whisper model is a failure, never a skip; the one exception is a Vosk model recorded as
-unavailable by scripts/fetch-model (models/UNAVAILABLE), which skips with the recorded reason.
+a missing espeak-ng, PocketSphinx or Whisper model is a failure, never a skip; the one exception
+is a Vosk model recorded as unavailable by scripts/fetch-model (models/UNAVAILABLE), which skips
+with the recorded reason.
 """
 
 from __future__ import annotations
