@@ -385,6 +385,9 @@ def worker(approach: str, model_dir: str | None, data: Path, out: Path) -> None:
             result["best"] = [best.name, best.slots] if best else None
             result["margin"] = margin if np.isfinite(margin) else None
             result["transcript"] = recognizer.last_transcript
+            voted, vote_margin = recognizer.last_helper
+            result["voted"] = [voted.name, voted.slots] if voted else None
+            result["vote_margin"] = vote_margin if np.isfinite(vote_margin) else None
         results.append(result)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out.write_text(

@@ -77,6 +77,14 @@ MIN_MARGIN = -2.0
 least this. Calibrated on the bench's noisy non-commands (bench/recognition.py --sweep), checked
 on festival's voices, which it was not tuned on; see the bench's figures in the README."""
 
+ALWAYS_SCORED = ("ouch", "ow", "that hurts", "it hurts", "that's sore", "stop")
+"""Sentences scored for every utterance, wherever the transcript points (those the grammar has):
+a short "ow" or "ouch" is often transcribed as a word nowhere near them ("Out", "Oh", "So"), and
+a lost pain or stop costs far more than a few more rows scored. Biased that way on purpose."""
+AGREED_MARGIN = -4.0
+"""The bar for a command the helper engine (PocketSphinx) kept on its own: two engines agreeing
+need less of Whisper. Chosen with the bench's sweep (see MIN_MARGIN)."""
+
 # --- Whisper's front end ----------------------------------------------------------------------
 
 N_FFT = 400
@@ -372,8 +380,9 @@ class Scored:
     mean_logprob: float
 
 
-Helper = Callable[[np.ndarray], str]
-"""Another engine's grammar hypothesis for the same audio (a sentence of the grammar, or "")."""
+Helper = Callable[[np.ndarray], Utterance]
+"""Another engine's result for the same audio: its hypothesis (`text`, a grammar sentence when
+its search ends on one) and whether it kept it as a command (`intent`)."""
 
 
 class WhisperEngine:
@@ -384,7 +393,8 @@ class WhisperEngine:
     other core to the coach's voice and the room); `context`: text given to the free transcript
     as what was said before (e.g. the commands), leaning it towards their words; `score_end`:
     score each sentence's end-of-text token too (measured: worse, see the bench notes);
-    `speech`: a speech detector (voicecoach.asr.silero) asked before decoding.
+    `speech`: a speech detector (voicecoach.asr.silero) asked before decoding; `agreed_margin`:
+    the bar for a command the helper kept itself (None: the helper only adds a candidate).
     """
 
     name = ENGINE
@@ -401,6 +411,7 @@ class WhisperEngine:
         context: str = "",
         score_end: bool = False,
         speech: Any | None = None,
+        agreed_margin: float | None = AGREED_MARGIN,
         sample_rate: int = TARGET_RATE,
     ) -> None:
         started = time.perf_counter()
@@ -415,6 +426,7 @@ class WhisperEngine:
         self.helper = helper
         self.score_end = score_end
         self.speech = speech
+        self.agreed_margin = agreed_margin
         self.decodes_without_gil = helper is None or bool(
             getattr(helper, "decodes_without_gil", False)
         )
@@ -467,6 +479,9 @@ class WhisperEngine:
         """The free transcript of the last utterance decoded (for logs and the bench)."""
         self.last_best: tuple[Intent | None, float] = (None, -math.inf)
         """The best candidate's intent and margin, kept or not (for the bench's bar sweep)."""
+        self.last_helper: tuple[Intent | None, float] = (None, -math.inf)
+        """The command the helper kept, if any, and its margin (for the bench's sweep)."""
+        self._vote: tuple[str | None, float] = (None, -math.inf)
         self.load_s = time.perf_counter() - started
         _LOGGER.info(
             "whisper: %s, %d grammar sentences, ready in %.2f s",
@@ -543,6 +558,8 @@ class WhisperEngine:
     def _result(self, samples: np.ndarray) -> Utterance | None:
         self.last_transcript = ""
         self.last_best = (None, -math.inf)
+        self.last_helper = (None, -math.inf)
+        self._vote = (None, -math.inf)
         seconds = samples.size / self.sample_rate
         if samples.size == 0:
             return None
@@ -587,8 +604,23 @@ class WhisperEngine:
         sentence = candidates[best]
         intent = self._sentences[sentence]
         self.last_best = (intent, margin)
+        voted, vote_margin = self._vote
+        if voted is not None and voted in candidates:
+            vote_margin = scores[1 + candidates.index(voted)] - free
+            self.last_helper = (self._sentences[voted], vote_margin)
         heard = plain or sentence
-        if margin < self.min_margin:
+        if margin >= self.min_margin:
+            confidence = margin_confidence(margin, self.min_margin)
+        elif (
+            voted is not None
+            and self.agreed_margin is not None
+            and vote_margin >= self.agreed_margin
+        ):
+            # The helper engine took this command on its own, and Whisper finds it a fair fit:
+            # two engines agreeing is evidence enough at a lower bar.
+            sentence, intent = voted, self._sentences[voted]
+            confidence = margin_confidence(vote_margin, self.agreed_margin)
+        else:
             return Utterance(
                 heard,
                 None,
@@ -597,7 +629,6 @@ class WhisperEngine:
                 rejected=f"nearest command {sentence!r} fits worse than the free transcript "
                 f"(margin {margin:.2f})",
             )
-        confidence = margin_confidence(margin, self.min_margin)
         words = tuple(Word(w, confidence, 0.0, seconds) for w in sentence.split())
         return Utterance(sentence, intent, confidence, words=words, engine=ENGINE)
 
@@ -662,10 +693,15 @@ class WhisperEngine:
             if text in self._sentences:
                 found.append(text)
             found += self._index.nearest(text, 3) if text else []
+        found += [sentence for sentence in ALWAYS_SCORED if sentence in self._sentences]
+        self._vote = (None, -math.inf)
         if self.helper is not None:
-            hypothesis = normalize_utterance(self.helper(samples))
+            heard = self.helper(samples)
+            hypothesis = normalize_utterance(heard.text)
             if hypothesis in self._sentences:
                 found.append(hypothesis)
+                if heard.intent is not None:  # the helper kept it as a command itself
+                    self._vote = (hypothesis, -math.inf)
         return list(dict.fromkeys(found))
 
 
@@ -673,9 +709,8 @@ def helper_hypothesis(engine: Any) -> Helper:
     """A grammar engine as a Whisper helper: its hypothesis for the audio, kept or rejected
     (PocketSphinx's grammar search always ends on some path; Whisper's scoring decides)."""
 
-    def hypothesis(samples: np.ndarray) -> str:
-        utterance = engine.decode(samples.astype("<i2"))
-        return utterance.text
+    def hypothesis(samples: np.ndarray) -> Utterance:
+        return engine.decode(samples.astype("<i2"))
 
     hypothesis.name = engine.name  # type: ignore[attr-defined]
     return hypothesis
