@@ -439,18 +439,29 @@ DERIVED = {
 }
 
 
-def with_bar(run: dict, bar: float, costly_bar: float | None = None) -> list[Intent | None]:
-    """A Whisper run's results judged again at another acceptance bar (and, for COSTLY
-    commands, `costly_bar`)."""
+def with_bar(
+    run: dict, bar: float, costly_bar: float | None = None, agreed_bar: float | None = None
+) -> list[Intent | None]:
+    """A Whisper run's results judged again at another acceptance bar (for COSTLY commands
+    `costly_bar`; for a command PocketSphinx kept itself, `agreed_bar`)."""
     out: list[Intent | None] = []
     for r in run["results"]:
         best, margin = r.get("best"), r.get("margin")
+        voted, vote_margin = r.get("voted"), r.get("vote_margin")
         need = bar
         if best and costly_bar is not None and best[0] in COSTLY:
             need = max(bar, costly_bar)
-        out.append(
-            Intent(best[0], best[1]) if best and margin is not None and margin >= need else None
-        )
+        if best and margin is not None and margin >= need:
+            out.append(Intent(best[0], best[1]))
+        elif (
+            voted
+            and agreed_bar is not None
+            and vote_margin is not None
+            and vote_margin >= agreed_bar
+        ):
+            out.append(Intent(voted[0], voted[1]))
+        else:
+            out.append(None)
     return out
 
 
@@ -477,8 +488,10 @@ def derived_designs(grammar: Grammar, runs: dict) -> dict[str, list[Intent | Non
 
 
 def sweep(items: list[Item], runs: dict) -> None:
-    """Accuracy and false accepts of each Whisper run at bars from -3 to -0.5, for espeak-ng's
-    voices and festival's apart (tune on one, check on the other)."""
+    """Accuracy and false accepts of each Whisper run at bars from -3 to -0.5, with a stricter
+    bar for costly commands ("strict"), and with a lower bar for commands PocketSphinx kept
+    itself ("bar/agreed"), for espeak-ng's voices and festival's apart (tune on one, check on
+    the other)."""
     bars = [-3.0, -2.5, -2.0, -1.5, -1.0, -0.5]
     for approach, run in runs.items():
         if not any("margin" in r for r in run["results"]):
@@ -488,21 +501,24 @@ def sweep(items: list[Item], runs: dict) -> None:
             sub = [items[i] for i in keep]
             print(f"\nsweep {approach}, {fam} voices ({len(sub)} utterances)")
             print(
-                f"{'bar':>6} {'clean':>7} {'10 dB':>7} {'5 dB':>7} {'FA clean':>9} {'FA noisy':>9}"
+                f"{'bar':>9} {'clean':>7} {'10 dB':>7} {'5 dB':>7} {'FA clean':>9} {'FA noisy':>9}"
             )
-            for bar in [*bars, "strict"]:
-                judged = (
-                    with_bar(run, -2.0, STRICT_COSTLY_MARGIN)
-                    if bar == "strict"
-                    else with_bar(run, bar)
-                )
+            settings: list[tuple[str, float, float | None, float | None]] = [
+                (f"{bar:.1f}", bar, None, None) for bar in bars
+            ]
+            settings.append(("strict", -2.0, STRICT_COSTLY_MARGIN, None))
+            if any("voted" in r for r in run["results"]):
+                for bar in (-2.0, -1.5, -1.0):
+                    for agreed in (-3.0, -4.0, -5.0):
+                        settings.append((f"{bar:.1f}/{agreed:.0f}", bar, None, agreed))
+            for label, bar, costly, agreed in settings:
+                judged = with_bar(run, bar, costly, agreed)
                 sc = score(sub, [judged[i] for i in keep])
                 acc10 = np.mean([v[0] for c, v in sc.items() if "10 dB" in c])
                 acc5 = np.mean([v[0] for c, v in sc.items() if " 5 dB" in c])
                 fa_noisy = np.mean([v[1] for c, v in sc.items() if c != "clean"])
-                label = bar if isinstance(bar, str) else f"{bar:.1f}"
                 print(
-                    f"{label:>6} {sc['clean'][0]:>7.1%} {acc10:>7.1%} {acc5:>7.1%} "
+                    f"{label:>9} {sc['clean'][0]:>7.1%} {acc10:>7.1%} {acc5:>7.1%} "
                     f"{sc['clean'][1]:>9.1%} {fa_noisy:>9.1%}"
                 )
 

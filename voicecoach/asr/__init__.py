@@ -62,7 +62,11 @@ class EngineChoice:
         names the fetch that gets it."""
         line = f"listening with {self.engine}: model {self.model_dir} (from {self.origin})"
         if self.engine == "whisper":
-            line += ", with PocketSphinx's grammar hypothesis as one more candidate"
+            name = "tiny.en" if self.origin == WHISPER_WHEEL_ORIGIN else self.model_dir.name
+            line = (
+                f"listening with whisper: model Whisper {name} in {self.model_dir} (from "
+                f"{self.origin}), with PocketSphinx's grammar hypothesis and Silero VAD"
+            )
         if self.why:
             line += f"; {self.why}"
         if self.engine == "pocketsphinx" and not vosk_installed():
