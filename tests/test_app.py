@@ -403,6 +403,7 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
 
     shown = io.StringIO()
     monkeypatch.setattr(audio, "open_microphone", lambda _spec: Mic())
+    monkeypatch.setattr(audio, "check_output", lambda _spec: audio.Device(0, "out", 0, 2, 48_000))
     monkeypatch.setattr(
         asr, "choose_engine", lambda *a, **k: asr.EngineChoice("stub", tmp_path, "the test")
     )
@@ -478,6 +479,7 @@ def test_run_live_lets_voicecoach_model_beat_the_config_file(
             pass
 
     monkeypatch.setattr(audio, "open_microphone", lambda _device: _Mic())
+    monkeypatch.setattr(audio, "check_output", lambda _spec: audio.Device(0, "out", 0, 2, 48_000))
     with pytest.raises(VoicecoachError, match=r"VOICECOACH_MODEL: model directory .*from-env"):
         app.run_live()
 

@@ -120,3 +120,159 @@ def test_remembering_the_voice_keeps_the_persons_comments_and_paths(config_dir: 
     )
     config = load_config()
     assert (config.rate, config.volume, config.input_device) == (140, 0.7, "USB")
+
+
+# --- issue 20: hostile and broken settings -------------------------------------------------
+
+
+def _run_cli(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, list[str], list[str]]:
+    """(exit code, stdout lines, stderr lines) of `voicecoach ARGS` run in this process."""
+    from voicecoach import cli
+
+    code = cli.main(args)
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out.splitlines(), captured.err.strip().splitlines()
+
+
+@pytest.mark.parametrize("volume", ["0", "0.0", "0.05", "nan", "-0.5"])
+def test_a_volume_that_would_silence_the_coach_is_refused(config_dir: Path, volume: str) -> None:
+    (config_dir / "config.toml").write_text(f"volume = {volume}\n")
+    with pytest.raises(VoicecoachError) as err:
+        load_config()
+    assert "'volume' must be a number from 0.1 to 1 (0 would silence the coach)" in str(err.value)
+
+
+def test_the_quietest_volume_is_accepted(config_dir: Path) -> None:
+    (config_dir / "config.toml").write_text("volume = 0.1\n")
+    assert load_config().volume == 0.1
+
+
+def _deep_arrays(depth: int) -> str:
+    return "a = " + "[" * depth + "]" * depth + "\n"
+
+
+def _deep_tables(depth: int) -> str:
+    return "a = " + "{b = " * depth + "1" + "}" * depth + "\n"
+
+
+@pytest.mark.parametrize("text", [_deep_arrays(10_000), _deep_tables(3_000)])
+@pytest.mark.parametrize("command", [["doctor"], ["recognize", "x.wav"]])
+def test_a_config_nested_thousands_deep_is_one_line_in_doctor_and_recognize(
+    config_dir: Path, capsys: pytest.CaptureFixture[str], text: str, command: list[str]
+) -> None:
+    (config_dir / "config.toml").write_text(text)
+    code, out, err = _run_cli(command, capsys)
+    assert code == 1
+    expected = (
+        f"{config_dir / 'config.toml'}: not valid TOML for voicecoach: nested too deep "
+        "(its settings are plain key = value lines)"
+    )
+    if command == ["doctor"]:
+        assert f"PROBLEM config: {expected}; fix or delete it" in out
+        assert err[-1].startswith("voicecoach doctor: the coach cannot run here")
+    else:
+        assert err == [f"voicecoach: {expected}"]
+
+
+@pytest.mark.parametrize("command", [["doctor"], ["recognize", "x.wav"]])
+def test_a_config_that_is_a_named_pipe_is_refused_not_waited_on(
+    config_dir: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    import os
+    import threading
+
+    os.mkfifo(config_dir / "config.toml")
+    # Nobody ever writes the pipe: a reader that opened it blocking would wait forever.
+    result: list[tuple[int, list[str], list[str]]] = []
+    worker = threading.Thread(target=lambda: result.append(_run_cli(command, capsys)))
+    worker.start()
+    worker.join(timeout=30)
+    if worker.is_alive():  # unblock it so the test run can end, then fail
+        with open(config_dir / "config.toml", "w"):
+            pass
+        pytest.fail("reading a config.toml that is a named pipe hung")
+    code, out, err = result[0]
+    assert code == 1
+    message = f"{config_dir / 'config.toml'} is not a regular file (a named pipe)"
+    shown = out if command == ["doctor"] else err
+    assert any(message in line for line in shown), shown
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("model", "\x00x"),
+        ("model", "\x1b]0;pwned\x07"),
+        ("voice", "gmw/en-us\u202e"),
+        ("input_device", "USB\x1b[2J"),
+        ("output_device", "\x9bspeaker"),
+        ("voice", "   "),
+    ],
+)
+def test_control_characters_in_a_setting_are_refused_and_never_printed_raw(
+    config_dir: Path, key: str, value: str
+) -> None:
+    import json
+
+    # TOML's \\u escapes let the file itself stay plain text.
+    (config_dir / "config.toml").write_text(f"{key} = {json.dumps(value)}\n")
+    with pytest.raises(VoicecoachError) as err:
+        load_config()
+    message = str(err.value)
+    assert f"'{key}' must be" in message
+    assert "without control characters" in message or not value.strip()
+    assert not any(ch in message for ch in "\x00\x1b\x07\u202e\x9b")
+
+
+def test_a_long_value_is_echoed_cut(config_dir: Path) -> None:
+    (config_dir / "config.toml").write_text(f'engine = "{"k" * 60_000}"\n')
+    with pytest.raises(VoicecoachError) as err:
+        load_config()
+    assert len(str(err.value)) < 300 and "(60000 characters)" in str(err.value)
+
+
+def test_saving_a_voice_setting_writes_through_a_symlink_and_keeps_the_mode(
+    config_dir: Path,
+) -> None:
+    import os
+    import stat
+
+    real = config_dir / "dotfiles" / "voicecoach.toml"
+    real.parent.mkdir()
+    real.write_text('# mine\nrate = 165\nvoice = "gmw/en-us"\n')
+    os.chmod(real, 0o600)
+    link = config_dir / "config.toml"
+    link.symlink_to(real)
+    old_umask = os.umask(0)
+    try:
+        remember_voice(140, 0.7)
+    finally:
+        os.umask(old_umask)
+    assert link.is_symlink() and link.resolve() == real
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600
+    assert real.read_text().startswith("# mine\n")
+    assert (load_config().rate, load_config().volume) == (140, 0.7)
+    # Written whole or not at all: no temporary file is left beside it.
+    assert sorted(p.name for p in real.parent.iterdir()) == ["voicecoach.toml"]
+    assert sorted(p.name for p in config_dir.iterdir()) == ["config.toml", "dotfiles"]
+
+
+def test_a_failed_save_leaves_the_old_file_whole(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    path = config_dir / "config.toml"
+    path.write_text("rate = 165\nvolume = 0.9\n")
+
+    def full(_fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError):
+        remember_voice(140, 0.5)
+    assert path.read_text() == "rate = 165\nvolume = 0.9\n"
+    assert sorted(p.name for p in config_dir.iterdir()) == ["config.toml"]

@@ -189,6 +189,7 @@ def _fake_devices(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, spoken: list[
             pass
 
     monkeypatch.setattr(audio, "open_microphone", lambda _spec: _Mic())
+    monkeypatch.setattr(audio, "check_output", lambda _spec: audio.Device(0, "out", 0, 2, 48_000))
     monkeypatch.setattr(
         asr, "choose_engine", lambda *a, **k: asr.EngineChoice("stub", tmp_path, "the test")
     )

@@ -394,7 +394,7 @@ def _run_live(
     ending: _Ending,
 ) -> int:
     from voicecoach.asr import choose_engine, open_engine
-    from voicecoach.audio import DeviceLost, open_microphone
+    from voicecoach.audio import DeviceLost, check_output, open_microphone
     from voicecoach.config import load_config, remember_voice
     from voicecoach.dialog import Dialog
     from voicecoach.errors import VoicecoachError
@@ -413,6 +413,13 @@ def _run_live(
         raise VoicecoachError(f"no routine {routine!r}; known routines: {known}")
     # The microphone first: with none, say so before spending seconds loading the model.
     mic = open_microphone(config.input_device)
+    # And a voice: a hands-free coach that cannot speak is no use on the floor.
+    try:
+        output = check_output(config.output_device)
+    except BaseException:
+        mic.close()
+        raise
+    output_device = None if config.output_device is None else output.index
     clock = MonotonicClock()
     events: queue.Queue[SessionInput] = queue.Queue()
     display = make_display()
@@ -442,7 +449,7 @@ def _run_live(
         recognizer = open_engine(choice, grammar, tune_dir=data_dir() / "models")
         speaker = Speaker(
             Pyttsx3Renderer(),
-            SoundDeviceOutput(clock, config.output_device),
+            SoundDeviceOutput(clock, output_device),
             events.put,
             clock,
             settings=VoiceSettings(rate=config.rate, volume=config.volume, voice=config.voice),

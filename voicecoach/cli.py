@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from voicecoach.errors import VoicecoachError
+from voicecoach.shown import escape
 
 # Each module has `register(subparsers)`, which adds its subcommands and sets `func(args) -> int`.
 # Heavy imports (vosk, numpy, sounddevice) happen inside those functions, not at import time.
@@ -65,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.close(devnull)
         return 0
     except VoicecoachError as exc:
-        print(f"voicecoach: {exc}", file=sys.stderr)
+        # Escaped: a message may quote a file name, a setting or a line of a file.
+        print(f"voicecoach: {escape(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("voicecoach: interrupted", file=sys.stderr)

@@ -28,6 +28,7 @@ import numpy as np
 
 from voicecoach.audio import SAMPLE_RATE, resample
 from voicecoach.clock import Clock
+from voicecoach.config import MIN_VOLUME
 from voicecoach.errors import VoicecoachError
 from voicecoach.messages import Cue, SessionInput, SpeechAdjust, SpeechFinished, SpeechStarted
 
@@ -36,7 +37,7 @@ _LOGGER = logging.getLogger(__name__)
 MIN_RATE, MAX_RATE = 90, 320
 MAX_FAILURES_IN_A_ROW = 3
 """Sentences that may fail to render or play in a row before the speaker stops trying."""
-MIN_VOLUME, MAX_VOLUME = 0.1, 1.0
+MAX_VOLUME = 1.0
 OUTPUT_LATENCY_S = 0.4
 """The output stream's buffer. It must outlast the longest stretch the callback can be kept
 from running: a PocketSphinx decode is one C call that holds the GIL for 150 to 300 ms, and
