@@ -444,6 +444,8 @@ def with_bar(
 ) -> list[Intent | None]:
     """A Whisper run's results judged again at another acceptance bar (for COSTLY commands
     `costly_bar`; for a command PocketSphinx kept itself, `agreed_bar`)."""
+    from voicecoach.asr.whisper import NEEDS_WHISPER
+
     out: list[Intent | None] = []
     for r in run["results"]:
         best, margin = r.get("best"), r.get("margin")
@@ -458,6 +460,7 @@ def with_bar(
             and agreed_bar is not None
             and vote_margin is not None
             and vote_margin >= agreed_bar
+            and voted[0] not in NEEDS_WHISPER
         ):
             out.append(Intent(voted[0], voted[1]))
         else:

@@ -11,6 +11,7 @@ model is installed or pointed at, else PocketSphinx, whose model ships inside it
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -196,13 +197,20 @@ def open_whisper(choice: EngineChoice, grammar: Grammar) -> CommandEngine:
     """The fused engine: Whisper on the chosen model (the wheel's checked against the manifest)
     scoring grammar sentences, PocketSphinx's grammar hypothesis among its candidates."""
     from voicecoach.asr.pocketsphinx import PocketSphinxEngine
-    from voicecoach.asr.whisper import WhisperEngine, bundled_model, folder_model, helper_hypothesis
+    from voicecoach.asr.whisper import WhisperEngine, bundled_model, folder_model
 
     if choice.origin == WHISPER_WHEEL_ORIGIN:
         model = bundled_model(verify=True)
     else:
         model = folder_model(choice.model_dir, choice.origin)
+    from voicecoach.asr.process import EngineProcess
     from voicecoach.asr.silero import SileroSpeech
 
-    helper = helper_hypothesis(PocketSphinxEngine(grammar))
-    return WhisperEngine(grammar, model, helper=helper, speech=SileroSpeech())
+    # PocketSphinx decodes in a child process: its decode holds the GIL for 100-300 ms, which
+    # would stall the coach's voice, and there it runs beside Whisper on the other core.
+    helper = EngineProcess(functools.partial(PocketSphinxEngine, grammar))
+    try:
+        return WhisperEngine(grammar, model, helper=helper, speech=SileroSpeech())
+    except BaseException:
+        helper.close()
+        raise

@@ -84,6 +84,10 @@ a lost pain or stop costs far more than a few more rows scored. Biased that way 
 AGREED_MARGIN = -4.0
 """The bar for a command the helper engine (PocketSphinx) kept on its own: two engines agreeing
 need less of Whisper. Chosen with the bench's sweep (see MIN_MARGIN)."""
+NEEDS_WHISPER = frozenset({"start_routine", "rating", "extend"})
+"""Commands the helper's agreement never lowers the bar for: each sets a person moving for
+minutes or changes what is stored, and PocketSphinx's grammar search fits short grunts to a
+number ("hmm" was "two", a rating, at Whisper margin -3.9)."""
 
 # --- Whisper's front end ----------------------------------------------------------------------
 
@@ -260,25 +264,33 @@ class TrigramIndex:
 
     def __init__(self, sentences: Sequence[str]) -> None:
         self.sentences = list(sentences)
-        self._grams = {
-            g: i for i, g in enumerate(sorted({g for s in sentences for g in _trigrams(s)}))
-        }
-        rows = np.zeros((len(self.sentences), len(self._grams)), dtype=np.float32)
+        # An inverted index (trigram -> the rows holding it, with their normalized counts):
+        # a dense sentence x trigram matrix of the grammar's 7,000+ sentences took ~50 MB.
+        postings: dict[str, list[tuple[int, float]]] = {}
         for row, sentence in enumerate(self.sentences):
-            for gram, count in Counter(_trigrams(sentence)).items():
-                rows[row, self._grams[gram]] = count
-        norms = np.linalg.norm(rows, axis=1, keepdims=True)
-        self._rows = rows / np.maximum(norms, 1e-9)
+            counts = Counter(_trigrams(sentence))
+            norm = math.sqrt(sum(c * c for c in counts.values())) or 1.0
+            for gram, count in counts.items():
+                postings.setdefault(gram, []).append((row, count / norm))
+        self._postings = {
+            gram: (
+                np.array([r for r, _ in rows], dtype=np.int32),
+                np.array([w for _, w in rows], dtype=np.float32),
+            )
+            for gram, rows in postings.items()
+        }
 
     def nearest(self, query: str, n: int = N_NEAREST) -> list[str]:
         """The `n` sentences nearest `query`, nearest first (none for an empty query)."""
-        vector = np.zeros(len(self._grams), dtype=np.float32)
+        scores = np.zeros(len(self.sentences), dtype=np.float32)
+        hit = False
         for gram, count in Counter(_trigrams(query)).items():
-            if gram in self._grams:
-                vector[self._grams[gram]] = count
-        if not vector.any():
+            if gram in self._postings:
+                rows, weights = self._postings[gram]
+                scores[rows] += count * weights
+                hit = True
+        if not hit:
             return []
-        scores = self._rows @ vector
         order = np.argsort(-scores, kind="stable")[:n]
         return [self.sentences[i] for i in order if scores[i] > 0]
 
@@ -468,6 +480,9 @@ class WhisperEngine:
         for text, intent in grammar.sample_sentences():
             self._sentences.setdefault(normalize_utterance(text), intent)
         self._index = TrigramIndex(list(self._sentences))
+        wait_ready = getattr(helper, "wait_ready", None)
+        if wait_ready is not None:  # a helper in a child process, loading meanwhile
+            wait_ready()
         helper_name = getattr(helper, "name", "")
         self.model_description = self.model.description + (
             f" + {helper_name} hypotheses" if helper_name else ""
@@ -584,6 +599,9 @@ class WhisperEngine:
                     engine=ENGINE,
                     rejected=f"no speech by Silero VAD ({speech_s:.2f} s)",
                 )
+        submit = getattr(self.helper, "submit", None)
+        if submit is not None:
+            submit(samples)  # the helper decodes in its own process while Whisper works here
         encoded, frames = self._encode(samples)
         transcript, *guided = self._transcribe(encoded)
         self.last_transcript = transcript
@@ -615,6 +633,7 @@ class WhisperEngine:
             voted is not None
             and self.agreed_margin is not None
             and vote_margin >= self.agreed_margin
+            and self._sentences[voted].name not in NEEDS_WHISPER
         ):
             # The helper engine took this command on its own, and Whisper finds it a fair fit:
             # two engines agreeing is evidence enough at a lower bar.
@@ -696,7 +715,8 @@ class WhisperEngine:
         found += [sentence for sentence in ALWAYS_SCORED if sentence in self._sentences]
         self._vote = (None, -math.inf)
         if self.helper is not None:
-            heard = self.helper(samples)
+            collect = getattr(self.helper, "result", None)
+            heard = collect() if collect is not None else self.helper(samples)
             hypothesis = normalize_utterance(heard.text)
             if hypothesis in self._sentences:
                 found.append(hypothesis)
