@@ -73,7 +73,9 @@ _UNSPOKEN = ("help", "slower", "faster", "louder", "quieter")
 _COUNT_FIELDS = ("steps", "reps", "reps_left", "reps_added", "max_reps", "value")
 
 # Cue data fields that hold seconds and are said as durations.
-_DURATION_FIELDS = ("duration", "remaining", "added", "total", "max", "window", "seconds")
+_DURATION_FIELDS = (
+    "duration", "remaining", "added", "total", "max", "window", "seconds", "achieved",
+)  # fmt: skip
 
 
 def number_words(n: int) -> str:
