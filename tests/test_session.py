@@ -1185,3 +1185,31 @@ def test_a_hold_whose_length_is_the_coachs_choice_is_skipped_as_before() -> None
     said = coach.say("skip")
     assert "done_in_range" not in keys(said)
     assert coach.events("hold_ended")[-1].data["ended"] == "skip"
+
+
+def test_a_summary_with_most_steps_skipped_says_what_was_done_not_all_in_full() -> None:
+    """Issue 19: 8 of 9 steps skipped was told as "All in full, except constructive rest,
+    skipped; psoas slide, skipped; and two more." """
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="full")
+    while not coach.session.finished:
+        view = coach.session.view()
+        if (view.exercise, view.side, view.state) == ("kneeling psoas stretch", "left", "setup"):
+            coach.say("ready")
+            coach.wait(30.0)
+        else:
+            coach.say("skip")
+    summary = coach.session.summary
+    assert summary is not None and summary.completed
+    assert summary.steps_skipped == 6 and summary.declined == 1
+    text = coach.texts[-1]
+    assert "all in full" not in text.lower(), text
+    assert "You held only kneeling psoas stretch left thirty seconds." in text
+    # With most held in full, the exceptions are named as before.
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("ready")
+    coach.wait(30.0)
+    coach.say("skip")
+    coach.say("skip")
+    assert "All in full, except kneeling psoas stretch right, skipped." in coach.texts[-1]
