@@ -56,6 +56,7 @@ from voicecoach.messages import (
 )
 from voicecoach.paths import PACKAGE_DATA
 from voicecoach.routines import read_routine_data
+from voicecoach.shown import escape
 
 MAX_SAMPLE_CHARS = 200
 """Longest line a scenario may say (as `recognize --sample`): espeak-ng would read a book."""
@@ -377,8 +378,9 @@ class Transcript:
     def _write(self, text: str) -> None:
         if self._file is None:
             return
+        # One line: what the person says, or a routine's words, may reach a terminal.
         try:
-            self._file.write(text)
+            self._file.write(escape(text) + "\n")
             self._file.flush()
         except OSError as exc:
             self.close()
@@ -386,14 +388,14 @@ class Transcript:
 
     def line(self, text: str, at: float | None = None) -> None:
         entry = f"[{stamp(self._clock.now() if at is None else at)}] {text}"
-        self._write(entry + "\n")
+        self._write(entry)
         if self._echo is not None:
-            print(entry, file=self._echo, flush=True)
+            print(escape(entry), file=self._echo, flush=True)
 
     def note(self, text: str, *, echo: bool = True) -> None:
-        self._write(f"# {text}\n")
+        self._write(f"# {text}")
         if echo and self._echo is not None:
-            print(text, file=self._echo, flush=True)
+            print(escape(text), file=self._echo, flush=True)
 
     def close(self) -> None:
         file, self._file = self._file, None
