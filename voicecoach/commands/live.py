@@ -12,6 +12,7 @@ from typing import Any
 
 from voicecoach.commands.engine_options import add_engine_arguments
 from voicecoach.errors import VoicecoachError
+from voicecoach.shown import quoted
 
 MIN_SPEED = 1.0
 """Slowest demo: real time (a whole session then takes its full half hour)."""
@@ -138,7 +139,7 @@ def demo_speed(text: str) -> float:
     if speed != 0 and not MIN_SPEED <= speed <= MAX_SPEED:  # nan fails both
         raise VoicecoachError(
             f"--speed must be 0 (no waiting) or from {MIN_SPEED:g} (real time) to {MAX_SPEED:g} "
-            f"session seconds per real second (got {text!r})"
+            f"session seconds per real second (got {quoted(text)})"
         )
     return speed
 
