@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,12 @@ def _demo(args: argparse.Namespace) -> int:
     out_dir, speed = demo_out_dir(args.out), demo_speed(args.speed)
     script = load_scenario(args.script) if args.script is not None else None
     return run_demo(
-        out_dir=out_dir, model=args.model, engine=args.engine or "auto", speed=speed, script=script
+        out_dir=out_dir,
+        model=args.model,
+        engine=args.engine or "auto",
+        speed=speed,
+        script=script,
+        echo=sys.stdout,  # as it is now, not at import: the command line guards its writes
     )
 
 
