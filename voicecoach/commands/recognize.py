@@ -18,12 +18,21 @@ from typing import Any
 from voicecoach.commands.engine_options import add_engine_arguments
 from voicecoach.errors import VoicecoachError
 from voicecoach.messages import Utterance
+from voicecoach.shown import escape
 
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLE_TEXT = "add five minutes"
 MAX_SAMPLE_CHARS = 200
 """Longest --sample text: a command is a few words, and espeak-ng would read a book aloud."""
+COMMAND_SECONDS = 30.0
+"""Longest file `recognize` reads: a spoken command lasts a few seconds (the longest phrase of
+the grammar takes under 4 s), so half a minute leaves room for silence around it."""
+COMMAND_BYTES = 32_000_000
+"""Most audio data `recognize` reads from one file: 30 s of 192 kHz stereo 16-bit is 23 MB,
+while 8 channels of 32 bits would be 184 MB (a 3.65 GB file within every other bound took
+204 s)."""
+_WHY = ": a command is a few seconds long"
 NO_SOUND_PEAK = 1
 """Audio whose samples all stay within this many steps of zero holds no sound (digital silence,
 at most dither), and nothing is heard in it. espeak-ng writes such a file for text it has no
@@ -91,9 +100,9 @@ def _recognize_one(recognizer: Any, name: str, as_json: bool) -> bool:
     from voicecoach.wavio import read_wav
 
     try:
-        pcm = read_wav(name)
+        pcm = read_wav(name, max_seconds=COMMAND_SECONDS, max_bytes=COMMAND_BYTES, why=_WHY)
     except VoicecoachError as exc:
-        print(f"voicecoach: {exc}", file=sys.stderr)
+        print(f"voicecoach: {escape(str(exc))}", file=sys.stderr)
         return False
     silent = no_sound(pcm)
     if silent:
@@ -122,8 +131,10 @@ def _recognize_one(recognizer: Any, name: str, as_json: bool) -> bool:
         if intent and intent.slots:
             meaning += " " + " ".join(f"{k}={v}" for k, v in intent.slots.items())
         print(
-            f"{name}: {heard} -> {meaning} "
-            f"(confidence {utterance.confidence:.2f}, {utterance.decode_ms:.0f} ms)",
+            escape(
+                f"{name}: {heard} -> {meaning} "
+                f"(confidence {utterance.confidence:.2f}, {utterance.decode_ms:.0f} ms)"
+            ),
             flush=True,
         )
     return True
