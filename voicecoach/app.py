@@ -403,11 +403,13 @@ def _run_live(
     from voicecoach.listener import Listener
     from voicecoach.paths import data_dir
     from voicecoach.routines import RoutineLibrary
+    from voicecoach.scratch import clean_stale
     from voicecoach.session import Session
     from voicecoach.shown import quoted
     from voicecoach.tts import Pyttsx3Renderer, SoundDeviceOutput, Speaker, VoiceSettings
 
     config = load_config().with_overrides(input_device=device)
+    clean_stale()  # the speech directories of sessions that were killed
     library = RoutineLibrary.load()
     if routine is not None and library.find(routine) is None:
         known = ", ".join(library.ids())

@@ -11,7 +11,6 @@ import logging
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
 
     from voicecoach.asr import open_engine
     from voicecoach.commands.engine_options import choose
+    from voicecoach.scratch import scratch_dir
 
-    with tempfile.TemporaryDirectory(prefix="voicecoach-sample-") as tmp:
+    with scratch_dir("sample") as tmp:
         # The sample first: text espeak-ng has no words for is refused before the model loads.
         sample = None if args.sample is None else _synthesize(args.sample, Path(tmp) / "sample.wav")
         choice = choose(args)  # reads config.toml only for what the flags leave open
