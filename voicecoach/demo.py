@@ -467,6 +467,11 @@ class Person:
     policy: GatePolicy = field(default_factory=GatePolicy)
     said: list[str] = field(default_factory=list)
     _armed: bool = False
+    _voices: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    """The person's recent lines on the microphone: (start, samples)."""
+    _mic_next: float | None = None
+    """End time of the next microphone frame to feed (None: not listening yet)."""
+    _rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
 
     def _arm(self, at: float) -> None:
         line = self.script[0]
@@ -546,26 +551,39 @@ class Person:
         self.scheduler.at(decided, deliver)
 
     def _listen(self, audio: np.ndarray, start: float) -> None:
-        """With a model: the person's voice mixed with the coach's, frame by frame, in time."""
+        """With a model: the person's voice mixed with the coach's, frame by frame, in time.
+
+        The microphone is one stream: each 20 ms frame is fed once, in time order, holding every
+        line that sounds in it. (Each line fed its own padded stretch before, so a line said
+        within a second of the last one had its frames interleaved with the last one's quiet
+        tail: the detector saw loud and quiet frames alternate and heard "ouch" 0.3 s after
+        "ready" not at all, or as 0.12 s of sound.)"""
+        frame = round(FRAME_S * SAMPLE_RATE)
+        self._voices = [(t, a) for t, a in self._voices if t + a.size / SAMPLE_RATE > start - 5.0]
+        self._voices.append((start, audio))
+        lead_s, tail_s = 1.0, 1.0
+        until = start + audio.size / SAMPLE_RATE + tail_s
+        if self._mic_next is None or self._mic_next < start - lead_s:
+            self._mic_next = start - lead_s + frame / SAMPLE_RATE  # a new stretch of listening
+        while self._mic_next <= until:
+            t_end = self._mic_next
+            self.scheduler.at(max(self.clock.now(), t_end), lambda t=t_end: self._feed_mic(t))
+            self._mic_next = t_end + frame / SAMPLE_RATE
+
+    def _feed_mic(self, t_end: float) -> None:
+        """One microphone frame ending at `t_end`: the person's lines, the coach's echo, noise."""
         assert self.listener is not None
         frame = round(FRAME_S * SAMPLE_RATE)
-        lead = round(1.0 * SAMPLE_RATE)
-        padded = np.concatenate(
-            [np.zeros(lead, np.int16), audio, np.zeros(round(1.0 * SAMPLE_RATE), np.int16)]
-        )
-        t0 = start - lead / SAMPLE_RATE
-        rng = np.random.default_rng(len(self.said))
-        for i in range(0, len(padded) - frame + 1, frame):
-            t_end = t0 + (i + frame) / SAMPLE_RATE
-            chunk = padded[i : i + frame]
-
-            def feed(chunk: np.ndarray = chunk, t_end: float = t_end) -> None:
-                coach = self.reference.window(t_end - frame / SAMPLE_RATE, t_end)
-                mic = chunk.astype(np.float32) + ECHO_GAIN * coach + rng.normal(0, 30, frame)
-                assert self.listener is not None
-                self.listener.feed(np.clip(mic, -32768, 32767).astype(np.int16), t_end)
-
-            self.scheduler.at(max(self.clock.now(), t_end), feed)
+        t0 = t_end - frame / SAMPLE_RATE
+        mic = np.zeros(frame, np.float32)
+        for start, audio in self._voices:
+            a = round((t0 - start) * SAMPLE_RATE)
+            lo, hi = max(0, a), min(audio.size, a + frame)
+            if lo < hi:
+                mic[lo - a : hi - a] += audio[lo:hi]
+        coach = self.reference.window(t0, t_end)
+        mic += ECHO_GAIN * coach + self._rng.normal(0, 30, frame)
+        self.listener.feed(np.clip(mic, -32768, 32767).astype(np.int16), t_end)
 
 
 # --- the demo ----------------------------------------------------------------------------------

@@ -110,13 +110,17 @@ def _engine(args: argparse.Namespace) -> Iterator[Finding]:
     choice = choose(args)
     grammar = _grammar()
     started = time.perf_counter()
-    open_engine(choice, grammar)  # really load it: a model that is there but broken shows here
+    # Really load it: a model that is there but broken (or, for Whisper's, differs from the
+    # manifest's checksum) shows here.
+    engine = open_engine(choice, grammar)
     seconds = time.perf_counter() - started
     line = f"{choice.engine}, model {choice.model_dir} (from {choice.origin})"
+    if choice.engine == "whisper":
+        line = f"{choice.engine}, model {engine.model_description} (from {choice.origin})"
     if choice.why:
         line += f"; {choice.why}"
     yield Finding("engine", f"{line}; loads in {seconds:.2f} s")
-    if choice.engine != "vosk" and not vosk_installed():
+    if choice.engine == "pocketsphinx" and not vosk_installed():
         yield Finding(
             "vosk", f"no Vosk model installed (optional): {FETCH_VOSK} gets the better engine"
         )

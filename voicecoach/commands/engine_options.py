@@ -22,11 +22,16 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine",
         choices=ENGINE_CHOICES,
-        help="speech recognizer (default: config.toml's `engine`, else auto: Vosk when a Vosk "
-        "model is installed or named, else PocketSphinx, whose model comes with it)",
+        help="speech recognizer (default: config.toml's `engine`, else auto: Whisper tiny.en "
+        "with PocketSphinx when the neural packages are installed, else Vosk when a Vosk model "
+        "is installed or named, else PocketSphinx, whose model comes with it)",
     )
     parser.add_argument(
-        "--model", metavar="DIR", type=Path, help="Vosk model directory (beats VOICECOACH_MODEL)"
+        "--model",
+        metavar="DIR",
+        type=Path,
+        help="a Vosk model directory, or a CTranslate2 Whisper folder such as base.en or "
+        "small.en (beats VOICECOACH_MODEL)",
     )
 
 
