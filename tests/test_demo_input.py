@@ -118,3 +118,24 @@ def test_sigterm_ends_the_demo_as_it_ends_start(tmp_path: Path) -> None:
         (record,) = history.sessions()
         assert record.status == "interrupted"
         assert any(e.kind == "hold_started" for e in history.events(record.id))
+
+
+def test_the_coachs_speaker_says_option_like_text_without_any_subprocess(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The speaker does not shell out: pyttsx3 hands the text to libespeak-ng, so "-w PATH" or
+    "--help" in a routine's words are words. Any subprocess it started would fail this test."""
+    from voicecoach.tts import Pyttsx3Renderer, VoiceSettings
+
+    def refuse(*_a, **_k):
+        raise AssertionError("the speaker started a subprocess")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    monkeypatch.setattr(os, "system", refuse)
+    target = tmp_path / "elsewhere.wav"
+    renderer = Pyttsx3Renderer()
+    try:
+        speech = renderer.render(f"-w{target} --help", VoiceSettings())
+    finally:
+        renderer.close()
+    assert speech.duration_s > 0.5 and not target.exists()
