@@ -453,7 +453,10 @@ def with_bar(
         need = bar
         if best and costly_bar is not None and best[0] in COSTLY:
             need = max(bar, costly_bar)
-        if best and margin is not None and margin >= need:
+        agreed = voted and agreed_bar is not None and voted[0] not in NEEDS_WHISPER
+        if (best and margin is not None and margin >= need) or (
+            agreed and best and best[0] == voted[0] and margin is not None and margin >= agreed_bar
+        ):
             out.append(Intent(best[0], best[1]))
         elif (
             voted

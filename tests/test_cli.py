@@ -60,10 +60,10 @@ def test_every_listening_command_takes_engine(command: str) -> None:
 
 def test_an_unknown_engine_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        cli.main(["recognize", "--engine", "whisper", "x.wav"])
+        cli.main(["recognize", "--engine", "kaldi", "x.wav"])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert "invalid choice: 'whisper'" in err and "pocketsphinx" in err
+    assert "invalid choice: 'kaldi'" in err and "pocketsphinx" in err
 
 
 def _vosk_installed() -> bool:

@@ -66,11 +66,12 @@ def test_engine_is_read_and_kept_on_save(config_dir: Path, engine: str) -> None:
 
 
 def test_a_bad_engine_says_which_are_known(config_dir: Path) -> None:
-    (config_dir / "config.toml").write_text('engine = "whisper"\n')
+    (config_dir / "config.toml").write_text('engine = "kaldi"\n')
     with pytest.raises(VoicecoachError) as err:
         load_config()
-    assert '\'engine\' must be one of "auto", "vosk", "pocketsphinx", not \'whisper\'' in str(
-        err.value
+    assert (
+        '\'engine\' must be one of "auto", "whisper", "vosk", "pocketsphinx", not \'kaldi\''
+        in str(err.value)
     )
 
 

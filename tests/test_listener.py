@@ -29,10 +29,16 @@ def utt(name: str | None, conf: float = 0.95) -> Utterance:
 # --- gating ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["stop", "pause", "skip", "pain"])
+@pytest.mark.parametrize("name", ["stop", "pause", "skip"])
 def test_barge_in_commands_pass_over_the_coach_when_sure(name: str) -> None:
     assert gate(utt(name, 0.9), coach_active=True, policy=POLICY).accept
     assert not gate(utt(name, 0.7), coach_active=True, policy=POLICY).accept
+
+
+def test_pain_over_the_coach_needs_no_more_than_in_quiet() -> None:
+    assert gate(utt("pain", 0.55), coach_active=True, policy=POLICY).accept
+    assert not gate(utt("pain", 0.45), coach_active=True, policy=POLICY).accept
+    assert not gate(utt("pain", 0.45), coach_active=False, policy=POLICY).accept
 
 
 @pytest.mark.parametrize("name", ["repeat", "extend", "time_left", "rating", "resume", "slower"])

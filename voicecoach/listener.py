@@ -53,6 +53,10 @@ class GatePolicy:
     """Lowest per-word confidence for any command while the coach is quiet."""
     barge_in_confidence: float = 0.8
     """Stricter bar for a command heard over (or just after) the coach's own voice."""
+    pain_barge_in_confidence: float = 0.5
+    """Pain over the coach needs no more than a command in quiet: a wrong pain (a cough taken
+    for "ow") costs a few seconds, a lost one can cost an injury. With Whisper, "ouch" said
+    right after "ready", over the hold cue, came at 0.65 and was refused at the 0.8 bar."""
     echo_tail_s: float = 0.35
     """How long after the coach stops its voice may still be in the room (reverb, buffers)."""
     barge_in: frozenset[str] = BARGE_IN
@@ -130,7 +134,8 @@ def gate(
     if coach_active:
         if name not in policy.barge_in:
             return GateDecision(False, f"{name!r} while the coach speaks (not a barge-in)")
-        if utterance.confidence < policy.barge_in_confidence:
+        bar = policy.pain_barge_in_confidence if name == "pain" else policy.barge_in_confidence
+        if utterance.confidence < bar:
             return GateDecision(
                 False, f"barge-in {name!r} at confidence {utterance.confidence:.2f} is too low"
             )

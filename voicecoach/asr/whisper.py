@@ -81,6 +81,8 @@ ALWAYS_SCORED = ("ouch", "ow", "that hurts", "it hurts", "that's sore", "stop")
 """Sentences scored for every utterance, wherever the transcript points (those the grammar has):
 a short "ow" or "ouch" is often transcribed as a word nowhere near them ("Out", "Oh", "So"), and
 a lost pain or stop costs far more than a few more rows scored. Biased that way on purpose."""
+N_PAIN_NEAREST = 3
+"""The pain sentences nearest the transcript, scored besides the N_NEAREST of all sentences."""
 AGREED_MARGIN = -4.0
 """The bar for a command the helper engine (PocketSphinx) kept on its own: two engines agreeing
 need less of Whisper. Chosen with the bench's sweep (see MIN_MARGIN)."""
@@ -207,6 +209,19 @@ def cut_repeats(words: Sequence[Any]) -> list[Any]:
         if all(words[i] == words[i % period] for i in range(n)):
             return list(words[:period])
     return list(words)
+
+
+def cut_repeated_text(transcript: str) -> str:
+    """A transcript that says one phrase again and again, whatever its case and punctuation
+    ("My Mac is not my Mac is not my Mac"), cut to the phrase once; any other as it is. Whisper
+    loops like this in a short window on speech it cannot make out, and a loop scores as well
+    as a real transcript, which would sink every command's margin."""
+    words = transcript.split()
+    keys = [normalize_utterance(w) for w in words]
+    kept = cut_repeats(keys)
+    if len(kept) == len(keys):
+        return transcript
+    return " ".join(words[: len(kept)]).rstrip(",;:")
 
 
 def plain_words(transcript: str) -> str:
@@ -480,6 +495,7 @@ class WhisperEngine:
         for text, intent in grammar.sample_sentences():
             self._sentences.setdefault(normalize_utterance(text), intent)
         self._index = TrigramIndex(list(self._sentences))
+        self._pain_index = TrigramIndex([t for t, i in self._sentences.items() if i.name == "pain"])
         wait_ready = getattr(helper, "wait_ready", None)
         if wait_ready is not None:  # a helper in a child process, loading meanwhile
             wait_ready()
@@ -627,16 +643,28 @@ class WhisperEngine:
             vote_margin = scores[1 + candidates.index(voted)] - free
             self.last_helper = (self._sentences[voted], vote_margin)
         heard = plain or sentence
-        if margin >= self.min_margin:
-            confidence = margin_confidence(margin, self.min_margin)
-        elif (
+        _LOGGER.info(
+            "whisper: transcript %r; best %r at margin %.2f; helper kept %r at margin %.2f",
+            transcript,
+            sentence,
+            margin,
+            voted,
+            vote_margin,
+        )
+        agreed = (
             voted is not None
             and self.agreed_margin is not None
-            and vote_margin >= self.agreed_margin
             and self._sentences[voted].name not in NEEDS_WHISPER
-        ):
-            # The helper engine took this command on its own, and Whisper finds it a fair fit:
+        )
+        if margin >= self.min_margin:
+            confidence = margin_confidence(margin, self.min_margin)
+        elif agreed and intent.name == self._sentences[voted].name and margin >= self.agreed_margin:
+            # The helper engine took the same command (in other words, maybe: "my buttock is
+            # sore" for Whisper's "my stomach hurts a bit", over the coach's voice) on its own:
             # two engines agreeing is evidence enough at a lower bar.
+            confidence = margin_confidence(margin, self.agreed_margin)
+        elif agreed and vote_margin >= self.agreed_margin:
+            # The helper's command itself is a fair fit to Whisper too.
             sentence, intent = voted, self._sentences[voted]
             confidence = margin_confidence(vote_margin, self.agreed_margin)
         else:
@@ -678,7 +706,7 @@ class WhisperEngine:
                 suppress_blank=True,
             )[0]
             tokens = [t for t in result.sequences_ids[0] if t < self._eot]
-            texts.append(self._tokenizer.decode(cut_repeats(tokens)).strip())
+            texts.append(cut_repeated_text(self._tokenizer.decode(cut_repeats(tokens)).strip()))
         return texts
 
     def _encode_text(self, text: str) -> list[int]:
@@ -713,6 +741,9 @@ class WhisperEngine:
                 found.append(text)
             found += self._index.nearest(text, 3) if text else []
         found += [sentence for sentence in ALWAYS_SCORED if sentence in self._sentences]
+        # Pain, whatever else the transcript is near: "my back hurts" over the coach's voice
+        # came out as "My Mac Third is not", nearer to no pain sentence than to others.
+        found += self._pain_index.nearest(plain, N_PAIN_NEAREST) if plain else []
         self._vote = (None, -math.inf)
         if self.helper is not None:
             collect = getattr(self.helper, "result", None)
