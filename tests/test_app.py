@@ -495,3 +495,15 @@ def test_a_tick_due_inside_the_output_latency_does_not_run_session_time_backward
     loop.dispatch(Tick(now=clock.now() + 0.01))  # a deadline 10 ms from now
     times = [e.now for e in loop.handled]
     assert times == sorted(times)
+
+
+def test_a_long_hostile_routine_flag_is_echoed_cut_and_escaped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 100,000-character --routine name was echoed in full."""
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path))
+    assert cli.main(["start", "--routine", "\x1b[2J" + "y" * 100_000]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("voicecoach: no routine '\\x1b[2Jyyy")
+    assert "... (100004 characters)'; known routines:" in line
+    assert len(line) < 200 and line.isprintable()

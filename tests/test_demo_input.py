@@ -71,3 +71,71 @@ def test_a_scenario_of_option_lines_runs_with_an_open_stdin_and_writes_nowhere_e
     transcript = (tmp_path / "out" / "transcript.txt").read_text()
     assert f'person: "-w{target}"' in transcript and 'person: "--help"' in transcript
     assert "intent fired: start_routine" in transcript  # the demo went on past both lines
+
+
+def test_sigterm_ends_the_demo_as_it_ends_start(tmp_path: Path) -> None:
+    """SIGTERM on `demo` printed nothing and left the session row "running"."""
+    import signal
+
+    from voicecoach.history import HistoryStore
+
+    env = {
+        **os.environ,
+        "VOICECOACH_DATA_DIR": str(tmp_path / "data"),
+        "VOICECOACH_CONFIG_DIR": str(tmp_path / "config"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicecoach", "demo", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        for line in proc.stdout:
+            if "event: hold started" in line:
+                proc.send_signal(signal.SIGTERM)
+                break
+        else:
+            pytest.fail(f"the demo ended before a hold: {proc.stderr.read()}")
+        rest = proc.stdout.read()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.wait()
+    assert "Summary so far: " in rest
+    assert err.strip().splitlines()[-1] == (
+        "voicecoach: ended by SIGTERM; the demo's session is saved as interrupted in "
+        f"{out / 'history.sqlite3'}"
+    )
+    assert "Traceback" not in err
+    with HistoryStore.open(out / "history.sqlite3", read_only=True) as history:
+        (record,) = history.sessions()
+        assert record.status == "interrupted"
+        assert any(e.kind == "hold_started" for e in history.events(record.id))
+
+
+def test_the_coachs_speaker_says_option_like_text_without_any_subprocess(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The speaker does not shell out: pyttsx3 hands the text to libespeak-ng, so "-w PATH" or
+    "--help" in a routine's words are words. Any subprocess it started would fail this test."""
+    from voicecoach.tts import Pyttsx3Renderer, VoiceSettings
+
+    def refuse(*_a, **_k):
+        raise AssertionError("the speaker started a subprocess")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    monkeypatch.setattr(os, "system", refuse)
+    target = tmp_path / "elsewhere.wav"
+    renderer = Pyttsx3Renderer()
+    try:
+        speech = renderer.render(f"-w{target} --help", VoiceSettings())
+    finally:
+        renderer.close()
+    assert speech.duration_s > 0.5 and not target.exists()

@@ -403,14 +403,17 @@ def _run_live(
     from voicecoach.listener import Listener
     from voicecoach.paths import data_dir
     from voicecoach.routines import RoutineLibrary
+    from voicecoach.scratch import clean_stale
     from voicecoach.session import Session
+    from voicecoach.shown import quoted
     from voicecoach.tts import Pyttsx3Renderer, SoundDeviceOutput, Speaker, VoiceSettings
 
     config = load_config().with_overrides(input_device=device)
+    clean_stale()  # the speech directories of sessions that were killed
     library = RoutineLibrary.load()
     if routine is not None and library.find(routine) is None:
         known = ", ".join(library.ids())
-        raise VoicecoachError(f"no routine {routine!r}; known routines: {known}")
+        raise VoicecoachError(f"no routine {quoted(routine)}; known routines: {known}")
     # The microphone first: with none, say so before spending seconds loading the model.
     mic = open_microphone(config.input_device)
     # And a voice: a hands-free coach that cannot speak is no use on the floor.

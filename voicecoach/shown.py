@@ -52,12 +52,12 @@ def escape(text: str) -> str:
 def brief(value: object, limit: int = ECHO_LIMIT) -> str:
     """A value to echo in a message: its repr for non-text, escaped, on one line and cut to
     `limit` characters with "..." (saying how long it was when that is far more)."""
-    text = value if isinstance(value, str) else repr(value)
-    text = escape(text)
+    raw = value if isinstance(value, str) else repr(value)
+    text = escape(raw)
     if len(text) <= limit:
         return text
     cut = text[: max(0, limit - 3)]
-    return f"{cut}... ({len(text)} characters)"
+    return f"{cut}... ({len(raw)} characters)"
 
 
 def quoted(value: object, limit: int = ECHO_LIMIT) -> str:

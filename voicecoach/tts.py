@@ -14,7 +14,6 @@ import collections
 import logging
 import queue
 import re
-import tempfile
 import threading
 import time
 import wave
@@ -31,6 +30,7 @@ from voicecoach.clock import Clock
 from voicecoach.config import MIN_VOLUME
 from voicecoach.errors import VoicecoachError
 from voicecoach.messages import Cue, SessionInput, SpeechAdjust, SpeechFinished, SpeechStarted
+from voicecoach.scratch import scratch_dir
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -129,9 +129,7 @@ class Pyttsx3Renderer:
         self._generation = 0
         self._lock = threading.Lock()
         self.restarts = 0
-        self._tmpdir = tempfile.TemporaryDirectory(
-            prefix="voicecoach-tts-", ignore_cleanup_errors=True
-        )
+        self._tmpdir = scratch_dir("tts")  # named with our pid: a later start cleans it up
 
     # --- engine thread ---------------------------------------------------------------------
 
