@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from voicecoach.asr.base import FEED_SAMPLES, as_bytes
+from voicecoach.asr.base import decode_whole
 from voicecoach.asr.pinned import MANIFEST_FILE, check_pinned
 from voicecoach.errors import VoicecoachError
 from voicecoach.grammar import Grammar, normalize_utterance
@@ -165,40 +165,13 @@ def window_seconds(audio_s: float) -> float:
 
 # --- text -------------------------------------------------------------------------------------
 
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-
 
 def number_words(n: int) -> str:
-    """0..999 in words, as the grammar spells numbers ("twenty five", "one hundred")."""
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
-    hundreds, rest = divmod(n, 100)
-    return f"{_ONES[hundreds]} hundred" + (f" {number_words(rest)}" if rest else "")
+    """A number as the grammar spells it ("twenty five", "one hundred five"): the coach's own
+    wording (voicecoach.dialog) without its hyphens and "and"."""
+    from voicecoach.dialog import number_words as spoken
+
+    return " ".join(w for w in spoken(n).replace("-", " ").split() if w != "and")
 
 
 def digits_for_words(text: str) -> str:
@@ -586,17 +559,7 @@ class WhisperEngine:
         self._busy_s = 0.0
 
     def decode(self, pcm: np.ndarray | bytes) -> Utterance:
-        self.reset()
-        data = as_bytes(pcm)
-        started = time.perf_counter()
-        step = FEED_SAMPLES * 2
-        for start in range(0, len(data), step):
-            self.accept(data[start : start + step])
-        utterance = self.flush()
-        elapsed_ms = (time.perf_counter() - started) * 1000.0
-        if utterance is None:
-            return Utterance("", None, 0.0, elapsed_ms, engine=ENGINE)
-        return dataclasses.replace(utterance, decode_ms=elapsed_ms)
+        return decode_whole(self, pcm, ENGINE)
 
     # --- one utterance ---------------------------------------------------------------------
 
