@@ -284,3 +284,32 @@ def test_demo_out_on_a_full_disk_is_one_line_naming_the_file(
         r"( \(\d+ kB free\))?; free some space",
         err[0],
     ), err
+
+
+def test_forget_on_a_full_disk_says_what_it_did(disk: FullDisk) -> None:
+    """`history --forget` deletes in one transaction, then wipes the freed pages (VACUUM needs
+    room for a copy): either step failing is one line saying whether anything was deleted."""
+    db = disk.root / "data" / "history.sqlite3"
+    events = _session_events()
+    with HistoryStore.open(db) as history:
+        for event in events:
+            history.record(event)
+    message = ""
+    with HistoryStore.open(db) as history:
+        disk.fill()
+        try:
+            history.forget()
+        except HistoryWriteError as exc:
+            message = str(exc)
+    disk.free()
+    with HistoryStore.open(db, read_only=True) as history:
+        left = history.sessions()
+    if not message:
+        # A page limit frees the deleted pages and VACUUM copies outside it: nothing failed.
+        assert disk.kind == "page limit" and left == []
+        return
+    assert "the disk is full" in message and "\n" not in message, message
+    if message.startswith("cannot forget the sessions in"):
+        assert message.endswith("nothing was deleted") and len(left) == 1
+    else:
+        assert message.startswith("deleted every session, but cannot wipe") and left == []
