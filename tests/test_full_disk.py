@@ -313,3 +313,23 @@ def test_forget_on_a_full_disk_says_what_it_did(disk: FullDisk) -> None:
         assert message.endswith("nothing was deleted") and len(left) == 1
     else:
         assert message.startswith("deleted every session, but cannot wipe") and left == []
+
+
+def test_an_events_log_on_a_full_disk_stops_quietly_and_closes(disk: FullDisk) -> None:
+    """`start --events FILE` with FILE on a disk that fills: the log stops (said once in the
+    log), the session is not stopped, and closing it is no traceback."""
+    from voicecoach.eventlog import EventLog, read_events
+
+    path = disk.root / "events.jsonl"
+    disk.full_file(path)
+    log = EventLog(path)
+    log.app("starting", pid=1)
+    disk.fill()
+    for n in range(2000):  # past any buffer
+        log.app("tick", n=n, pad="x" * 100)
+    log.close()
+    disk.free()
+    if disk.kind == "tmpfs":
+        kept = read_events(path)
+        assert kept and kept[0]["what"] == "starting"
+        assert len(kept) < 2001
