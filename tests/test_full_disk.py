@@ -333,3 +333,42 @@ def test_an_events_log_on_a_full_disk_stops_quietly_and_closes(disk: FullDisk) -
         kept = read_events(path)
         assert kept and kept[0]["what"] == "starting"
         assert len(kept) < 2001
+
+
+@pytest.mark.parametrize(
+    ("events_saved", "expected"),
+    [
+        (0, "the disk is full: nothing of this session was saved"),
+        (
+            1,
+            "the disk is full: the history keeps only the start of this session, nothing to resume",
+        ),
+        (
+            3,
+            "the disk is full: the history keeps this session up to the kneeling psoas stretch, "
+            'left side, as interrupted: say "resume" at the next start to go on from there',
+        ),
+        (len(_session_events()), None),
+    ],
+)
+def test_what_is_said_about_the_history_is_what_it_keeps(
+    disk: FullDisk, events_saved: int, expected: str | None
+) -> None:
+    """The last line of `start` is read from what the store committed; here it is checked
+    against the events the store was let write before the disk filled."""
+    from voicecoach.app import what_was_saved
+
+    db = disk.root / "data" / "history.sqlite3"
+    events = _session_events()
+    with HistoryStore.open(db) as history:
+        record = history.recorder()
+        for i, event in enumerate(events):
+            if i == events_saved and disk.kind == "tmpfs":
+                disk.fill()
+            if disk.kind == "page limit" and i == events_saved:
+                # A page limit fails only once the pages in hand are used up: stop the writes
+                # at the same event by hand, as the store does after its first failure.
+                history.write_failure = HistoryWriteError("the disk is full", disk_full=True)
+            record(event)
+        said = what_was_saved(history, {"kneeling_psoas_stretch": "kneeling psoas stretch"})
+    assert said == expected
