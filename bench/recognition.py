@@ -388,6 +388,9 @@ def worker(approach: str, model_dir: str | None, data: Path, out: Path) -> None:
             voted, vote_margin = recognizer.last_helper
             result["voted"] = [voted.name, voted.slots] if voted else None
             result["vote_margin"] = vote_margin if np.isfinite(vote_margin) else None
+            result["pain_margin"] = (
+                recognizer.last_pain if np.isfinite(recognizer.last_pain) else None
+            )
         results.append(result)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out.write_text(
@@ -440,7 +443,11 @@ DERIVED = {
 
 
 def with_bar(
-    run: dict, bar: float, costly_bar: float | None = None, agreed_bar: float | None = None
+    run: dict,
+    bar: float,
+    costly_bar: float | None = None,
+    agreed_bar: float | None = None,
+    pain_bar: float | None = None,
 ) -> list[Intent | None]:
     """A Whisper run's results judged again at another acceptance bar (for COSTLY commands
     `costly_bar`; for a command PocketSphinx kept itself, `agreed_bar`)."""
@@ -454,7 +461,14 @@ def with_bar(
         if best and costly_bar is not None and best[0] in COSTLY:
             need = max(bar, costly_bar)
         agreed = voted and agreed_bar is not None and voted[0] not in NEEDS_WHISPER
-        if (best and margin is not None and margin >= need) or (
+        pain_ok = bool(
+            pain_bar is not None
+            and best
+            and best[0] == "pain"
+            and margin is not None
+            and margin >= pain_bar
+        )
+        if (best and margin is not None and (margin >= need or pain_ok)) or (
             agreed and best and best[0] == voted[0] and margin is not None and margin >= agreed_bar
         ):
             out.append(Intent(best[0], best[1]))
@@ -507,24 +521,26 @@ def sweep(items: list[Item], runs: dict) -> None:
             sub = [items[i] for i in keep]
             print(f"\nsweep {approach}, {fam} voices ({len(sub)} utterances)")
             print(
-                f"{'bar':>9} {'clean':>7} {'10 dB':>7} {'5 dB':>7} {'FA clean':>9} {'FA noisy':>9}"
+                f"{'bar':>14} {'clean':>7} {'10 dB':>7} {'5 dB':>7} {'FA clean':>9} {'FA noisy':>9}"
             )
-            settings: list[tuple[str, float, float | None, float | None]] = [
-                (f"{bar:.1f}", bar, None, None) for bar in bars
+            settings: list[tuple[str, float, float | None, float | None, float | None]] = [
+                (f"{bar:.1f}", bar, None, None, None) for bar in bars
             ]
-            settings.append(("strict", -2.0, STRICT_COSTLY_MARGIN, None))
+            settings.append(("strict", -2.0, STRICT_COSTLY_MARGIN, None, None))
             if any("voted" in r for r in run["results"]):
                 for bar in (-2.0, -1.5, -1.0):
                     for agreed in (-3.0, -4.0, -5.0):
-                        settings.append((f"{bar:.1f}/{agreed:.0f}", bar, None, agreed))
-            for label, bar, costly, agreed in settings:
-                judged = with_bar(run, bar, costly, agreed)
+                        settings.append((f"{bar:.1f}/{agreed:.0f}", bar, None, agreed, None))
+                for pain in (-2.5, -3.0, -3.5):
+                    settings.append((f"-2/-4 p{pain:g}", -2.0, None, -4.0, pain))
+            for label, bar, costly, agreed, pain in settings:
+                judged = with_bar(run, bar, costly, agreed, pain)
                 sc = score(sub, [judged[i] for i in keep])
                 acc10 = np.mean([v[0] for c, v in sc.items() if "10 dB" in c])
                 acc5 = np.mean([v[0] for c, v in sc.items() if " 5 dB" in c])
                 fa_noisy = np.mean([v[1] for c, v in sc.items() if c != "clean"])
                 print(
-                    f"{label:>9} {sc['clean'][0]:>7.1%} {acc10:>7.1%} {acc5:>7.1%} "
+                    f"{label:>14} {sc['clean'][0]:>7.1%} {acc10:>7.1%} {acc5:>7.1%} "
                     f"{sc['clean'][1]:>9.1%} {fa_noisy:>9.1%}"
                 )
 

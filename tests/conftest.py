@@ -216,3 +216,21 @@ def _no_room_left_running(tmp_path_factory: pytest.TempPathFactory):
 
     left = sorted({pid for where in Room.started_dirs for pid in _room_servers(str(where))})
     assert not left, f"pulseaudio servers left running by the tests: {left}"
+
+
+SOURCES_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "sources"
+"""The two source texts the routines follow (../shared/sources beside the repository)."""
+
+
+@pytest.fixture(scope="session")
+def source_text() -> Callable[[str], str]:
+    """source_text("kneeling-psoas-stretch") -> that source's text, for content tests that
+    check a figure or an instruction against it."""
+
+    def read(name: str) -> str:
+        path = SOURCES_DIR / f"{name}.txt"
+        if not path.is_file():
+            _missing(f"the source text {path} is not here")
+        return " ".join(path.read_text(encoding="utf-8").split())
+
+    return read

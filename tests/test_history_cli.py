@@ -65,6 +65,7 @@ def test_table_shows_sessions_daily_count_and_streak(
         "status",
         "duration",
         "holds",
+        "pain",
         "skips",
         "added",
         "stiffness",
@@ -608,3 +609,60 @@ def test_the_plot_counts_only_kneeling_stretch_sessions_towards_the_advice(
     today = [d for d in daily_totals(records) if d.day == today_at(9).date()]
     assert len(today) == 1
     assert (today[0].completed, today[0].counted) == (2, 1)
+
+
+def test_retries_after_pain_are_stored_as_the_spoken_summary_tells_them(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 19: the right side stopped by pain twice (8.9 s and 8.4 s), then skipped, was
+    "R 2" holds and 17.3 s held in the history while the coach said "right, skipped" and "Pain
+    stopped two holds". The record, --json, --csv, the table and the plot now say what the
+    coach said: the left side held, the right side not, two holds stopped by pain."""
+    from _history_proc import library, say
+
+    from voicecoach.clock import FakeClock
+    from voicecoach.dialog import Dialog
+    from voicecoach.plot import daily_totals
+    from voicecoach.session import Session
+
+    db = data_dir / "history.sqlite3"
+    with HistoryStore.open(db, wall=FakeWall(today_at(9))) as store:
+        session = Session(library(), checkins=False, on_event=store.recorder())
+        clock = FakeClock(100.0)
+        say(session, clock, "start_routine", routine="hip")
+        say(session, clock, "ready")
+        clock.advance(30.0)
+        say(session, clock, "time_left")  # the left side runs out: done
+        for held in (8.9, 8.4):
+            say(session, clock, "ready")
+            clock.advance(held)
+            say(session, clock, "pain")
+        say(session, clock, "skip")  # the right side
+        say(session, clock, "skip")  # the deeper variation, left out
+        summary = session.summary
+        assert summary is not None
+        spoken = Dialog().render_summary(summary, {"kneeling_psoas_stretch": "kneeling stretch"})
+    assert "right, skipped" in spoken and "Pain stopped two holds" in spoken, spoken
+    assert [(r.side, r.achieved_s, r.stopped) for r in summary.results[:2]] == [
+        ("left", 30.0, 0),
+        ("right", 0.0, 2),
+    ]
+
+    code, out, _ = run(["--json"], capsys)
+    assert code == 0
+    [record] = json.loads(out)
+    assert record["holds"] == {"left": 1}
+    assert record["held_s"] == {"left": 30.0}
+    assert record["pain_stopped"] == 2
+    code, out, _ = run(["--csv"], capsys)
+    assert code == 0
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert (row["holds_left"], row["holds_right"], row["held_right_s"]) == ("1", "0", "0.0")
+    assert row["pain_stopped"] == "2"
+    code, out, _ = run([], capsys)
+    assert code == 0
+    header, _rule, line = out.splitlines()[:3]
+    assert line.split()[header.split().index("holds") + 1 :][:4] == ["L", "1", "2", "1"]
+    with HistoryStore.open(db, read_only=True) as store:
+        [day] = [d for d in daily_totals(store.sessions()) if d.sessions]
+    assert day.minutes == pytest.approx(30.0 / 60)  # time held, not the session's length

@@ -1121,3 +1121,95 @@ def test_after_pain_the_hold_waits_for_ready_even_across_stop_and_resume(
     assert "ready_nudge" not in keys(coach.cues)
     coach.say("ready")
     assert len(coach.events("hold_started")) == 2
+
+
+# --- issue 19: what was done is what is told and stored ----------------------------------------
+
+
+def test_next_inside_the_sources_range_ends_the_hold_as_done_not_skipped(source_text) -> None:
+    """ "next" at 22.5 s of the source's "20 to 30 seconds": the side is done, the coach says it
+    counts, and no skip is recorded; before 20 s it is still a skip."""
+    assert "Hold the stretch for 20 to 30 seconds" in source_text("kneeling-psoas-stretch")
+    assert "Just lie there for 10-15 minutes" in source_text("somatic-release")
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("ready")
+    coach.wait(22.5)
+    said = coach.say("skip")
+    assert keys(said) == ["done_in_range", "side_switch"]
+    assert (
+        coach.texts[-2]
+        == "Twenty-three seconds, inside the twenty to thirty seconds: that one counts."
+    )
+    assert "skipped" not in coach.texts[-1]
+    assert coach.events("skipped") == []
+    assert coach.events("hold_ended")[-1].data == {"achieved_s": 22.5, "ended": "done"}
+    coach.say("ready")
+    coach.wait(19.0)
+    coach.say("skip")  # under the source's twenty seconds: a skip
+    assert [e.data["ended"] for e in coach.events("hold_ended")] == ["done", "skip"]
+    assert len(coach.events("skipped")) == 1
+    coach.say("skip")  # the deeper variation, left out
+    summary = coach.session.summary
+    assert summary is not None
+    left, right = summary.results[:2]
+    assert left.completed and not left.skipped and left.achieved_s == 22.5
+    assert not right.completed and right.achieved_s == 19.0
+    assert summary.steps_skipped == 1
+
+
+def test_next_while_paused_inside_the_range_is_done_too() -> None:
+    """Constructive rest made fifteen minutes, then "next" at ten minutes forty, paused."""
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    coach.say("ready")
+    coach.say("extend", seconds=300)
+    coach.wait(640.0)
+    coach.say("pause")
+    coach.wait(5.0)
+    said = coach.say("skip")
+    assert keys(said)[0] == "done_in_range"
+    assert "ten to fifteen minutes" in coach.texts[len(coach.texts) - len(said)]
+    assert coach.events("hold_ended")[-1].data == {"achieved_s": 640.0, "ended": "done"}
+    assert coach.session.state == "setup" and coach.session.view().exercise == "psoas slide"
+
+
+def test_a_hold_whose_length_is_the_coachs_choice_is_skipped_as_before() -> None:
+    """The hip stirring's 45 s is the coach's own: no source range makes 30 s "done"."""
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="release")
+    while coach.session.view().exercise != "hip stirring":
+        coach.say("skip")
+    coach.say("ready")
+    coach.wait(30.0)
+    said = coach.say("skip")
+    assert "done_in_range" not in keys(said)
+    assert coach.events("hold_ended")[-1].data["ended"] == "skip"
+
+
+def test_a_summary_with_most_steps_skipped_says_what_was_done_not_all_in_full() -> None:
+    """Issue 19: 8 of 9 steps skipped was told as "All in full, except constructive rest,
+    skipped; psoas slide, skipped; and two more." """
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="full")
+    while not coach.session.finished:
+        view = coach.session.view()
+        if (view.exercise, view.side, view.state) == ("kneeling psoas stretch", "left", "setup"):
+            coach.say("ready")
+            coach.wait(30.0)
+        else:
+            coach.say("skip")
+    summary = coach.session.summary
+    assert summary is not None and summary.completed
+    assert summary.steps_skipped == 6 and summary.declined == 1
+    text = coach.texts[-1]
+    assert "all in full" not in text.lower(), text
+    assert "You held only kneeling psoas stretch left thirty seconds." in text
+    # With most held in full, the exceptions are named as before.
+    coach = Coach(checkins=False)
+    coach.say("start_routine", routine="hip")
+    coach.say("ready")
+    coach.wait(30.0)
+    coach.say("skip")
+    coach.say("skip")
+    assert "All in full, except kneeling psoas stretch right, skipped." in coach.texts[-1]

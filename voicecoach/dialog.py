@@ -73,7 +73,9 @@ _UNSPOKEN = ("help", "slower", "faster", "louder", "quieter")
 _COUNT_FIELDS = ("steps", "reps", "reps_left", "reps_added", "max_reps", "value")
 
 # Cue data fields that hold seconds and are said as durations.
-_DURATION_FIELDS = ("duration", "remaining", "added", "total", "max", "window", "seconds")
+_DURATION_FIELDS = (
+    "duration", "remaining", "added", "total", "max", "window", "seconds", "achieved",
+)  # fmt: skip
 
 
 def number_words(n: int) -> str:
@@ -422,8 +424,23 @@ class Dialog:
                 self._result_words(names.get(ex, ex.replace("_", " ")), results)
                 for ex, results in misses.items()
             ]
+            in_full = sum(r.completed for r in summary.results)
+            missed = sum(
+                r.skipped or (r.achieved_s > 0 and not r.completed) for r in summary.results
+            )
             if not phrases:
                 parts.append(self._fill("summary_all_in_full", {}))
+            elif missed > in_full:
+                # Most of it was not done: say what was, never "all in full, except" the most.
+                held = [
+                    self._result_words(
+                        names.get(ex, ex.replace("_", " ")),
+                        [r for r in results if r.achieved_s > 0],
+                    )
+                    for ex, results in grouped.items()
+                    if any(r.achieved_s > 0 for r in results)
+                ]
+                parts.append(self._fill("summary_mostly_not_done", {"results": "; ".join(held)}))
             else:
                 more = len(phrases) - _SUMMARY_MISSES
                 shown = "; ".join(phrases[:_SUMMARY_MISSES])

@@ -130,10 +130,15 @@ class SessionRecord:
     duration_s: float
     """Session-clock seconds from its first to its last event (pauses included)."""
     holds: dict[str, int] = field(default_factory=dict)
-    """Hold spans ended (hold_ended) per side, left/right/none first; exercises without a side
-    count under "none". A pause does not split a hold; pain or "back" ends one early."""
+    """Exercise sides held, per side (left/right/none first; exercises without a side count
+    under "none"), as the spoken summary counts them: a hold done, or held in part before a
+    skip or a stop. A try that pain stopped is in `pain_stopped`, not here, and a retry of the
+    same side is the same side."""
     held_s: dict[str, float] = field(default_factory=dict)
-    """Seconds actually held per side."""
+    """Seconds held per side, as the spoken summary gives them: each side's hold done (or what
+    was held of it), not the tries pain stopped. Pauses are not in it."""
+    pain_stopped: int = 0
+    """Holds that pain stopped ("Pain stopped two holds")."""
     skips: int = 0
     seconds_added: int = 0
     """Sum of the seconds added by "extend"."""
@@ -157,6 +162,7 @@ class SessionRecord:
             "duration_s": round(self.duration_s, 3),
             "holds": dict(self.holds),
             "held_s": {side: round(s, 3) for side, s in self.held_s.items()},
+            "pain_stopped": self.pain_stopped,
             "skips": self.skips,
             "seconds_added": self.seconds_added,
             "stiffness_before": self.stiffness_before,
@@ -196,9 +202,19 @@ def record_from_events(
     events: Sequence[SessionEvent],
     resumes: int | None = None,
 ) -> SessionRecord:
-    """Summarize one session's events into a table row."""
+    """Summarize one session's events into a table row. What was held comes from
+    `voicecoach.summary.summarize`, the spoken summary's own reckoning, so the two agree (retries
+    after pain were added up here as holds of their own)."""
+    from voicecoach.summary import summarize
+
     holds: dict[str, int] = {}
     held: dict[str, float] = {}
+    summary = summarize(events)
+    for result in summary.results:
+        if result.achieved_s > 1e-9:
+            side = result.side or "none"
+            holds[side] = holds.get(side, 0) + 1
+            held[side] = held.get(side, 0.0) + result.achieved_s
     skips = 0
     added = 0
     before: int | None = None
@@ -209,11 +225,7 @@ def record_from_events(
         routine = routine or event.routine
         if event.kind == "finished" and isinstance(event.data.get("counts_for"), str):
             counts_for = str(event.data["counts_for"])
-        side = event.side or "none"
-        if event.kind == "hold_ended":
-            holds[side] = holds.get(side, 0) + 1
-            held[side] = held.get(side, 0.0) + float(_number(event.data.get("achieved_s")))
-        elif event.kind == "skipped":
+        if event.kind == "skipped":
             skips += 1
         elif event.kind == "extended":
             added += int(_number(event.data.get("seconds")))
@@ -238,6 +250,7 @@ def record_from_events(
         duration_s=max(0.0, duration),
         holds=holds,
         held_s=held,
+        pain_stopped=sum(r.stopped for r in summary.results),
         skips=skips,
         seconds_added=added,
         stiffness_before=before,

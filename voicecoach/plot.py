@@ -1,4 +1,5 @@
-"""The history as one picture: minutes practised per day and the stiffness trend (matplotlib).
+"""The history as one picture: minutes held in the stretches per day and the stiffness trend
+(matplotlib).
 
 matplotlib is imported inside `plot_history`, with the Agg backend, so nothing else pays for it.
 """
@@ -64,6 +65,8 @@ class DayTotals:
 
     day: date
     minutes: float = 0.0
+    """Minutes held in the stretches, as the spoken summaries gave them (not the sessions'
+    whole length, which the setups, check-ins and pauses fill too)."""
     sessions: int = 0
     completed: int = 0
     counted: int = 0
@@ -89,7 +92,7 @@ def daily_totals(
         totals_for_day = totals.get(record.started.date())
         if totals_for_day is None:
             continue
-        totals_for_day.minutes += record.duration_s / 60.0
+        totals_for_day.minutes += sum(record.held_s.values()) / 60.0
         totals_for_day.sessions += 1
         totals_for_day.completed += record.status == "completed"
         totals_for_day.counted += record.status == "completed" and record.counts_for is not None
@@ -107,7 +110,8 @@ def plot_history(
     first: date | None = None,
     last: date | None = None,
 ) -> PlotSpan:
-    """Write a PNG: bars of minutes per day; daily mean stiffness before/after on a 0-10 axis.
+    """Write a PNG: bars of minutes held per day; daily mean stiffness before/after on a 0-10
+    axis.
     The days drawn are `plot_window(records, first, last)`."""
     import matplotlib
 
@@ -130,8 +134,8 @@ def plot_history(
     try:
         colours = ["#2F6FA3" if hit else "#9CC3E4" for hit in on_target]
         ax.bar(x, minutes, width=0.7, color=colours, zorder=2)
-        ax.set_ylabel("minutes practised per day")
-        ax.set_ylim(0, max(max(minutes) * 1.15, 5))
+        ax.set_ylabel("minutes held in the stretches per day")
+        ax.set_ylim(0, max(max(minutes) * 1.15, 2))
         ax.grid(axis="y", alpha=0.3, zorder=0)
 
         stiff = ax.twinx()

@@ -886,6 +886,17 @@ class Session:
             return self._finish(now, completed=True)
         if self._offering():
             return self._decline(now)
+        if self._held_enough(now):
+            # "next" at 22 s of the source's "20 to 30 seconds" ends a hold that is done.
+            self._paused_from = None
+            achieved = self._achieved(now)
+            hold = self._steps[self._index].exercise.hold
+            assert hold is not None and hold.source_range is not None
+            low, high = hold.source_range
+            said = Cue(
+                "done_in_range", {"achieved": achieved, "range_low": low, "range_high": high}
+            )
+            return [said, *self._complete_hold(now)]
         if state in ("setup", "side_switch", "hold", "paused"):
             if self._hold_began:
                 self._close_span(now, "skip")
@@ -900,6 +911,20 @@ class Session:
                 return self._advance(now)
             return self._advance(now, Cue("skipped", {"exercise": step.exercise.name}))
         return self._not_now("skip")
+
+    def _held_enough(self, now: float) -> bool:
+        """Whether the hold under way (running, or paused in it) has reached the least of the
+        range its source gives ("20 to 30 seconds"): ended now, it is done, not skipped."""
+        step = self._step
+        hold = step.exercise.hold if step is not None else None
+        in_hold = self.state == "hold" or (self.state == "paused" and self._paused_from == "hold")
+        return (
+            in_hold
+            and self._hold_began
+            and hold is not None
+            and hold.source_range is not None
+            and self._achieved(now) >= hold.source_range[0] - _EPS
+        )
 
     def _i_back(self, intent: Intent, now: float) -> list[Cue]:
         state = self.state

@@ -81,6 +81,13 @@ ALWAYS_SCORED = ("ouch", "ow", "that hurts", "it hurts", "that's sore", "stop")
 """Sentences scored for every utterance, wherever the transcript points (those the grammar has):
 a short "ow" or "ouch" is often transcribed as a word nowhere near them ("Out", "Oh", "So"), and
 a lost pain or stop costs far more than a few more rows scored. Biased that way on purpose."""
+PAIN_PREFERENCE = 1.0
+"""A pain sentence is taken over a better-fitting other candidate when its mean log-prob per
+token is within this of the best's: a wrong pain costs a few seconds, a lost one (or a pain
+heard as "stop", which ends the session) can cost an injury."""
+PAIN_MARGIN = -3.0
+"""The bar for pain, lower than MIN_MARGIN: "ouch" said over the start of the hold cue was
+written "Out" and fell below -2. Its cost in false pains is in the bench's sweep."""
 N_PAIN_NEAREST = 3
 """The pain sentences nearest the transcript, scored besides the N_NEAREST of all sentences."""
 AGREED_MARGIN = -4.0
@@ -439,6 +446,7 @@ class WhisperEngine:
         score_end: bool = False,
         speech: Any | None = None,
         agreed_margin: float | None = AGREED_MARGIN,
+        pain_margin: float = PAIN_MARGIN,
         sample_rate: int = TARGET_RATE,
     ) -> None:
         started = time.perf_counter()
@@ -454,6 +462,7 @@ class WhisperEngine:
         self.score_end = score_end
         self.speech = speech
         self.agreed_margin = agreed_margin
+        self.pain_margin = pain_margin
         self.decodes_without_gil = helper is None or bool(
             getattr(helper, "decodes_without_gil", False)
         )
@@ -512,6 +521,8 @@ class WhisperEngine:
         """The best candidate's intent and margin, kept or not (for the bench's bar sweep)."""
         self.last_helper: tuple[Intent | None, float] = (None, -math.inf)
         """The command the helper kept, if any, and its margin (for the bench's sweep)."""
+        self.last_pain = -math.inf
+        """The best pain sentence's margin (for the bench)."""
         self._vote: tuple[str | None, float] = (None, -math.inf)
         self.load_s = time.perf_counter() - started
         _LOGGER.info(
@@ -590,6 +601,7 @@ class WhisperEngine:
         self.last_transcript = ""
         self.last_best = (None, -math.inf)
         self.last_helper = (None, -math.inf)
+        self.last_pain = -math.inf
         self._vote = (None, -math.inf)
         seconds = samples.size / self.sample_rate
         if samples.size == 0:
@@ -634,6 +646,14 @@ class WhisperEngine:
         scores = self._mean_logprobs(encoded, frames, rows)
         free = scores[0]
         best = int(np.argmax(scores[1:]))
+        pains = [i for i, c in enumerate(candidates) if self._sentences[c].name == "pain"]
+        if pains:
+            pain = max(pains, key=lambda i: scores[1 + i])
+            self.last_pain = scores[1 + pain] - free
+            if scores[1 + pain] >= scores[1 + best] - PAIN_PREFERENCE:
+                # Pain that fits nearly as well as the best is pain: over the coach's voice
+                # "ow" came out as "stop" (which ends the session) or "I'm back".
+                best = pain
         margin = scores[1 + best] - free
         sentence = candidates[best]
         intent = self._sentences[sentence]
@@ -658,6 +678,9 @@ class WhisperEngine:
         )
         if margin >= self.min_margin:
             confidence = margin_confidence(margin, self.min_margin)
+        elif intent.name == "pain" and margin >= self.pain_margin:
+            # Biased to pain on purpose (see PAIN_MARGIN).
+            confidence = margin_confidence(margin, self.pain_margin)
         elif agreed and intent.name == self._sentences[voted].name and margin >= self.agreed_margin:
             # The helper engine took the same command (in other words, maybe: "my buttock is
             # sore" for Whisper's "my stomach hurts a bit", over the coach's voice) on its own:

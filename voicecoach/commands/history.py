@@ -45,7 +45,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "history",
         help="show the recorded sessions and progress",
-        description="Show the recorded sessions: date, routine, duration, holds per side, skips, "
+        description="Show the recorded sessions: date, routine, duration, sides held, holds "
+        "pain stopped, skips, "
         "time added and stiffness before and after; then today's count (the sessions with the "
         "kneeling stretch against its advised 2 to 3 times daily) and the streak.",
     )
@@ -59,7 +60,7 @@ def register(subparsers: Any) -> None:
         "--plot",
         metavar="FILE.png",
         type=Path,
-        help="draw minutes per day and the stiffness trend to a PNG file",
+        help="draw minutes held in the stretches per day and the stiffness trend to a PNG file",
     )
     parser.add_argument(
         "--forget", action="store_true", help="delete the whole history (asks first)"
@@ -179,6 +180,7 @@ def table_rows(records: Sequence[SessionRecord]) -> list[list[str]]:
             format_status(r),
             format_duration(r.duration_s),
             format_holds(r.holds),
+            str(r.pain_stopped) if r.pain_stopped else "-",
             str(r.skips),
             f"+{format_duration(r.seconds_added)}" if r.seconds_added else "-",
             format_stiffness(r.stiffness_before, r.stiffness_after),
@@ -187,8 +189,11 @@ def table_rows(records: Sequence[SessionRecord]) -> list[list[str]]:
     ]
 
 
-HEADERS = ["date", "routine", "status", "duration", "holds", "skips", "added", "stiffness"]
-RIGHT_ALIGNED = ("duration", "skips", "added")
+HEADERS = [
+    "date", "routine", "status", "duration", "holds", "pain", "skips", "added", "stiffness",
+]  # fmt: skip
+"""`holds`: the sides held, as the spoken summary counts them; `pain`: holds pain stopped."""
+RIGHT_ALIGNED = ("duration", "pain", "skips", "added")
 
 
 def plain_table(records: Sequence[SessionRecord]) -> str:
@@ -269,6 +274,7 @@ def to_csv(records: Sequence[SessionRecord]) -> str:
         "duration_s",
         *(f"holds_{s}" for s in sides),
         *(f"held_{s}_s" for s in sides),
+        "pain_stopped",
         "skips",
         "seconds_added",
         "stiffness_before",
