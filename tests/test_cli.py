@@ -167,3 +167,22 @@ def test_a_reader_that_goes_away_is_still_not_an_error(tmp_path) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0
     assert err == ""
+
+
+@pytest.mark.parametrize("where", ["--model", "VOICECOACH_MODEL"])
+def test_a_model_path_with_control_characters_is_one_escaped_line(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path))
+    hostile = "/models/\x1b]0;pwned\x07" + "m" * 5_000
+    args = ["recognize", "x.wav"]
+    if where == "--model":
+        args[1:1] = ["--model", hostile]
+        monkeypatch.delenv("VOICECOACH_MODEL", raising=False)
+    else:
+        monkeypatch.setenv("VOICECOACH_MODEL", hostile)
+    assert cli.main(args) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"voicecoach: {where} '/models/\\x1b]0;pwned\\x07mmm")
+    assert line.endswith("holds control characters: give a directory path")
+    assert line.isprintable() and len(line) < 200

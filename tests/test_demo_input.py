@@ -87,7 +87,8 @@ def test_sigterm_ends_the_demo_as_it_ends_start(tmp_path: Path) -> None:
     }
     out = tmp_path / "out"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "voicecoach", "demo", "--out", str(out)],
+        # At 40 session seconds a second, the rest's reminders are 3.75 s of waiting apart.
+        [sys.executable, "-m", "voicecoach", "demo", "--out", str(out), "--speed", "40"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -97,14 +98,17 @@ def test_sigterm_ends_the_demo_as_it_ends_start(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None and proc.stderr is not None
         for line in proc.stdout:
-            if "event: hold started" in line:
+            if "coach (reminder)" in line:  # in the 10-minute rest, its hold started
+                time.sleep(0.5)  # the reminder said (0.1 s at this pace): into the wait
                 proc.send_signal(signal.SIGTERM)
+                signalled = time.monotonic()
                 break
         else:
             pytest.fail(f"the demo ended before a hold: {proc.stderr.read()}")
         rest = proc.stdout.read()
         err = proc.stderr.read()
         assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+        assert time.monotonic() - signalled < 1.5  # not the rest of that wait
     finally:
         proc.kill()
         proc.wait()

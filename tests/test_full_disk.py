@@ -284,3 +284,91 @@ def test_demo_out_on_a_full_disk_is_one_line_naming_the_file(
         r"( \(\d+ kB free\))?; free some space",
         err[0],
     ), err
+
+
+def test_forget_on_a_full_disk_says_what_it_did(disk: FullDisk) -> None:
+    """`history --forget` deletes in one transaction, then wipes the freed pages (VACUUM needs
+    room for a copy): either step failing is one line saying whether anything was deleted."""
+    db = disk.root / "data" / "history.sqlite3"
+    events = _session_events()
+    with HistoryStore.open(db) as history:
+        for event in events:
+            history.record(event)
+    message = ""
+    with HistoryStore.open(db) as history:
+        disk.fill()
+        try:
+            history.forget()
+        except HistoryWriteError as exc:
+            message = str(exc)
+    disk.free()
+    with HistoryStore.open(db, read_only=True) as history:
+        left = history.sessions()
+    if not message:
+        # A page limit frees the deleted pages and VACUUM copies outside it: nothing failed.
+        assert disk.kind == "page limit" and left == []
+        return
+    assert "the disk is full" in message and "\n" not in message, message
+    if message.startswith("cannot forget the sessions in"):
+        assert message.endswith("nothing was deleted") and len(left) == 1
+    else:
+        assert message.startswith("deleted every session, but cannot wipe") and left == []
+
+
+def test_an_events_log_on_a_full_disk_stops_quietly_and_closes(disk: FullDisk) -> None:
+    """`start --events FILE` with FILE on a disk that fills: the log stops (said once in the
+    log), the session is not stopped, and closing it is no traceback."""
+    from voicecoach.eventlog import EventLog, read_events
+
+    path = disk.root / "events.jsonl"
+    disk.full_file(path)
+    log = EventLog(path)
+    log.app("starting", pid=1)
+    disk.fill()
+    for n in range(2000):  # past any buffer
+        log.app("tick", n=n, pad="x" * 100)
+    log.close()
+    disk.free()
+    if disk.kind == "tmpfs":
+        kept = read_events(path)
+        assert kept and kept[0]["what"] == "starting"
+        assert len(kept) < 2001
+
+
+@pytest.mark.parametrize(
+    ("events_saved", "expected"),
+    [
+        (0, "the disk is full: nothing of this session was saved"),
+        (
+            1,
+            "the disk is full: the history keeps only the start of this session, nothing to resume",
+        ),
+        (
+            3,
+            "the disk is full: the history keeps this session up to the kneeling psoas stretch, "
+            'left side, as interrupted: say "resume" at the next start to go on from there',
+        ),
+        (len(_session_events()), None),
+    ],
+)
+def test_what_is_said_about_the_history_is_what_it_keeps(
+    disk: FullDisk, events_saved: int, expected: str | None
+) -> None:
+    """The last line of `start` is read from what the store committed; here it is checked
+    against the events the store was let write before the disk filled."""
+    from voicecoach.app import what_was_saved
+
+    db = disk.root / "data" / "history.sqlite3"
+    events = _session_events()
+    with HistoryStore.open(db) as history:
+        record = history.recorder()
+        for i, event in enumerate(events):
+            if i == events_saved and disk.kind == "tmpfs":
+                disk.fill()
+            if disk.kind == "page limit" and i == events_saved:
+                # A page limit fails only once the pages in hand are used up: stop the writes
+                # at the same event by hand, as the store does after its first failure.
+                history.write_failure = HistoryWriteError("the disk is full", disk_full=True)
+            record(event)
+        said = what_was_saved(history, {"kneeling_psoas_stretch": "kneeling psoas stretch"})
+    assert said == expected

@@ -232,12 +232,17 @@ class VirtualWaiter:
         self._speed = speed
         self.idle = False
         """Nothing queued, scheduled or due: the session cannot go on by itself."""
+        self.interrupted: Callable[[], bool] = lambda: False
+        """True once a signal asks the demo to end: the pacing stops waiting at once."""
 
     def _jump(self, t: float) -> None:
         now = self._clock.now()
         if t > now:
             if self._speed > 0:
-                time.sleep(min(5.0, (t - now) / self._speed))
+                # In slices: a SIGTERM during a long wait ends the demo within 0.1 s.
+                until = time.monotonic() + min(5.0, (t - now) / self._speed)
+                while (left := until - time.monotonic()) > 0 and not self.interrupted():
+                    time.sleep(min(0.1, left))
             self._clock.set(t)
 
     def next_event(self, deadline: float | None) -> SessionInput | None:
@@ -829,6 +834,7 @@ def run_demo(
                 on_event=on_event,
             )
             waiter = VirtualWaiter(events, clock, scheduler, speed)
+            waiter.interrupted = lambda: ending.signal_name is not None
             loop = Loop(session, Dialog(), speaker, waiter, clock, observer=observer)
 
             class _Stuck:

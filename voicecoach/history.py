@@ -398,6 +398,8 @@ class HistoryStore:
             if conn is not None:
                 conn.close()
             if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable: not damage
+                if disk_full(path, exc):  # reading a log needs room for its shared memory
+                    raise _write_error(path, exc, "cannot read", "free some space") from None
                 raise VoicecoachError(f"cannot read the history file {path}: {exc}") from None
             raise _damaged(path, exc) from None
         if version == 0:
@@ -754,16 +756,30 @@ class HistoryStore:
         self._require_writable()
         with self._mutex:
             count = int(self._conn.execute("SELECT count(*) FROM sessions").fetchone()[0])
-            self._conn.execute("PRAGMA secure_delete = ON")
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.execute("DELETE FROM events")
-            self._conn.execute("DELETE FROM sessions")
-            self._conn.execute("COMMIT")
-            self._conn.execute("VACUUM")
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            try:
+                self._conn.execute("PRAGMA secure_delete = ON")
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.execute("DELETE FROM events")
+                self._conn.execute("DELETE FROM sessions")
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(self._conn)
+                raise _write_error(
+                    self.path, exc, "cannot forget the sessions in", "nothing was deleted"
+                ) from None
             self._current = None
             self._current_has_start = False
             self._pending_resume = None
+            try:
+                self._conn.execute("VACUUM")
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                raise _write_error(
+                    self.path,
+                    exc,
+                    "deleted every session, but cannot wipe their old pages in",
+                    "run it again once there is space",
+                ) from None
         _LOGGER.info("history: forgot %d sessions in %s", count, self.path)
         return count
 
