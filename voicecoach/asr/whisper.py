@@ -742,6 +742,10 @@ class WhisperEngine:
                 found.append(hypothesis)
                 if heard.intent is not None:  # the helper kept it as a command itself
                     self._vote = (hypothesis, -math.inf)
+                elif self._sentences[hypothesis].name == "pain":
+                    # Pain is the helper's hypothesis though it did not keep it: for pain that
+                    # is vote enough (espeak-ng's "ow" over the hold cue was Whisper's "oh").
+                    self._vote = (hypothesis, -math.inf)
         return list(dict.fromkeys(found))
 
 
