@@ -602,7 +602,7 @@ def test_the_builtin_demo_is_a_scenario_file_and_lines_can_be_keyed_to_session_t
 @pytest.mark.parametrize(
     ("key", "cue"),
     [
-        ("setup_end_offer", Cue("setup_end", {"offer": "Say ready for it, or skip."})),
+        ("side_after_skip", Cue("side_switch", {"skipped_side": "left"})),
         ("pain_options_again", Cue("pain_options", {"again": True})),
         ("pain_options", Cue("pain_options", {"again": True})),
         ("countdown_next", Cue("countdown", {"seconds": 10, "next": "psoas slide"})),
