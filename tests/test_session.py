@@ -1312,3 +1312,58 @@ def test_pain_on_the_left_stretch_moves_the_offer_to_the_right_side() -> None:
     coach.say("ready")
     coach.say("ready")
     assert coach.session.state == "hold" and coach.session.view().side == "right"
+
+
+# --- issue 19: a start heard unsure is asked back -------------------------------------------
+
+
+def _heard(coach: Coach, name: str, confidence: float, *, over: bool = False, **slots):
+    from voicecoach.messages import Utterance
+
+    event = IntentHeard(
+        Intent(name, slots),  # type: ignore[arg-type]
+        coach.now,
+        utterance=Utterance(name, Intent(name, slots), confidence),  # type: ignore[arg-type]
+        after_speech=over,
+    )
+    return coach._take(coach.session.handle(event))
+
+
+def test_a_start_heard_unsure_is_asked_back_and_starts_on_yes() -> None:
+    """ "help" at idle was heard as "do hip" (0.85) and started the hip routine."""
+    coach = Coach(checkins=False)
+    coach.greet()
+    asked = _heard(coach, "start_routine", 0.85, routine="hip")
+    assert keys(asked) == ["confirm_start"]
+    assert coach.texts[-1] == "The hip routine? Say yes to start it."
+    assert coach.session.state == "idle" and coach.events("session_started") == []
+    started = _heard(coach, "ready", 0.9)  # "yes" is ready
+    assert keys(started)[0] == "start" and coach.session.state == "setup"
+    assert coach.events("session_started")[0].routine == "hip"
+
+
+def test_a_sure_start_starts_at_once_and_one_over_the_coach_is_asked_back() -> None:
+    coach = Coach(checkins=False)
+    assert keys(_heard(coach, "start_routine", 0.93, routine="release"))[0] == "start"
+    coach = Coach(checkins=False)
+    assert keys(_heard(coach, "start_routine", 0.99, over=True, routine="release")) == [
+        "confirm_start"
+    ]
+    # Said again, the same routine: that is a yes.
+    assert keys(_heard(coach, "start_routine", 0.8, routine="release"))[0] == "start"
+    # Typed on the command line (start --routine): no utterance, nothing to ask.
+    coach = Coach(checkins=False)
+    assert keys(coach.say("start_routine", routine="hip"))[0] == "start"
+
+
+def test_an_unanswered_or_other_answer_lets_the_question_go() -> None:
+    coach = Coach(checkins=False)
+    _heard(coach, "start_routine", 0.85, routine="hip")
+    coach.wait(12.0)
+    assert keys(coach.cues[-1:]) == ["confirm_lapsed"]
+    assert coach.session.state == "idle" and coach.session.next_deadline() is None
+    assert keys(coach.say("ready")) == ["which_routine"]  # the question has gone
+    _heard(coach, "start_routine", 0.85, routine="hip")
+    assert keys(coach.say("help"))[0] == "help"
+    assert keys(coach.say("ready")) == ["which_routine"]
+    assert coach.events("session_started") == []
