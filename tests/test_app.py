@@ -156,6 +156,32 @@ def test_barge_in_cuts_the_coach_and_other_intents_do_not(tmp_path: Path) -> Non
     assert any(isinstance(e, SpeechFinished) and e.interrupted for e in list(events.queue))
 
 
+def test_a_command_heard_over_the_coach_is_acted_on_when_it_has_finished(tmp_path: Path) -> None:
+    """Issue 19: "longer" said while the coach talked was dropped with no reply. It waits for the
+    coach's last sentence to end, then the session answers it; a barge-in overtakes it."""
+    clock, _events, speaker, _waiter, session, loop, _ = make(tmp_path)
+    loop.dispatch(IntentHeard(Intent("start_routine", {"routine": "hip"}), now=clock.now()))
+    loop.dispatch(IntentHeard(Intent("ready"), now=clock.now()))
+    assert session.state == "hold" and speaker.speaking
+    said = len(speaker.said)
+    loop.dispatch(IntentHeard(Intent("time_left"), now=clock.now() + 0.5, after_speech=True))
+    assert len(speaker.said) == said and speaker.interrupts == 0  # waits, cuts nothing
+    clock.advance(3.0)
+    assert speaker.finish_due()
+    finished = SpeechFinished(now=clock.now(), cue=None)
+    loop.dispatch(finished)
+    assert len(speaker.said) == said + 1 and "left" in speaker.said[-1][1]
+    assert [type(e).__name__ for e in loop.handled[-2:]] == ["SpeechFinished", "IntentHeard"]
+    # Waiting again, then "ouch": the pain is acted on at once and the waiting one is dropped.
+    loop.dispatch(IntentHeard(Intent("extend"), now=clock.now(), after_speech=True))
+    loop.dispatch(IntentHeard(Intent("pain"), now=clock.now()))
+    assert session.state == "setup"
+    clock.advance(60.0)
+    speaker.finish_due()
+    loop.dispatch(SpeechFinished(now=clock.now(), cue=None))
+    assert not any(e.kind == "extended" for e in session.events)
+
+
 def test_voice_changes_are_applied_and_remembered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -74,11 +74,18 @@ def test_pain_over_the_coach_needs_no_more_than_in_quiet() -> None:
 
 
 @pytest.mark.parametrize("name", ["repeat", "extend", "time_left", "rating", "resume", "slower"])
-def test_other_commands_are_dropped_while_the_coach_speaks(name: str) -> None:
+def test_other_commands_over_the_coach_wait_for_it_to_finish(name: str) -> None:
+    """Issue 19: "longer" and "faster" said while the coach talked were dropped unanswered.
+    They meet the barge-in bars and are acted on once the coach has finished."""
     decision = gate(utt(name, 0.99), coach_active=True, policy=POLICY)
-    assert not decision.accept
-    assert "not a barge-in" in decision.reason
-    assert gate(utt(name, 0.99), coach_active=False, policy=POLICY).accept
+    assert decision.accept and decision.after_speech
+    assert "acted on once it has finished" in decision.reason
+    assert not gate(utt(name, 0.7), coach_active=True, policy=POLICY).accept
+    said = ["Say that when you're set."]
+    own = Utterance("say that", Intent(name), 0.99)
+    assert not gate(own, coach_active=True, policy=POLICY, coach_said=said).accept
+    quiet = gate(utt(name, 0.99), coach_active=False, policy=POLICY)
+    assert quiet.accept and not quiet.after_speech
 
 
 @pytest.mark.parametrize(
@@ -333,31 +340,34 @@ def test_a_person_talking_over_the_coach_is_heard_and_barge_in_gated(
     assert [e.intent.name for _t, e in fired] == ["pause"]
     assert fired[0][1].now == pytest.approx(start + 2.0, abs=0.1)
 
-    # The same stretch recognized as a non-barge-in command is dropped.
+    assert not fired[0][1].after_speech
+    # The same stretch recognized as a non-barge-in command waits for the coach to finish.
     rec2 = ScriptedRecognizer(utt("repeat", 0.99))
     listener2 = Listener(rec2, lambda _e: None, reference=ref)
-    assert run(listener2, mic16) == []
-    assert rec2.fed_samples  # it was heard, and refused
-    assert "not a barge-in" in listener2.heard[0].decision.reason
+    [(_t, waits)] = run(listener2, mic16)
+    assert waits.intent.name == "repeat" and waits.after_speech
 
 
 def test_a_command_just_after_the_coach_stops_needs_the_barge_in_bar() -> None:
     ref = _coach_reference(tone(1.0, amp=3000), 1.0)  # coach speaks 1.0..2.0
     mic = np.concatenate([noise(2.1), tone(0.4, amp=9000, freq=150), noise(1.0)])
-    rec = ScriptedRecognizer(utt("time_left", 0.99))
+    rec = ScriptedRecognizer(utt("time_left", 0.7))
     listener = Listener(rec, lambda _e: None, reference=ref)
     assert run(listener, mic) == []  # began 0.1 s after the coach stopped: inside the tail
+    sure = ScriptedRecognizer(utt("time_left", 0.99))
+    [(_t, waits)] = run(Listener(sure, lambda _e: None, reference=ref), mic)
+    assert waits.after_speech
 
 
 def test_a_cue_starting_while_the_words_are_still_being_decoded_counts_as_the_coach() -> None:
     """The words end at 1.0 s; the detector feeds the recognizer 200 ms more before it is sure.
-    The coach starts at 1.1 s, so its echo is in what was decoded: only a barge-in may fire."""
+    The coach starts at 1.1 s, so its echo is in what was decoded: only a barge-in cuts it
+    short, another command waits for it to finish."""
     ref = _coach_reference(tone(1.0, amp=3000), 1.1)
     mic = np.concatenate([noise(0.6), tone(0.4, amp=9000, freq=150), noise(2.0)])
-    refused = ScriptedRecognizer(utt("repeat", 0.99))
-    listener = Listener(refused, lambda _e: None, reference=ref)
-    assert run(listener, mic) == []
-    assert "not a barge-in" in listener.heard[0].decision.reason
+    later = ScriptedRecognizer(utt("repeat", 0.99))
+    [(_t, waits)] = run(Listener(later, lambda _e: None, reference=ref), mic)
+    assert waits.after_speech
     barge_in = ScriptedRecognizer(utt("pause", 0.9))
     fired = run(Listener(barge_in, lambda _e: None, reference=ref), mic)
     assert [e.intent.name for _t, e in fired] == ["pause"]

@@ -88,6 +88,19 @@ def keys(cues: list[Cue]) -> list[str]:
     return [c.prompt_key for c in cues]
 
 
+def hold_every_hip_side(coach: Coach) -> None:
+    """From the hip routine's first setup: both sides of the kneeling stretch, then "ready" to
+    the deeper variation when it is offered (its instructions follow) and both of its sides."""
+    for _ in range(2):
+        coach.say("ready")
+        coach.wait(30.0)
+    assert keys(coach.cues[-1:]) == ["offer"]
+    coach.say("ready")
+    for _ in range(2):
+        coach.say("ready")
+        coach.wait(30.0)
+
+
 # --- the four things people do -------------------------------------------------------------
 
 
@@ -253,7 +266,8 @@ def test_summary_numbers_after_a_mixed_session() -> None:
     coach.wait(20.0)
     assert coach.session.state == "side_switch"
     coach.say("skip")
-    coach.say("ready")  # the deeper variation, accepted
+    coach.say("ready")  # the deeper variation, accepted: its instructions
+    coach.say("ready")  # in position
     coach.wait(5.0)
     coach.say("pain")
     coach.say("skip")  # after pain, skip leaves the optional variation out
@@ -386,9 +400,7 @@ def test_checkins_before_and_after_and_stiffness_change_in_summary() -> None:
     coach.say("rating", value=6)
     assert coach.events("rating")[0].data == {"phase": "before", "value": 6}
     assert coach.session.state == "setup"
-    for _ in range(4):
-        coach.say("ready")
-        coach.wait(30.0)
+    hold_every_hip_side(coach)
     assert coach.session.state == "checkin_after"
     assert keys(coach.cues[-2:]) == ["routine_done", "checkin_after"]
     coach.say("rating", value=3)
@@ -520,9 +532,7 @@ def reach(state: str) -> Coach:
         coach.say("ready")
         coach.wait(30.0)
         return coach
-    for _ in range(4):
-        coach.say("ready")
-        coach.wait(30.0)
+    hold_every_hip_side(coach)
     if state == "checkin_after":
         return coach
     coach.say("skip")
@@ -1213,3 +1223,147 @@ def test_a_summary_with_most_steps_skipped_says_what_was_done_not_all_in_full() 
     coach.say("skip")
     coach.say("skip")
     assert "All in full, except kneeling psoas stretch right, skipped." in coach.texts[-1]
+
+
+# --- issue 19: the deeper variation asks first, and not where it hurt --------------------------
+
+
+def _to_the_deeper_variation(coach: Coach, pain_on: tuple[str, ...] = ()) -> None:
+    """Both sides of the kneeling stretch, pain stopping the sides in `pain_on` twice (then
+    skipped), the others held in full."""
+    coach.say("start_routine", routine="hip")
+    for side in ("left", "right"):
+        if side in pain_on:
+            for held in (8.9, 8.4):
+                coach.say("ready")
+                coach.wait(held)
+                coach.say("pain")
+            coach.say("skip")
+        else:
+            coach.say("ready")
+            coach.wait(30.0)
+
+
+def test_the_deeper_variation_is_asked_for_before_its_instructions(source_text) -> None:
+    """The source makes it optional ("If that is feeling easy and you want to get in a bit
+    deeper lift your arm ..."): the question comes first, the instructions after "ready"."""
+    text = source_text("kneeling-psoas-stretch")
+    assert "If that is feeling easy and you want to get in a bit deeper lift your arm" in text
+    coach = Coach(checkins=False)
+    _to_the_deeper_variation(coach)
+    offered = coach.texts[-1]
+    assert keys(coach.cues[-1:]) == ["offer"]
+    assert offered.endswith("If that felt easy, say ready for the deeper variation, or skip.")
+    assert "Lift your arm" not in offered and "Lean back" not in offered
+    told = coach.say("ready")
+    assert keys(told) == ["setup", "setup_end"]
+    assert "Lift your arm on the same side as the leg that is back." in coach.texts[-2]
+    assert coach.texts[-1].startswith("Say ready when you're")
+    assert coach.session.state == "setup"
+    assert len(coach.events("hold_started")) == 2  # not begun: "ready" again, or the settle time
+    coach.say("repeat")
+    assert "Lift your arm" in coach.texts[-2]
+    coach.say("ready")
+    assert coach.session.state == "hold"
+    assert coach.session.view().exercise == "deeper variation"
+
+
+def test_the_deeper_variation_is_not_offered_on_a_side_pain_stopped() -> None:
+    """Pain stopped the kneeling stretch twice on the right: the deeper variation is asked
+    about for the left only, and the right is left out with one sentence saying why."""
+    coach = Coach(checkins=False)
+    _to_the_deeper_variation(coach, pain_on=("right",))
+    assert keys(coach.cues[-1:]) == ["offer"]  # the left side, whose stretch did not hurt
+    coach.say("ready")
+    coach.say("ready")
+    assert coach.session.view().side == "left"
+    said = coach.wait(30.0)
+    assert "declined_after_pain" in keys(said)
+    assert (
+        "No deeper variation on the right side: pain stopped the kneeling psoas stretch there."
+        in coach.texts
+    )
+    assert coach.session.finished
+    summary = coach.session.summary
+    assert summary is not None and summary.declined == 1
+    deeper = [r for r in summary.results if r.exercise == "deeper_kneeling_stretch"]
+    assert [(r.side, r.completed) for r in deeper] == [("left", True)]
+
+
+def test_no_deeper_variation_when_pain_stopped_both_sides() -> None:
+    coach = Coach(checkins=False)
+    _to_the_deeper_variation(coach, pain_on=("left", "right"))
+    assert "offer" not in keys(coach.cues)
+    assert (
+        "No deeper variation today: pain stopped the kneeling psoas stretch on both sides."
+        in coach.texts
+    )
+    assert coach.session.finished
+    assert [e.data.get("reason") for e in coach.events("declined")] == ["pain"]
+
+
+def test_pain_on_the_left_stretch_moves_the_offer_to_the_right_side() -> None:
+    coach = Coach(checkins=False)
+    _to_the_deeper_variation(coach, pain_on=("left",))
+    assert keys(coach.cues[-2:]) == ["declined_after_pain", "offer"]
+    assert coach.texts[-2] == (
+        "No deeper variation on the left side: pain stopped the kneeling psoas stretch there."
+    )
+    coach.say("ready")
+    coach.say("ready")
+    assert coach.session.state == "hold" and coach.session.view().side == "right"
+
+
+# --- issue 19: a start heard unsure is asked back -------------------------------------------
+
+
+def _heard(coach: Coach, name: str, confidence: float, *, over: bool = False, **slots):
+    from voicecoach.messages import Utterance
+
+    event = IntentHeard(
+        Intent(name, slots),  # type: ignore[arg-type]
+        coach.now,
+        utterance=Utterance(name, Intent(name, slots), confidence),  # type: ignore[arg-type]
+        after_speech=over,
+    )
+    return coach._take(coach.session.handle(event))
+
+
+def test_a_start_heard_unsure_is_asked_back_and_starts_on_yes() -> None:
+    """ "help" at idle was heard as "do hip" (0.85) and started the hip routine."""
+    coach = Coach(checkins=False)
+    coach.greet()
+    asked = _heard(coach, "start_routine", 0.85, routine="hip")
+    assert keys(asked) == ["confirm_start"]
+    assert coach.texts[-1] == "The hip routine? Say yes to start it."
+    assert coach.session.state == "idle" and coach.events("session_started") == []
+    started = _heard(coach, "ready", 0.9)  # "yes" is ready
+    assert keys(started)[0] == "start" and coach.session.state == "setup"
+    assert coach.events("session_started")[0].routine == "hip"
+
+
+def test_a_sure_start_starts_at_once_and_one_over_the_coach_is_asked_back() -> None:
+    coach = Coach(checkins=False)
+    assert keys(_heard(coach, "start_routine", 0.93, routine="release"))[0] == "start"
+    coach = Coach(checkins=False)
+    assert keys(_heard(coach, "start_routine", 0.99, over=True, routine="release")) == [
+        "confirm_start"
+    ]
+    # Said again, the same routine: that is a yes.
+    assert keys(_heard(coach, "start_routine", 0.8, routine="release"))[0] == "start"
+    # Typed on the command line (start --routine): no utterance, nothing to ask.
+    coach = Coach(checkins=False)
+    assert keys(coach.say("start_routine", routine="hip"))[0] == "start"
+
+
+def test_an_unanswered_or_other_answer_lets_the_question_go() -> None:
+    coach = Coach(checkins=False)
+    _heard(coach, "start_routine", 0.85, routine="hip")
+    coach.wait(12.0)
+    assert keys(coach.cues[-1:]) == ["confirm_lapsed"]
+    assert coach.session.state == "idle" and coach.session.next_deadline() is None
+    assert keys(coach.say("ready")) == ["which_routine"]  # the question has gone
+    _heard(coach, "start_routine", 0.85, routine="hip")
+    assert keys(coach.say("help"))[0] == "help"
+    assert keys(coach.say("ready")) == ["which_routine"]
+    assert coach.events("session_started") == []

@@ -137,6 +137,8 @@ class Loop:
     summary_text: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _last_now: float = float("-inf")
+    _after_speech: list[IntentHeard] = field(default_factory=list)
+    """Commands heard over the coach that wait for it to finish (IntentHeard.after_speech)."""
 
     def say(self, cues: list[Cue]) -> None:
         for cue in cues:
@@ -157,7 +159,20 @@ class Loop:
             self.speaker.say(text, cue)
 
     def dispatch(self, event: SessionInput) -> None:
-        """Hand one input to the session and act on its answer."""
+        """Hand one input to the session and act on its answer; a command heard over the coach
+        that does not cut it short waits until it has finished."""
+        if isinstance(event, IntentHeard) and event.after_speech and self.speaker.speaking:
+            self._after_speech.append(event)
+            return
+        self._dispatch(event)
+        while self._after_speech and not self.speaker.speaking:
+            waited = self._after_speech.pop(0)
+            self._dispatch(dataclasses.replace(waited, now=max(waited.now, self.clock.now())))
+
+    def _dispatch(self, event: SessionInput) -> None:
+        if isinstance(event, IntentHeard) and event.intent.name in BARGE_IN:
+            # What waited for the coach to finish is overtaken: "longer", then "ouch".
+            self._after_speech.clear()
         if (
             isinstance(event, IntentHeard)
             and event.intent.name in BARGE_IN

@@ -546,8 +546,17 @@ class Person:
             # Stamped, like the listener's lines, with when the words ended: the moment the
             # session acts on them, ahead of the detector's hangover.
             if decision.accept and intent is not None:
+                if decision.after_speech:
+                    what += f" ({decision.reason})"
                 self.transcript.line(f'heard: "{text}" -> {what} {TEXT_MODE_NOTE}', at=end)
-                self.post(IntentHeard(intent=intent, now=end, utterance=utterance))
+                self.post(
+                    IntentHeard(
+                        intent=intent,
+                        now=end,
+                        utterance=utterance,
+                        after_speech=decision.after_speech,
+                    )
+                )
             else:
                 self.transcript.line(
                     f'heard: "{text}" -> ignored ({decision.reason}) {TEXT_MODE_NOTE}', at=end
@@ -766,7 +775,10 @@ def run_demo(
             def heard(h: Heard) -> None:
                 u = h.utterance
                 text = f'"{u.text}" ({u.confidence:.2f})' if u else "(nothing recognized)"
-                verdict = h.decision.reason if not h.decision.accept else "accepted"
+                decision = h.decision
+                verdict = (
+                    "accepted" if decision.accept and not decision.after_speech else decision.reason
+                )
                 by = u.engine if u and u.engine else recognizer.name
                 transcript.line(f"heard by {by}: {text} -> {verdict}", at=h.segment.end)
 

@@ -250,8 +250,8 @@ class Dialog:
             return "pain_setup"
         if key == "pain_options" and d.get("again"):
             return "pain_options_again"
-        if key == "setup_end" and d.get("offer"):
-            return "setup_end_offer"
+        if key == "declined_after_pain" and d.get("both"):
+            return "declined_after_pain_both"
         if key == "side_switch" and d.get("skipped_side"):
             return "side_after_skip"
         if key == "stopped" and d.get("in_hold"):

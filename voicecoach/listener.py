@@ -6,8 +6,10 @@ Three parts, the first two pure so they are tested without a model or a micropho
   louder than the coach's echo could make it. The end of speech is decided here, in 20 ms steps,
   instead of by Vosk's endpoint rules (the small model's conf/model.conf waits 0.5 s or more of
   trailing silence, which alone would miss the 300 ms budget).
-- `gate`: which utterances may fire. While the coach speaks, and for a short tail after, only the
-  barge-in commands (stop, pause, skip, pain) pass, and only with a stricter confidence. A
+- `gate`: which utterances may fire. While the coach speaks, and for a short tail after, a
+  command must meet a stricter confidence and not be the coach's own words; the barge-in
+  commands (stop, pause, skip, pain) then cut it short, the others are acted on once it has
+  finished. A
   command heard in speech much longer than its words take is chatter the search fitted it to,
   and one heard in a burst shorter than any command is a scrap of echo. Pain has lower bars of
   its own on all of these (`GatePolicy.pain_*`): a wrong pain costs seconds, a lost one more.
@@ -106,6 +108,8 @@ def syllables(text: str) -> int:
 class GateDecision:
     accept: bool
     reason: str
+    after_speech: bool = False
+    """Accepted, to be acted on once the coach has finished speaking (not a barge-in)."""
 
 
 def _words_inside(words: Sequence[str], text: str) -> bool:
@@ -152,12 +156,14 @@ def gate(
                 f"(at most {allowed:.1f} s)",
             )
     if coach_active:
-        if name not in policy.barge_in:
-            return GateDecision(False, f"{name!r} while the coach speaks (not a barge-in)")
+        # Over the coach every command meets the barge-in bars; one that does not cut the coach
+        # short is acted on when it has finished, not dropped without an answer ("longer" said
+        # over a cue). The coach's own echo is what the bars keep out.
+        what = f"barge-in {name!r}" if name in policy.barge_in else f"{name!r} over the coach"
         bar = policy.pain_barge_in_confidence if pain else policy.barge_in_confidence
         if utterance.confidence < bar:
             return GateDecision(
-                False, f"barge-in {name!r} at confidence {utterance.confidence:.2f} is too low"
+                False, f"{what} at confidence {utterance.confidence:.2f} is too low"
             )
         words = normalize_utterance(utterance.text).split()
         for sentence in coach_said:
@@ -166,10 +172,10 @@ def gate(
             # coach answers it. The person's own words are rarely the coach's ("ouch", "my
             # knee hurts"), and they can say it again once the coach is quiet.
             if _words_inside(words, sentence):
-                return GateDecision(
-                    False, f"barge-in {name!r} is the coach's own words ({sentence!r})"
-                )
-        return GateDecision(True, f"barge-in {name!r}")
+                return GateDecision(False, f"{what} is the coach's own words ({sentence!r})")
+        if name not in policy.barge_in:
+            return GateDecision(True, f"{what}: acted on once it has finished", after_speech=True)
+        return GateDecision(True, what)
     bar = policy.pain_confidence if pain else policy.min_confidence
     if utterance.confidence < bar:
         return GateDecision(False, f"{name!r} at confidence {utterance.confidence:.2f} is too low")
@@ -434,7 +440,12 @@ class Listener:
             )
         if not decision.accept or utterance is None or utterance.intent is None:
             return None
-        event = IntentHeard(intent=utterance.intent, now=seg.end, utterance=utterance)
+        event = IntentHeard(
+            intent=utterance.intent,
+            now=seg.end,
+            utterance=utterance,
+            after_speech=decision.after_speech,
+        )
         self.post(event)
         return event
 

@@ -87,6 +87,9 @@ class IntentHeard:
     now: float
     """Clock time (monotonic seconds) at which the utterance ended."""
     utterance: Utterance | None = None
+    after_speech: bool = False
+    """Heard over the coach's voice, and not a command that cuts it short: the loop acts on it
+    once the coach has finished what it is saying, instead of dropping it unanswered."""
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,16 @@ _WAITS_AFTER_SPEECH = ("setup", "side_switch", "checkin_before", "checkin_after"
 
 _EPS = 1e-9
 
+START_SURE = 0.9
+"""Starting a routine sets a person moving for minutes, so it is the one command the coach asks
+back about ("The hip routine?") when the hearing was less sure than this, or was over its own
+voice, as voice assistants confirm costly actions; "yes" or "ready" then starts it. PocketSphinx
+(issue 19, espeak-ng in six voices) heard "help" as "do hip" at 0.84 to 0.87 and "do all of it"
+at 0.79, and the start commands themselves at 0.79 to 1.00 (two thirds of them at 0.9 or
+more): those below are asked about, which costs a "yes"."""
+CONFIRM_WAIT_S = 12.0
+"""How long an unanswered "The hip routine?" stands before the coach lets it go."""
+
 
 def _held(data: dict[str, object]) -> float:
     value = data.get("achieved_s")
@@ -229,6 +239,11 @@ class Session:
         self._paces: dict[str, float] = {}  # paced exercise id -> phase length multiple
         self._span_nominal = 0.0  # like _span, in the paced exercise's own (unscaled) seconds
         self._skipped_side: str | None = None  # a first side skipped just now, for the switch
+        # Optional exercises the person said "ready" to when asked: their instructions follow.
+        self._accepted: set[str] = set()
+        # Exercise id -> sides on which pain was said (a hold it stopped, or getting into it).
+        self._pain_sides: dict[str, set[str | None]] = {}
+        self._confirming: str | None = None  # a routine id the coach has asked back about
 
     # --- public API --------------------------------------------------------------------------
 
@@ -253,7 +268,10 @@ class Session:
         """Take one input; return what to say now."""
         self._now = max(self._now, event.now)
         if isinstance(event, IntentHeard):
-            cues = self._on_intent(event.intent, event.now)
+            if self._needs_confirming(event):
+                cues = self._confirm_start(event.intent, event.now)
+            else:
+                cues = self._on_intent(event.intent, event.now)
             self._last_intent = event.intent.name
             return cues
         if isinstance(event, Tick):
@@ -351,13 +369,12 @@ class Session:
             "reps": ex.reps.count if ex.reps else None,
             "duration": self._target,
             "first_side": step.first_side,
-            "offer": ex.optional if step.first_side else None,
         }
 
     def _instructions(self, step: Step, *, why: bool) -> list[Cue]:
-        """A step's setup: the instructions, then (first time) why it works, then what to say
-        ("say ready", or the offer of an optional exercise). "repeat" gives them without the
-        why."""
+        """A step's setup: the instructions, then (first time) why it works, then "say ready".
+        "repeat" gives them without the why. An optional exercise is offered first (`_offer`):
+        its instructions come once the person has said ready to it."""
         data = self._step_data(step)
         if not why:
             data["first_side"] = False
@@ -517,9 +534,14 @@ class Session:
         return cues + self._enter_step(now, announce_switch=False)
 
     def _enter_step(self, now: float, *, announce_switch: bool = True) -> list[Cue]:
-        """Go to the setup (or side switch) of the current step and say how to get ready."""
+        """Go to the setup (or side switch) of the current step and say how to get ready; for
+        an optional exercise, ask first."""
         step = self._steps[self._index]
         ex = step.exercise
+        if ex.optional is not None:
+            left_out = self._leave_out_after_pain(now)
+            if left_out is not None:
+                return left_out
         self._target = ex.target_seconds
         self._done = 0.0
         self._span = 0.0
@@ -529,6 +551,8 @@ class Session:
         self._nudged = False
         self._wait_s = self._settle_time(step)
         skipped_side, self._skipped_side = self._skipped_side, None
+        if ex.optional is not None and ex.id not in self._accepted:
+            return self._offer(now)
         if announce_switch and not step.first_side and self._index > 0:
             prev = self._steps[self._index - 1]
             if prev.exercise.id == ex.id:
@@ -719,18 +743,94 @@ class Session:
         if state == "stopped":
             return self._finish_stopped(at)
         self._deadline = None
+        if self._confirming is not None:
+            self._confirming = None
+            self._wait_s = None
+            return [Cue("confirm_lapsed")]
         return []
 
     def _offering(self) -> bool:
-        """Asking whether to do an optional exercise (its first side, not yet begun)."""
+        """Asking whether to do an optional exercise (not yet said ready to, not begun)."""
         step = self._step
         return (
             self.state == "setup"
             and step is not None
             and step.exercise.optional is not None
-            and step.first_side
+            and step.exercise.id not in self._accepted
             and not self._hold_began
         )
+
+    def _offer_cue(self) -> Cue:
+        ex = self._steps[self._index].exercise
+        return Cue(
+            "offer", {"exercise": ex.name, "why": ex.why, "first_side": True, "offer": ex.optional}
+        )
+
+    def _offer(self, now: float) -> list[Cue]:
+        """Ask whether to do an optional exercise, before any of its instructions: the source
+        makes it optional ("if that is feeling easy"), so the person hears that it is a choice
+        before being told how to get into it."""
+        self._go("begin_setup")
+        self._emit("step_started", now, {"step": self._index})
+        self._deadline = now + self._wait_s
+        cues = [self._offer_cue()]
+        self._last = cues
+        return cues
+
+    def _accept_offer(self, now: float) -> list[Cue]:
+        """ "ready" to an optional exercise: now its instructions, then "say ready" again."""
+        step = self._steps[self._index]
+        self._accepted.add(step.exercise.id)
+        self._nudged = False
+        self._wait_s = self._settle_time(step)
+        self._deadline = now + self._wait_s
+        cues = self._instructions(step, why=False)
+        self._last = cues
+        return cues
+
+    def _base_exercise(self, step: Step) -> str | None:
+        """The exercise an optional one deepens: the one just before its first side ("if that
+        is feeling easy ... get in a bit deeper")."""
+        first = step.index
+        while first > 0 and self._steps[first - 1].exercise is step.exercise:
+            first -= 1
+        return self._steps[first - 1].exercise.id if first > 0 else None
+
+    def _leave_out_after_pain(self, now: float) -> list[Cue] | None:
+        """An optional exercise is not offered, nor done, on a side where pain was said in the
+        exercise it deepens: going deeper where it hurt is what "don't push into pain" rules
+        out. Says so in one sentence and goes on; None when the current side is fine."""
+        step = self._steps[self._index]
+        ex = step.exercise
+        base = self._base_exercise(step)
+        hurt = self._pain_sides.get(base, set()) if base is not None else set()
+        end = self._index
+        while end < len(self._steps) and self._steps[end].exercise is ex:
+            if self._steps[end].side not in hurt:
+                break
+            end += 1
+        if end == self._index:
+            return None
+        assert base is not None
+        sides = [self._steps[k].side for k in range(self._index, end)]
+        self._emit("declined", now, {"step": self._index, "reason": "pain", "sides": sides})
+        every = end >= len(self._steps) or self._steps[end].exercise is not ex
+        base_name = self._lib_exercise_name(base)
+        data: dict[str, object] = {
+            "exercise": ex.name,
+            "base": base_name,
+            "side": sides[0] or "",
+            "both": len(sides) > 1,
+            "every": every,
+        }
+        self._index = end - 1
+        return self._advance(now, Cue("declined_after_pain", data))
+
+    def _lib_exercise_name(self, exercise_id: str) -> str:
+        for step in self._steps:
+            if step.exercise.id == exercise_id:
+                return step.exercise.name
+        return exercise_id.replace("_", " ")
 
     def _settle_over(self, now: float) -> list[Cue]:
         """Nothing heard in the settle time. "Say ready" means it, and the coach stays
@@ -757,8 +857,36 @@ class Session:
 
     # --- intents -----------------------------------------------------------------------------
 
+    def _needs_confirming(self, event: IntentHeard) -> bool:
+        """A start heard unsure, or over the coach, from where it would start a routine."""
+        u = event.utterance
+        if event.intent.name != "start_routine" or self.state not in ("idle", "summary"):
+            return False
+        if u is None or (u.confidence >= START_SURE and not event.after_speech):
+            return False
+        routine = self._lib.find(str(event.intent.slots.get("routine", "")))
+        return routine is not None and routine.id != self._confirming
+
+    def _confirm_start(self, intent: Intent, now: float) -> list[Cue]:
+        """Ask back before starting: "The hip routine? Say yes to start it." """
+        routine = self._lib.find(str(intent.slots["routine"]))
+        assert routine is not None
+        self._confirming = routine.id
+        self._deadline = now + CONFIRM_WAIT_S
+        self._wait_s = CONFIRM_WAIT_S
+        cues = [Cue("confirm_start", {"routine": routine.name})]
+        self._last = cues
+        return cues
+
     def _on_intent(self, intent: Intent, now: float) -> list[Cue]:
         name = intent.name
+        if self._confirming is not None:
+            asked, self._confirming = self._confirming, None
+            self._deadline = self._wait_s = None
+            said = self._lib.find(str(intent.slots.get("routine", "")))
+            if name == "ready" or (name == "start_routine" and (said is None or said.id == asked)):
+                return self._start_session(asked, now)
+            # Anything else lets the question go and is answered as itself.
         if name in ("slower", "faster") and self._paced_step_now():
             return self._change_pace(name, now)
         if name in _SPEECH:
@@ -833,6 +961,8 @@ class Session:
 
     def _i_ready(self, intent: Intent, now: float) -> list[Cue]:
         state = self.state
+        if self._offering():
+            return self._accept_offer(now)
         if state in ("setup", "side_switch"):
             return self._begin_hold(now)
         if state == "hold":
@@ -863,6 +993,8 @@ class Session:
             return [Cue("repeat_paused", {**data, "remaining": self._target - self._done})]
         if self.state == "stopped":
             return [Cue("stopped_hint", {"window": self._deadline_left(now)})]
+        if self._offering():
+            return [self._offer_cue()]
         if self.state in ("setup", "side_switch"):
             return self._instructions(self._steps[self._index], why=False)
         if self.state == "hold":
@@ -1161,6 +1293,15 @@ class Session:
         # persists: said once a session, on the first pain.
         guidance = [] if self._pain_said else [Cue("pain_guidance")]
         self._pain_said = True
+        step = self._step
+        if step is not None and state in ("setup", "side_switch", "hold", "paused"):
+            self._pain_sides.setdefault(step.exercise.id, set()).add(step.side)
+            # Pain in an optional exercise makes it a choice again: "skip" leaves it out.
+            self._accepted.discard(step.exercise.id)
+        if self._offering():
+            # Pain while being asked about going deeper: not now.
+            self._emit("pain", now, {"during": state, "ended_hold": False})
+            return [Cue("pain", {"ended_hold": False}), *guidance, *self._decline(now)]
         if state in ("setup", "side_switch", "hold", "paused"):
             was_holding = self._hold_began
             if was_holding:
