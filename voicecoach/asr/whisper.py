@@ -500,6 +500,8 @@ class WhisperEngine:
         self.last_pain = -math.inf
         """The best pain sentence's margin (for the bench)."""
         self._vote: tuple[str | None, float] = (None, -math.inf)
+        self._kept: Utterance | None = None
+        """The helper's result when it kept a command itself."""
         self.load_s = time.perf_counter() - started
         _LOGGER.info(
             "whisper: %s, %d grammar sentences, ready in %.2f s",
@@ -569,6 +571,7 @@ class WhisperEngine:
         self.last_helper = (None, -math.inf)
         self.last_pain = -math.inf
         self._vote = (None, -math.inf)
+        self._kept = None
         seconds = samples.size / self.sample_rate
         if samples.size == 0:
             return None
@@ -665,6 +668,9 @@ class WhisperEngine:
                 rejected=f"nearest command {sentence!r} fits worse than the free transcript "
                 f"(margin {margin:.2f})",
             )
+        if self._kept is not None and self._kept.intent == intent:
+            # Two engines that took the same command on their own: sure as either being right.
+            confidence = 1.0 - (1.0 - confidence) * (1.0 - self._kept.confidence)
         words = tuple(Word(w, confidence, 0.0, seconds) for w in sentence.split())
         return Utterance(sentence, intent, confidence, words=words, engine=ENGINE)
 
@@ -734,6 +740,7 @@ class WhisperEngine:
         # came out as "My Mac Third is not", nearer to no pain sentence than to others.
         found += self._pain_index.nearest(plain, N_PAIN_NEAREST) if plain else []
         self._vote = (None, -math.inf)
+        self._kept = None
         if self.helper is not None:
             collect = getattr(self.helper, "result", None)
             heard = collect() if collect is not None else self.helper(samples)
@@ -742,6 +749,7 @@ class WhisperEngine:
                 found.append(hypothesis)
                 if heard.intent is not None:  # the helper kept it as a command itself
                     self._vote = (hypothesis, -math.inf)
+                    self._kept = heard
                 elif self._sentences[hypothesis].name == "pain":
                     # Pain is the helper's hypothesis though it did not keep it: for pain that
                     # is vote enough (espeak-ng's "ow" over the hold cue was Whisper's "oh").
