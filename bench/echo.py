@@ -219,7 +219,7 @@ def person_voice() -> np.ndarray:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "stop.wav"
-        subprocess.run(["espeak-ng", "-w", str(path), "stop now"], check=True)
+        subprocess.run(["espeak-ng", "-w", str(path), "--", "stop now"], check=True)
         return read_wav(path, RATE).astype(np.float64) * 0.5
 
 

@@ -88,7 +88,19 @@ def espeak(
     path = work / f"{abs(hash((text, voice, rate, pitch)))}.wav"
     if not path.exists():
         subprocess.run(
-            ["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", str(path), text],
+            [
+                "espeak-ng",
+                "-v",
+                voice,
+                "-s",
+                str(rate),
+                "-p",
+                str(pitch),
+                "-w",
+                str(path),
+                "--",
+                text,
+            ],
             check=True,
             capture_output=True,
         )

@@ -1,10 +1,11 @@
 """Shared fixtures: real speech from espeak-ng, the real engines, the command recognizer, and a
 PulseAudio room for the live coach.
 
-`speech_engine` runs a test on each engine: PocketSphinx (its model ships in its wheel, so it is
-always there: tests marked `model`) and Vosk (marked `vosk`). In CI (CI=true) a missing espeak-ng
-or PocketSphinx model is a failure, never a skip; the one exception is a Vosk model recorded as
-unavailable by scripts/fetch-model (models/UNAVAILABLE), which skips with the recorded reason.
+`speech_engine` runs a test on each engine: Whisper and PocketSphinx (their models ship in their
+wheels, so they are always there: tests marked `model`) and Vosk (marked `vosk`). In CI (CI=true)
+a missing espeak-ng, PocketSphinx or Whisper model is a failure, never a skip; the one exception
+is a Vosk model recorded as unavailable by scripts/fetch-model (models/UNAVAILABLE), which skips
+with the recorded reason.
 """
 
 from __future__ import annotations
@@ -45,7 +46,19 @@ def espeak(tmp_path_factory: pytest.TempPathFactory) -> Espeak:
         path = out_dir / f"{key}.wav"
         if not path.exists():
             subprocess.run(
-                [binary, "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", str(path), text],
+                [
+                    binary,
+                    "-v",
+                    voice,
+                    "-s",
+                    str(rate),
+                    "-p",
+                    str(pitch),
+                    "-w",
+                    str(path),
+                    "--",
+                    text,
+                ],
                 check=True,
                 capture_output=True,
             )
@@ -107,6 +120,7 @@ def pocketsphinx_engine(grammar):
 @pytest.fixture(
     scope="session",
     params=[
+        pytest.param("whisper", marks=pytest.mark.model),
         pytest.param("pocketsphinx", marks=pytest.mark.model),
         pytest.param("vosk", marks=pytest.mark.vosk),
     ],
@@ -115,7 +129,22 @@ def speech_engine(request: pytest.FixtureRequest):
     """Each available engine in turn (Vosk's cases skip, saying why, without its model)."""
     if request.param == "vosk":
         return request.getfixturevalue("command_recognizer")
+    if request.param == "whisper":
+        return request.getfixturevalue("whisper_engine")
     return request.getfixturevalue("pocketsphinx_engine")
+
+
+@pytest.fixture(scope="session")
+def whisper_engine(grammar):
+    """The neural engine as the coach opens it (Whisper tiny.en from its wheel, checksum checked,
+    with PocketSphinx's hypothesis and Silero VAD): shared, reset between uses."""
+    from voicecoach.asr import choose_engine, open_engine
+
+    try:
+        return open_engine(choose_engine("whisper"), grammar)
+    except VoicecoachError as exc:
+        _missing(f"the Whisper engine cannot load: {exc}")
+        raise  # unreachable: _missing always raises
 
 
 @pytest.fixture(scope="session")

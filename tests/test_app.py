@@ -429,6 +429,7 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
 
     shown = io.StringIO()
     monkeypatch.setattr(audio, "open_microphone", lambda _spec: Mic())
+    monkeypatch.setattr(audio, "check_output", lambda _spec: audio.Device(0, "out", 0, 2, 48_000))
     monkeypatch.setattr(
         asr, "choose_engine", lambda *a, **k: asr.EngineChoice("stub", tmp_path, "the test")
     )
@@ -504,6 +505,7 @@ def test_run_live_lets_voicecoach_model_beat_the_config_file(
             pass
 
     monkeypatch.setattr(audio, "open_microphone", lambda _device: _Mic())
+    monkeypatch.setattr(audio, "check_output", lambda _spec: audio.Device(0, "out", 0, 2, 48_000))
     with pytest.raises(VoicecoachError, match=r"VOICECOACH_MODEL: model directory .*from-env"):
         app.run_live()
 
@@ -519,3 +521,15 @@ def test_a_tick_due_inside_the_output_latency_does_not_run_session_time_backward
     loop.dispatch(Tick(now=clock.now() + 0.01))  # a deadline 10 ms from now
     times = [e.now for e in loop.handled]
     assert times == sorted(times)
+
+
+def test_a_long_hostile_routine_flag_is_echoed_cut_and_escaped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 100,000-character --routine name was echoed in full."""
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path))
+    assert cli.main(["start", "--routine", "\x1b[2J" + "y" * 100_000]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("voicecoach: no routine '\\x1b[2Jyyy")
+    assert "... (100004 characters)'; known routines:" in line
+    assert len(line) < 200 and line.isprintable()

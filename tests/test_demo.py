@@ -266,9 +266,12 @@ def test_the_model_path_mixes_the_person_over_the_coach_and_the_listener_hears_i
     assert times == sorted(times)
 
 
-def test_after_an_interrupted_session_the_person_waits_for_the_longer_greeting(
+def test_a_demo_killed_midway_leaves_the_next_demo_a_fresh_history_and_keeps_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A demo killed mid-session broke every later demo in the same --out (its resume offer
+    swallowed the scripted "start the full routine": "stuck in state 'idle'"). The next run
+    starts from a fresh history and says so; the killed run's history is kept, whole."""
     from voicecoach.demo import run_demo
     from voicecoach.history import HistoryStore
     from voicecoach.messages import SessionEvent
@@ -276,19 +279,30 @@ def test_after_an_interrupted_session_the_person_waits_for_the_longer_greeting(
     monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
     (tmp_path / "out").mkdir()
-    # a demo session that was killed in its first hold
+    # a demo session that was killed in its third step, left "running" with its log unmerged
+    killed = [
+        SessionEvent("session_started", 0.0, routine="full", data={"steps": 9}),
+        SessionEvent("step_started", 1.0, "full", "constructive_rest", data={"step": 0}),
+        SessionEvent("step_started", 900.0, "full", "psoas_slide", "left", data={"step": 1}),
+        SessionEvent("step_started", 990.0, "full", "psoas_slide", "right", data={"step": 2}),
+    ]
     with HistoryStore.open(tmp_path / "out" / "history.sqlite3") as history:
-        record = history.recorder()
-        record(SessionEvent("session_started", 0.0, routine="full", data={"steps": 9}))
-        record(SessionEvent("step_started", 1.0, "full", "constructive_rest", data={"step": 0}))
-        record(SessionEvent("hold_started", 2.0, "full", "constructive_rest"))
+        for event in killed:
+            history.record(event)
     assert run_demo(tmp_path / "out", speed=0, echo=None) == 0
+    notes = (tmp_path / "out" / "transcript.txt").read_text().splitlines()
+    (kept,) = sorted((tmp_path / "out").glob("history.sqlite3.previous-*[0-9]"))
+    assert f"# the demo starts from a fresh history; the last run's is kept as {kept.name}" in notes
     lines = [x for _t, x in _lines(tmp_path)]
-    assert lines[1].startswith("coach (greeting_resume):")
-    assert "constructive rest" in lines[1].lower() and "constructive_rest" not in lines[1]
-    assert lines[2] == 'person: "start the full routine"'
+    assert lines[0].startswith("coach (greeting):")
+    assert not any(x.startswith("coach (greeting_resume)") for x in lines)
     assert "intent fired: start_routine {'routine': 'full'}" in lines
     assert any(x.startswith("summary: ") for x in lines)
+    with HistoryStore.open(kept, read_only=True) as old:
+        (record,) = old.sessions()
+        assert old.events(record.id) == killed
+    with HistoryStore.open(tmp_path / "out" / "history.sqlite3", read_only=True) as new:
+        assert [r.status for r in new.sessions()] == ["completed"]
 
 
 def test_an_unwritable_out_dir_is_one_clear_line(

@@ -31,7 +31,7 @@ def utt(name: str | None, conf: float = 0.95) -> Utterance:
 # --- gating ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["stop", "pause", "skip", "pain"])
+@pytest.mark.parametrize("name", ["stop", "pause", "skip"])
 def test_barge_in_commands_pass_over_the_coach_when_sure(name: str) -> None:
     assert gate(utt(name, 0.9), coach_active=True, policy=POLICY).accept
     assert not gate(utt(name, 0.5), coach_active=True, policy=POLICY).accept
@@ -83,6 +83,11 @@ def test_pain_in_the_coachs_own_words_is_still_its_echo() -> None:
     assert not gate(pain, coach_active=True, policy=POLICY, coach_said=said).accept
     ouch = Utterance("ouch", Intent("pain"), 0.95)
     assert gate(ouch, coach_active=True, policy=POLICY, coach_said=said).accept
+
+
+def test_pain_over_the_coach_needs_no_more_than_in_quiet() -> None:
+    assert gate(utt("pain", 0.55), coach_active=True, policy=POLICY).accept
+    assert not gate(utt("pain", 0.45), coach_active=True, policy=POLICY).accept
 
 
 @pytest.mark.parametrize("name", ["repeat", "extend", "time_left", "rating", "resume", "slower"])

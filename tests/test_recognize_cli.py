@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -248,7 +249,9 @@ def test_an_emoji_sample_is_the_words_espeak_ng_says_for_it(stubbed, monkeypatch
     [pcm] = heard
     assert len(pcm) > 0.5 * 16000 and np.abs(pcm.astype(np.float64)).mean() > 100
     said = subprocess.run(
-        ["espeak-ng", "-v", "en-us", "-q", "--ipa", "grinning face"], capture_output=True, text=True
+        ["espeak-ng", "-v", "en-us", "-q", "--ipa", "--", "grinning face"],
+        capture_output=True,
+        text=True,
     ).stdout.split()
     assert out[0].startswith(f'synthesized "😀" with espeak-ng, said as [{" ".join(said)}]: ')
 
@@ -324,7 +327,7 @@ def test_a_wav_header_out_of_bounds_is_one_line(
     assert str(good) in out  # the good file is still recognized
 
 
-def test_a_wav_longer_than_ten_minutes_is_refused_before_reading(stubbed, tmp_path, capsys):
+def test_a_wav_longer_than_a_command_is_refused_before_reading(stubbed, tmp_path, capsys):
     path = _header_wav(tmp_path / "long.wav", 8000, 2, seconds=1)
     # 11 minutes of 8 kHz stereo: a real file of that length (sparse past the first second).
     frames = 11 * 60 * 8000
@@ -336,6 +339,88 @@ def test_a_wav_longer_than_ten_minutes_is_refused_before_reading(stubbed, tmp_pa
     _out, err = capsys.readouterr()
     err = _without_engine_line(err)
     assert err.splitlines()[0] == (
-        f"voicecoach: {path}: 11.0 minutes of audio, more than the 10 minutes voicecoach reads; "
-        "cut out the part with the command"
+        f"voicecoach: {path}: 11.0 minutes of audio, more than the 30 seconds voicecoach reads: "
+        "a command is a few seconds long; cut out the part with the command"
     )
+
+
+# --- issue 20: damaged chunks and bounded work --------------------------------------------------
+
+
+@pytest.mark.parametrize("chunk", [b"fmt ", b"LIST"])
+def test_a_chunk_larger_than_the_file_is_one_line_and_the_others_are_decoded(
+    stubbed, tmp_path, capsys, chunk: bytes
+) -> None:
+    """It was an uncaught RuntimeError (from wave's chunk reader) that ended the whole run."""
+    import struct
+
+    data = bytearray(_tone_wav(tmp_path / "src.wav").read_bytes())
+    if chunk == b"LIST":
+        data[36:36] = b"LIST" + struct.pack("<I", 0xFFFFFF00) + b"INFO"
+    else:
+        at = data.index(b"fmt ")
+        data[at + 4 : at + 8] = struct.pack("<I", 0xFFFFFFF0)
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(bytes(data))
+    good = _tone_wav(tmp_path / "good.wav")
+    assert cli.main(["recognize", str(bad), str(good)]) == 1
+    out, err = capsys.readouterr()
+    assert _without_engine_line(err).splitlines() == [
+        f"voicecoach: {bad}: not a readable PCM WAV file (a chunk says it is larger than the "
+        "file: cut off or damaged); convert it with `sox IN -b 16 OUT.wav`",
+        "voicecoach: 1 of 2 files could not be read",
+    ]
+    assert out.startswith(f'{good}: "add five minutes"')
+
+
+def test_a_huge_file_within_the_seconds_is_refused_by_its_bytes_before_reading(
+    stubbed, tmp_path, capsys
+) -> None:
+    """29 s of 192 kHz, 8 channels of 32 bits: 178 MB inside the seconds bound (a 3.65 GB file
+    inside every bound took 204 s). Sparse: only the header is written."""
+    import struct
+
+    rate, channels, width, seconds = 192_000, 8, 4, 29
+    size = rate * channels * width * seconds
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * width, channels * width, 32)
+    path = tmp_path / "huge.wav"
+    with path.open("wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", 36 + size) + b"WAVEfmt " + struct.pack("<I", 16))
+        f.write(fmt + b"data" + struct.pack("<I", size))
+        f.truncate(44 + size)
+    started = time.monotonic()
+    assert cli.main(["recognize", str(path)]) == 1
+    assert time.monotonic() - started < 5
+    _out, err = capsys.readouterr()
+    assert _without_engine_line(err).splitlines()[0] == (
+        f"voicecoach: {path}: 178 MB of audio (8 channels of 32 bits at 192000 Hz), more than "
+        "the 32 MB voicecoach reads: a command is a few seconds long; cut out the command and "
+        "mix it down with `sox IN -r 16000 -c 1 -b 16 OUT.wav`"
+    )
+
+
+def test_a_silent_file_is_found_silent_without_resampling_it(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voicecoach import wavio
+
+    rng = np.random.default_rng(0)
+    quiet = rng.integers(-1, 2, 192_000 * 5).astype(np.int16)  # 5 s of dither at 192 kHz
+    path = write_wav(tmp_path / "quiet.wav", quiet, rate=192_000)
+    fed: list[int] = []
+    real_feed = wavio.Resampler.feed
+    monkeypatch.setattr(
+        wavio.Resampler,
+        "feed",
+        lambda self, block: fed.append(len(block)) or real_feed(self, block),
+    )
+    pcm = wavio.read_wav(path)
+    assert fed == []
+    assert len(pcm) == len(wavio.resample(quiet, 192_000, 16_000)) == 80_000
+    assert not pcm.any()
+    # One sound at its very end and the whole file is resampled, as before.
+    quiet[-100] = 3000
+    fed.clear()
+    loud = wavio.read_wav(write_wav(tmp_path / "end.wav", quiet, rate=192_000))
+    assert sum(fed) == len(quiet)
+    assert np.array_equal(loud, wavio.to_int16(wavio.resample(quiet, 192_000, 16_000)))

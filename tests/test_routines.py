@@ -738,10 +738,45 @@ _WRONG = {
         "seconds: 99999999999999999999",
         "seconds: ~",
     ],
-    "names: [rest]": ["names: 5", "names: []", "names: [[]]", "names: {a: b}", "names: ~"],
+    "names: [rest]": [
+        "names: 5",
+        "names: []",
+        "names: [[]]",
+        "names: {a: b}",
+        "names: ~",
+        # issue 20: a bare string, placeholders, control characters
+        "names: rest",
+        'names: ["\\0"]',
+        "names: ['.nan']",
+        "names: [none]",
+        'names: ["rest\\e[2J"]',
+    ],
+    "why: It is restful.": [
+        'why: "\\e]0;pwned\\a"',
+        'why: "\\u202eevil"',
+        'why: "bell\\a"',
+        'why: "\\x9b31m red"',
+        'why: "nul\\0"',
+    ],
+    # issue 20: each hold number bounded against the hold it belongs to
+    "hold: {seconds: 60, max_seconds: 120, extend_seconds: 30}": [
+        "hold: {seconds: 60, max_seconds: 120, extend_seconds: 1000}",
+        "hold: {seconds: 30, countdown: 1e-07}",
+        "hold: {seconds: 30, countdown: 1000}",
+        "hold: {seconds: 30, countdown: 30}",
+        "hold: {seconds: 60, reminder_every: 3, reminders: [Breathe.]}",
+        "hold: {seconds: 60, reminder_every: 600, reminders: [Breathe.]}",
+        'hold: {seconds: 60, reminder_every: 20, reminders: ["\\e[31m"]}',
+    ],
     "id: morning": ["id: [m]", "id: 'two words'", "id: ''", "id: {a: 1}", "id: 2024-01-01"],
     "sides: none": ["sides: 5", "sides: some", "sides: [up]", "sides: [left, left]"],
-    "setup: [Lie down.]": ["setup: []", "setup: 3", "setup: {a: b}", "setup: [1, 2]"],
+    "setup: [Lie down.]": [
+        "setup: []",
+        "setup: 3",
+        "setup: {a: b}",
+        "setup: [1, 2]",
+        'setup: ["Lie \\a down."]',
+    ],
     "names: [my morning routine, morning]": [
         "names: [ouch]",
         "names: [stop]",
@@ -935,3 +970,139 @@ def test_routines_dir_that_is_not_a_directory_is_one_line_and_exit_1(
     code, out, err = run_cli(["routines", "--dir", str(target)], capsys)
     assert (code, out) == (1, "")
     assert_one_line(err, str(target), "--dir")
+
+
+# --- issue 20: hostile text and the bounds between a hold's numbers ---------------------------
+
+_UNSAFE = ["\\e", "\\a", "\\0", "\\u202e", "\\x9b", "\\x7f", "\\u200b"]
+"""YAML double-quoted escapes for ESC, BEL, NUL, RIGHT-TO-LEFT OVERRIDE, a C1 CSI, DEL and a
+zero-width space. (A line separator is whitespace: it becomes a space like a newline.)"""
+_TEXT_FIELDS = {
+    "exercises[0].names[0]": ("    names: [rest]", '    names: ["re{c}st"]'),
+    "exercises[0].why": ("    why: It is restful.", '    why: "It is {c}restful."'),
+    "exercises[0].setup[0]": ("    setup: [Lie down.]", '    setup: ["Lie {c}down."]'),
+    "exercises[0].switch": ("    sides: none", '    sides: both\n    switch: "Sw{c}itch."'),
+    "exercises[0].info": ("    sides: none", '    sides: none\n    info: "More {c}."'),
+    "exercises[0].optional": ("    sides: none", '    sides: none\n    optional: "Want {c}it?"'),
+    "exercises[0].side_names.left": (
+        "    sides: none",
+        '    sides: both\n    side_names: {left: "left {c}leg"}',
+    ),
+    "exercises[0].hold.reminders[0]": (
+        "extend_seconds: 30}",
+        'extend_seconds: 30, reminder_every: 20, reminders: ["Bre{c}athe."]}',
+    ),
+    "exercises[0].hold.begin": ("extend_seconds: 30}", 'extend_seconds: 30, begin: "b{c}"}'),
+    "description": ("exercises:", 'description: "Mine{c}."\nexercises:'),
+    "info": ("exercises:", 'info: "About {c}it."\nexercises:'),
+}
+
+
+@pytest.mark.parametrize("char", _UNSAFE)
+@pytest.mark.parametrize("field", sorted(_TEXT_FIELDS))
+def test_a_control_character_in_any_text_field_is_refused_and_never_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], field: str, char: str
+) -> None:
+    """ESC, BEL, NUL and U+202E in a name, why, setup, switch or reminder: `check` said ok and
+    `routines` printed them raw (setting the terminal's title, clearing or recolouring it)."""
+    old, new = _TEXT_FIELDS[field]
+    assert old in GOOD
+    path = tmp_path / "mine.yaml"
+    path.write_text(GOOD.replace(old, new.replace("{c}", char), 1), encoding="utf-8")
+    assert cli.main(["check", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith(f"voicecoach: {path}: {field}: expected "), line
+    assert line.isprintable(), repr(line)
+    # The routine directory sets it aside the same way, and the listing stays clean.
+    user = tmp_path / "routines"
+    user.mkdir()
+    path.rename(user / "mine.yaml")
+    assert cli.main(["routines", "--dir", str(user)]) == 1
+    listed = capsys.readouterr()
+    assert all(x.isprintable() for x in (listed.out + listed.err).splitlines())
+    assert "morning" not in listed.out
+
+
+@pytest.mark.parametrize(
+    ("hold", "field", "expected"),
+    [
+        ("{seconds: 60, max_seconds: 120, extend_seconds: 1000}", "extend_seconds", "at most max"),
+        ("{seconds: 30, extend_seconds: 31}", "extend_seconds", "at most max_seconds (30)"),
+        ("{seconds: 30, countdown: 1e-07}", "countdown", "0 (none) or from 1 to less than"),
+        ("{seconds: 30, countdown: 1000}", "countdown", "less than seconds (30)"),
+        ("{seconds: 30, countdown: 30}", "countdown", "less than seconds (30)"),
+        (
+            "{seconds: 60, reminder_every: 3, reminders: [Breathe.]}",
+            "reminder_every",
+            "from 10 to max_seconds (60)",
+        ),
+        (
+            "{seconds: 60, max_seconds: 90, reminder_every: 91, reminders: [Breathe.]}",
+            "reminder_every",
+            "from 10 to max_seconds (90)",
+        ),
+    ],
+)
+def test_hold_numbers_are_bounded_against_their_hold(
+    tmp_path: Path, hold: str, field: str, expected: str
+) -> None:
+    text = GOOD.replace(
+        "hold: {seconds: 60, max_seconds: 120, extend_seconds: 30}", f"hold: {hold}"
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(VoicecoachError) as err:
+        load_routine_file(path)
+    assert f"exercises[0].hold.{field}: expected " in str(err.value)
+    assert expected in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize(
+    "hold",
+    [
+        "{seconds: 30, countdown: 0}",
+        "{seconds: 30, countdown: 1}",
+        "{seconds: 30, countdown: 29.5}",
+        "{seconds: 30, max_seconds: 30, extend_seconds: 30}",
+        "{seconds: 30, reminder_every: 10, reminders: [Breathe.]}",
+        "{seconds: 30, max_seconds: 60, reminder_every: 60, reminders: [Breathe.]}",
+    ],
+)
+def test_hold_numbers_at_their_bounds_are_accepted(tmp_path: Path, hold: str) -> None:
+    text = GOOD.replace(
+        "hold: {seconds: 60, max_seconds: 120, extend_seconds: 30}", f"hold: {hold}"
+    )
+    assert load_routine_file(write(tmp_path, text)).id == "morning"
+
+
+@pytest.mark.parametrize(
+    "names",
+    ["rest", "'rest'", "[.nan]", "['.nan']", "[none]", "[Null]", '["\\0"]', "['-']", "['42']"],
+)
+def test_an_exercise_name_must_be_a_list_of_words(tmp_path: Path, names: str) -> None:
+    path = write(tmp_path, GOOD.replace("    names: [rest]", f"    names: {names}"))
+    with pytest.raises(VoicecoachError) as err:
+        load_routine_file(path)
+    assert "exercises[0].names" in str(err.value)
+    assert str(err.value).isprintable()
+
+
+@pytest.mark.parametrize("names", ["[rest, deep rest]", "[child's pose]", "[step 2, twenty-two]"])
+def test_exercise_names_in_words_are_accepted(tmp_path: Path, names: str) -> None:
+    path = write(tmp_path, GOOD.replace("    names: [rest]", f"    names: {names}"))
+    assert load_routine_file(path).id == "morning"
+
+
+def test_a_file_name_with_control_characters_is_listed_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user = tmp_path / "routines"
+    user.mkdir()
+    (user / "\x1b]0;pwned\x07mine.yaml").write_text(GOOD, encoding="utf-8")
+    (user / "\x1b[2Jbroken.yaml").write_text("id: [", encoding="utf-8")
+    assert cli.main(["routines", "--dir", str(user)]) == 1
+    captured = capsys.readouterr()
+    assert "user: " + str(user / "\\x1b]0;pwned\\x07mine.yaml") in captured.out
+    assert str(user / "\\x1b[2Jbroken.yaml") in captured.err
+    assert all(x.isprintable() for x in (captured.out + captured.err).splitlines())

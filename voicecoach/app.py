@@ -334,6 +334,29 @@ class _Ending:
 RESUME_HINT = 'the session is saved as interrupted: say "resume" at the next start to go on'
 
 
+def what_was_saved(history: Any, names: dict[str, str]) -> str | None:
+    """After the history stopped being written (a full disk), what it does keep of the
+    session, in one line; None when every event was saved. Read from what the store
+    committed, never from what the session did, so it is true."""
+    failure = history.write_failure
+    if failure is None:
+        return None
+    cause = "the disk is full" if failure.disk_full else "the history could not be written"
+    if history.saved_status is None:
+        return f"{cause}: nothing of this session was saved"
+    if history.saved_status != "running":
+        return f"{cause}: the history keeps this session as {history.saved_status}"
+    step = history.last_saved_step
+    if step is None:
+        return f"{cause}: the history keeps only the start of this session, nothing to resume"
+    where = names.get(step.exercise or "", step.exercise or "its first step")
+    side = f", {step.side} side" if step.side else ""
+    return (
+        f"{cause}: the history keeps this session up to the {where}{side}, as interrupted: "
+        'say "resume" at the next start to go on from there'
+    )
+
+
 def run_live(
     *,
     routine: str | None = None,
@@ -386,25 +409,35 @@ def _run_live(
     ending: _Ending,
 ) -> int:
     from voicecoach.asr import choose_engine, open_engine
-    from voicecoach.audio import DeviceLost, open_microphone
+    from voicecoach.audio import DeviceLost, check_output, open_microphone
     from voicecoach.config import load_config, remember_voice
     from voicecoach.dialog import Dialog
     from voicecoach.errors import VoicecoachError
     from voicecoach.grammar import load_grammar
-    from voicecoach.history import HistoryStore
+    from voicecoach.history import HistoryStore, HistoryWriteError
     from voicecoach.listener import Listener
     from voicecoach.paths import data_dir
     from voicecoach.routines import RoutineLibrary
+    from voicecoach.scratch import clean_stale
     from voicecoach.session import Session
+    from voicecoach.shown import quoted
     from voicecoach.tts import Pyttsx3Renderer, SoundDeviceOutput, Speaker, VoiceSettings
 
     config = load_config().with_overrides(input_device=device)
+    clean_stale()  # the speech directories of sessions that were killed
     library = RoutineLibrary.load()
     if routine is not None and library.find(routine) is None:
         known = ", ".join(library.ids())
-        raise VoicecoachError(f"no routine {routine!r}; known routines: {known}")
+        raise VoicecoachError(f"no routine {quoted(routine)}; known routines: {known}")
     # The microphone first: with none, say so before spending seconds loading the model.
     mic = open_microphone(config.input_device)
+    # And a voice: a hands-free coach that cannot speak is no use on the floor.
+    try:
+        output = check_output(config.output_device)
+    except BaseException:
+        mic.close()
+        raise
+    output_device = None if config.output_device is None else output.index
     clock = MonotonicClock()
     events: queue.Queue[SessionInput] = queue.Queue()
     display = make_display()
@@ -434,7 +467,7 @@ def _run_live(
         recognizer = open_engine(choice, grammar, tune_dir=data_dir() / "models")
         speaker = Speaker(
             Pyttsx3Renderer(),
-            SoundDeviceOutput(clock, config.output_device),
+            SoundDeviceOutput(clock, output_device),
             events.put,
             clock,
             settings=VoiceSettings(rate=config.rate, volume=config.volume, voice=config.voice),
@@ -481,8 +514,15 @@ def _run_live(
             name="listener",
             daemon=True,
         )
+        dialog = Dialog()
+
+        def cannot_save(exc: HistoryWriteError) -> None:
+            # Once, on screen and aloud: a coach that only logged it went on as if all was kept.
+            display.message(f"voicecoach: {exc}")
+            speaker.say(dialog.render(Cue("history_full" if exc.disk_full else "history_failed")))
+
         with HistoryStore.open() as history:
-            recorder = history.recorder()
+            recorder = history.recorder(on_failure=cannot_save)
 
             def on_event(event: SessionEvent) -> None:
                 recorder(event)
@@ -496,7 +536,6 @@ def _run_live(
                 resumable=history.interrupted(exercise_names(library)),
                 on_event=on_event,
             )
-            dialog = Dialog()
             loop = Loop(
                 session,
                 dialog,
@@ -537,6 +576,7 @@ def _run_live(
                 speaker.close()
             # Cut short: left "running" here, so closing the history marks it interrupted.
             cut_short = not session.finished
+            saved = what_was_saved(history, exercise_names(library))
     finally:
         stop_listening.set()
         mic.close()
@@ -549,11 +589,15 @@ def _run_live(
         display.close()
     if not cut_short:
         print(f"Summary: {loop.summary_text}" if loop.summary_text else "No session was started.")
+        if saved is not None:
+            print(f"voicecoach: {saved}", file=sys.stderr)
         return 0
     so_far = summary_so_far(session, dialog, library)
     print(f"Summary so far: {so_far}" if so_far else "No session was started.")
     why = lost[0] if lost else f"ended by {ending.signal_name or 'SIGINT'}"
-    if any(e.kind == "step_started" for e in session.events):
+    if saved is not None:
+        print(f"voicecoach: {why}; {saved}", file=sys.stderr)
+    elif any(e.kind == "step_started" for e in session.events):
         print(f"voicecoach: {why}; {RESUME_HINT}", file=sys.stderr)
     else:
         print(f"voicecoach: {why}", file=sys.stderr)

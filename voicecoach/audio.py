@@ -186,6 +186,8 @@ def format_devices(devices: list[Device] | None = None) -> str:
 
 def choose_input(spec: str | int | None, devices: list[Device] | None = None) -> Device:
     """The input device named by `spec` (index or part of a name), or the first with inputs."""
+    from voicecoach.shown import quoted
+
     devices = list_devices() if devices is None else devices
     inputs = [d for d in devices if d.inputs > 0]
     if not inputs:
@@ -198,20 +200,76 @@ def choose_input(spec: str | int | None, devices: list[Device] | None = None) ->
         for d in inputs:
             if d.index == int(text):
                 return d
-        raise VoicecoachError(f"input device {text} not found; `voicecoach devices` lists them")
+        raise VoicecoachError(
+            f"input device {quoted(text)} not found; `voicecoach devices` lists them"
+        )
     matches = [d for d in inputs if text.lower() in d.name.lower()]
     if not matches:
         raise VoicecoachError(
-            f"no input device named like {text!r}; `voicecoach devices` lists them"
+            f"no input device named like {quoted(text)}; `voicecoach devices` lists them"
         )
     return matches[0]
 
 
-def _default_input_index() -> int | None:
+NO_OUTPUT_MESSAGE = (
+    "no speakers found (this machine has no audio output device): the coach could not speak; "
+    "run `voicecoach demo` to see a whole session without one"
+)
+
+
+def choose_output(spec: str | int | None, devices: list[Device] | None = None) -> Device:
+    """The output device named by `spec` (index or part of a name), or the default output."""
+    from voicecoach.shown import quoted
+
+    devices = list_devices() if devices is None else devices
+    outputs = [d for d in devices if d.outputs > 0]
+    if not outputs:
+        raise VoicecoachError(NO_OUTPUT_MESSAGE)
+    if spec is None or spec == "":
+        wanted = _default_index(1)
+        return next((d for d in outputs if d.index == wanted), outputs[0])
+    text = str(spec)
+    if text.isdigit():
+        for d in outputs:
+            if d.index == int(text):
+                return d
+        raise VoicecoachError(
+            f"output device {quoted(text)} not found; `voicecoach devices` lists them"
+        )
+    matches = [d for d in outputs if text.lower() in d.name.lower()]
+    if not matches:
+        raise VoicecoachError(
+            f"no output device named like {quoted(text)}; `voicecoach devices` lists them"
+        )
+    return matches[0]
+
+
+def check_output(spec: str | int | None, rate: int = SAMPLE_RATE) -> Device:
+    """The output device the coach will speak through, checked to open at `rate` (mono int16),
+    before a session starts: a coach that cannot speak is refused in one line."""
+    device = choose_output(spec)
     try:
         import sounddevice as sd
 
-        index = sd.default.device[0]
+        sd.check_output_settings(device=device.index, channels=1, dtype="int16", samplerate=rate)
+    except Exception as exc:
+        raise VoicecoachError(
+            f"could not open output device {device.name!r} at {rate} Hz: {exc}; "
+            "`voicecoach devices` lists the others"
+        ) from None
+    return device
+
+
+def _default_input_index() -> int | None:
+    return _default_index(0)
+
+
+def _default_index(which: int) -> int | None:
+    """sounddevice's default input (0) or output (1) device index, if it has one."""
+    try:
+        import sounddevice as sd
+
+        index = sd.default.device[which]
     except Exception:
         return None
     return int(index) if index is not None and int(index) >= 0 else None

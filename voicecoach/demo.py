@@ -18,11 +18,11 @@ import heapq
 import itertools
 import json
 import logging
+import os
 import queue
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import wave
 from collections.abc import Callable
@@ -32,7 +32,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from voicecoach.app import Loop, exercise_names
+from voicecoach.app import Loop, _Ending, exercise_names, what_was_saved
 from voicecoach.audio import FRAME_S, SAMPLE_RATE
 from voicecoach.clock import FakeClock
 from voicecoach.errors import VoicecoachError
@@ -56,6 +56,8 @@ from voicecoach.messages import (
 )
 from voicecoach.paths import PACKAGE_DATA
 from voicecoach.routines import read_routine_data
+from voicecoach.scratch import clean_stale, scratch_dir
+from voicecoach.shown import escape
 
 MAX_SAMPLE_CHARS = 200
 """Longest line a scenario may say (as `recognize --sample`): espeak-ng would read a book."""
@@ -230,12 +232,17 @@ class VirtualWaiter:
         self._speed = speed
         self.idle = False
         """Nothing queued, scheduled or due: the session cannot go on by itself."""
+        self.interrupted: Callable[[], bool] = lambda: False
+        """True once a signal asks the demo to end: the pacing stops waiting at once."""
 
     def _jump(self, t: float) -> None:
         now = self._clock.now()
         if t > now:
             if self._speed > 0:
-                time.sleep(min(5.0, (t - now) / self._speed))
+                # In slices: a SIGTERM during a long wait ends the demo within 0.1 s.
+                until = time.monotonic() + min(5.0, (t - now) / self._speed)
+                while (left := until - time.monotonic()) > 0 and not self.interrupted():
+                    time.sleep(min(0.1, left))
             self._clock.set(t)
 
     def next_event(self, deadline: float | None) -> SessionInput | None:
@@ -362,29 +369,59 @@ def stamp(t: float) -> str:
 
 
 class Transcript:
-    """Timestamped lines, flushed one by one (a test may watch the file and act on a line)."""
+    """Timestamped lines, flushed one by one (a test may watch the file and act on a line).
+
+    A line that cannot be written (a full disk) is one VoicecoachError naming the file; the
+    transcript then writes nothing more, and closing it never raises."""
 
     def __init__(self, path: Path, clock: FakeClock, echo: TextIO | None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("w", encoding="utf-8", buffering=1)
+        self.path = path
+        self._file: TextIO | None = path.open("w", encoding="utf-8", buffering=1)
         self._clock = clock
         self._echo = echo
 
+    def _write(self, text: str) -> None:
+        if self._file is None:
+            return
+        # One line: what the person says, or a routine's words, may reach a terminal.
+        try:
+            self._file.write(escape(text) + "\n")
+            self._file.flush()
+        except OSError as exc:
+            self.close()
+            raise output_error(self.path, exc) from None
+
     def line(self, text: str, at: float | None = None) -> None:
         entry = f"[{stamp(self._clock.now() if at is None else at)}] {text}"
-        self._file.write(entry + "\n")
-        self._file.flush()
+        self._write(entry)
         if self._echo is not None:
-            print(entry, file=self._echo, flush=True)
+            print(escape(entry), file=self._echo, flush=True)
 
     def note(self, text: str, *, echo: bool = True) -> None:
-        self._file.write(f"# {text}\n")
-        self._file.flush()
+        self._write(f"# {text}")
         if echo and self._echo is not None:
-            print(text, file=self._echo, flush=True)
+            print(escape(text), file=self._echo, flush=True)
 
     def close(self) -> None:
-        self._file.close()
+        file, self._file = self._file, None
+        if file is None:
+            return
+        try:
+            file.close()
+        except OSError as exc:  # its last lines could not be written; said by whoever wrote
+            _LOGGER.info("closing %s: %s", self.path, exc)
+
+
+def output_error(path: Path, exc: OSError) -> VoicecoachError:
+    """A demo output file that cannot be written, in one line (a full disk named as such)."""
+    from voicecoach.history import disk_full, free_bytes
+
+    if disk_full(path, exc):
+        free = free_bytes(path)
+        left = f" ({free // 1024} kB free)" if free is not None else ""
+        return VoicecoachError(f"cannot write {path}: the disk is full{left}; free some space")
+    return VoicecoachError(f"cannot write {path}: {exc.strerror or exc}")
 
 
 # --- the person ---------------------------------------------------------------------------------
@@ -400,10 +437,14 @@ def synthesize_person(text: str, workdir: Path) -> np.ndarray:
     voice, wpm, pitch = PERSON_VOICE
     path = workdir / f"person-{abs(hash(text))}.wav"
     try:
+        # "--": a line that starts with "-" ("--help", "-w/PATH") is words to say, never an
+        # option; no stdin: espeak-ng reads text from it when it has none, and the demo's own
+        # stdin is not the person's.
         subprocess.run(
-            [binary, "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(path), text],
+            [binary, "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(path), "--", text],
             check=True,
             capture_output=True,
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.CalledProcessError) as exc:
         detail = exc.stderr.decode(errors="replace").strip() if getattr(exc, "stderr", None) else ""
@@ -604,6 +645,62 @@ def summary_dict(summary: Any) -> dict[str, Any]:
     return data
 
 
+def set_aside_previous(history_path: Path) -> Path | None:
+    """Move the demo history of an earlier run (with its -wal and -shm) to
+    `<name>.previous-<time>` beside it; None when there is none. A demo still running with the
+    same DIR keeps its history, and this one is refused in one line."""
+    from voicecoach.history import _lock_held_elsewhere, lock_path
+
+    if not history_path.exists():
+        return None
+    if _lock_held_elsewhere(lock_path(history_path)):
+        raise VoicecoachError(
+            f"another voicecoach demo is running with --out {history_path.parent}; "
+            "give another directory"
+        )
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = history_path.with_name(f"{history_path.name}.previous-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = history_path.with_name(f"{history_path.name}.previous-{stamp}-{n}")
+    try:
+        # The log first: a copy of the main file without its log would lose the last events.
+        for suffix in ("-wal", "-shm"):
+            sidecar = history_path.with_name(history_path.name + suffix)
+            if sidecar.exists():
+                os.replace(sidecar, target.with_name(target.name + suffix))
+        os.replace(history_path, target)
+    except OSError as exc:
+        raise VoicecoachError(
+            f"cannot set the last demo's history {history_path} aside: {exc.strerror or exc}"
+        ) from None
+    return target
+
+
+def _ended_by_signal(
+    ending: Any,
+    session: Any,
+    library: Any,
+    loop: Loop,
+    transcript: Transcript,
+    history_path: Path,
+    saved: str | None,
+    echo: TextIO | None,
+) -> int:
+    """What `start` does when a signal ends it: what was done so far, and where it is kept."""
+    from voicecoach.app import summary_so_far
+
+    why = f"ended by {ending.signal_name}"
+    transcript.line(f"the session was {why}")
+    so_far = summary_so_far(session, loop.dialog, library)
+    if echo is not None:
+        print(f"\nSummary so far: {so_far}" if so_far else "No session was started.", file=echo)
+    kept = saved or f"the demo's session is saved as interrupted in {history_path}"
+    print(f"voicecoach: {why}; {kept}", file=sys.stderr)
+    return int(ending.exit_code)
+
+
 def _try_engine(engine: str, model: Path | None, grammar: Any) -> tuple[Any, str]:
     """(the engine that hears the person, or None; what it is, or why there is none)."""
     from voicecoach.asr import AUTO, choose_engine, open_engine
@@ -636,6 +733,7 @@ def run_demo(
     from voicecoach.tts import Pyttsx3Renderer, Speaker
 
     started = time.monotonic()
+    clean_stale()  # what killed runs left in the temporary directory
     if script is None:
         script = load_scenario(BUILTIN_SCENARIO)
     clock = FakeClock(0.0)
@@ -702,10 +800,19 @@ def run_demo(
             )
             transcript.note(f"why: {engine_line}", echo=False)
 
+        # The demo's sessions are not the person's: they go to a history of their own in DIR,
+        # a fresh one each run, so a demo killed last time neither offers itself for resuming
+        # nor changes today's counts. The last run's is kept beside it.
+        history_path = out_dir / "history.sqlite3"
+        kept = set_aside_previous(history_path)
+        if kept is not None:
+            transcript.note(
+                f"the demo starts from a fresh history; the last run's is kept as {kept.name}"
+            )
         with (
-            tempfile.TemporaryDirectory(prefix="voicecoach-demo-") as tmp,
-            # The demo's sessions are not the person's: they go to a history of their own in DIR.
-            HistoryStore.open(out_dir / "history.sqlite3") as history,
+            scratch_dir("demo") as tmp,
+            HistoryStore.open(history_path) as history,
+            _Ending() as ending,
         ):
             person = Person(
                 list(script),
@@ -722,7 +829,11 @@ def run_demo(
             )
             person.arm_timed()
             observer = _Observer(transcript, person)
-            recorder = history.recorder()
+
+            def cannot_save(exc: VoicecoachError) -> None:
+                transcript.line(f"history: {exc}")
+
+            recorder = history.recorder(on_failure=cannot_save)
 
             def on_event(event: SessionEvent) -> None:
                 recorder(event)
@@ -735,6 +846,7 @@ def run_demo(
                 on_event=on_event,
             )
             waiter = VirtualWaiter(events, clock, scheduler, speed)
+            waiter.interrupted = lambda: ending.signal_name is not None
             loop = Loop(session, Dialog(), speaker, waiter, clock, observer=observer)
 
             class _Stuck:
@@ -745,10 +857,20 @@ def run_demo(
                     return event
 
             loop.waiter = _Stuck()
-            loop.run()
-            # Let the summary be spoken to its end.
-            waiter.drain(loop, until=lambda: not speaker.speaking)
+            ending.loop = loop  # SIGINT, SIGTERM, SIGHUP: cut short, saved as interrupted
+            try:
+                loop.run()
+                # Let the summary be spoken to its end.
+                if ending.signal_name is None:
+                    waiter.drain(loop, until=lambda: not speaker.speaking)
+            finally:
+                ending.loop = None
+            saved = what_was_saved(history, exercise_names(library))
 
+        if ending.signal_name is not None and not session.finished:
+            return _ended_by_signal(
+                ending, session, library, loop, transcript, history_path, saved, echo
+            )
         summary = session.summary
         if summary is None:
             transcript.line(f"the session did not finish (state {session.state})")
@@ -757,7 +879,10 @@ def run_demo(
             )
         transcript.line(f"summary: {loop.summary_text}")
         transcript.line(f"summary data: {json.dumps(summary_dict(summary), sort_keys=True)}")
-        wav_s = timeline.write(out_dir / "session.wav")
+        try:
+            wav_s = timeline.write(out_dir / "session.wav")
+        except OSError as exc:
+            raise output_error(out_dir / "session.wav", exc) from None
         transcript.note(
             f"session.wav: {wav_s:.1f} s (silences over {MAX_GAP_S} s shortened); "
             f"{clock.now() / 60:.1f} min of session time in {time.monotonic() - started:.1f} s"
@@ -765,6 +890,9 @@ def run_demo(
         if echo is not None:
             print(f"\nSummary: {loop.summary_text}", file=echo)
             print(f"Wrote {out_dir / 'session.wav'} and {out_dir / 'transcript.txt'}", file=echo)
+        if saved is not None:
+            transcript.note(f"history: {saved}", echo=False)
+            print(f"voicecoach: {saved}", file=sys.stderr)
         return 0
     finally:
         # Also when the session fails: the engine thread stops, its temp dir goes, and the

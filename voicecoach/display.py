@@ -13,6 +13,7 @@ from typing import Protocol, TextIO
 
 from voicecoach.listener import Heard
 from voicecoach.messages import IntentHeard
+from voicecoach.shown import escape
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class PlainDisplay:
         self._lock = threading.Lock()
 
     def _print(self, line: str) -> None:
+        line = escape(line)  # words from routine files and settings reach the terminal here
         with self._lock:
             print(line, file=self._out, flush=True)
 
@@ -145,18 +147,20 @@ class RichDisplay:
             where = s.routine or "no routine yet"
             if s.step is not None and s.steps:
                 where += f"  (step {s.step + 1} of {s.steps})"
-            grid.add_row("routine", where)
-            grid.add_row("exercise", f"{s.exercise or '-'}" + (f"  [{s.side}]" if s.side else ""))
-            grid.add_row("state", s.state)
+            grid.add_row("routine", _plain(where))
+            grid.add_row(
+                "exercise", _plain(f"{s.exercise or '-'}" + (f"  [{s.side}]" if s.side else ""))
+            )
+            grid.add_row("state", _plain(s.state))
             if s.total_s:
                 done = s.total_s - (s.remaining_s or 0.0)
                 bar = ProgressBar(total=s.total_s, completed=done, width=40)
                 row = Table.grid(padding=(0, 1))
                 row.add_row(bar, f"{_clock(s.remaining_s)} left of {_clock(s.total_s)}")
                 grid.add_row("time", row)
-            grid.add_row("say", _hint(s.allowed))
-        grid.add_row("coach", self._coach)
-        grid.add_row("heard", self._heard + (f"  → {self._did}" if self._did else ""))
+            grid.add_row("say", _plain(_hint(s.allowed)))
+        grid.add_row("coach", _plain(self._coach))
+        grid.add_row("heard", _plain(self._heard + (f"  → {self._did}" if self._did else "")))
         return Panel(grid, title="voicecoach", subtitle="Ctrl-C ends and gives the summary")
 
     def _refresh(self) -> None:
@@ -187,10 +191,18 @@ class RichDisplay:
             self._refresh()
 
     def message(self, text: str) -> None:
-        self._console.print(text)
+        self._console.print(_plain(text))
 
     def close(self) -> None:
         self._live.stop()
+
+
+def _plain(text: str) -> object:
+    """Text rich shows as it is: control characters escaped, and "[bold]" in a routine's name
+    not taken for markup."""
+    from rich.text import Text
+
+    return Text(escape(text))
 
 
 def make_display(out: TextIO | None = None) -> Display:

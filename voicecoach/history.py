@@ -7,6 +7,7 @@ need no lock. Wall-clock time is taken here, at the edge, through an injected `w
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -88,6 +89,21 @@ _BUSY_TIMEOUT_S = 5.0
 
 class NoHistoryYet(VoicecoachError):
     """There is no history file, or it holds no sessions table yet (e.g. zero bytes)."""
+
+
+class HistoryWriteError(VoicecoachError):
+    """The history could not be written (a full disk, an I/O error). The transaction that failed
+    left nothing behind, and what was committed before it is kept."""
+
+    def __init__(self, message: str, *, disk_full: bool = False) -> None:
+        super().__init__(message)
+        self.disk_full = disk_full
+
+
+DISK_NEARLY_FULL_BYTES = 1 << 20
+"""Free space under which an I/O error while writing the history is taken for a full disk:
+SQLite reports a full disk as "database or disk is full" while appending to its log, but as
+"disk I/O error" when it cannot grow its 32 kB shared-memory file (tmpfs, measured)."""
 
 
 def default_wall() -> datetime:
@@ -299,6 +315,14 @@ class HistoryStore:
         self._closed = False
         self.warnings: list[str] = []
         """Rows voicecoach did not write, skipped while reading (one line each, deduplicated)."""
+        self.write_failure: HistoryWriteError | None = None
+        """Why the last write failed (a full disk); once set, nothing more is written."""
+        self.unsaved_events = 0
+        """Events that reached `record` after the history stopped being written."""
+        self.last_saved_step: SessionEvent | None = None
+        """The current session's newest committed step_started: where a resume would pick up."""
+        self.saved_status: str | None = None
+        """The current session's status as committed (None before its row is)."""
 
     # --- opening -------------------------------------------------------------------------------
 
@@ -328,9 +352,12 @@ class HistoryStore:
             if exists and not _is_healthy(path):
                 set_aside = _move_aside(path, wall())
             _touch_private(path)
-            conn = _connect(path)
             try:
-                version = _migrate(conn)
+                conn = _connect(path)
+            except sqlite3.Error as exc:
+                raise _write_error(path, exc, "cannot open") from None
+            try:
+                version = _migrate(conn, path)
             except BaseException:
                 conn.close()
                 raise
@@ -371,6 +398,8 @@ class HistoryStore:
             if conn is not None:
                 conn.close()
             if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable: not damage
+                if disk_full(path, exc):  # reading a log needs room for its shared memory
+                    raise _write_error(path, exc, "cannot read", "free some space") from None
                 raise VoicecoachError(f"cannot read the history file {path}: {exc}") from None
             raise _damaged(path, exc) from None
         if version == 0:
@@ -411,7 +440,9 @@ class HistoryStore:
 
     # --- recording -----------------------------------------------------------------------------
 
-    def recorder(self) -> Callable[[SessionEvent], None]:
+    def recorder(
+        self, on_failure: Callable[[HistoryWriteError], None] | None = None
+    ) -> Callable[[SessionEvent], None]:
         """The session's `on_event`: commits each event (and its session row) as it happens.
 
         A session row ("running") opens with session_started, or with an event that arrives
@@ -421,45 +452,65 @@ class HistoryStore:
         was not taken back) → "stopped", or, with all_skipped, → "skipped". session_started
         with data resumed_session_id links the session to the interrupted one it continues. A
         rating after finished stays with it; any other event after finished opens the next one.
-        A database error is logged, never raised into the session.
+        A database error is logged, never raised into the session. When the history cannot be
+        written (a full disk), `on_failure` is told once, with the one-line reason, and nothing
+        more is written (see `record`).
         """
         self._require_writable()
 
         def record(event: SessionEvent) -> None:
             try:
                 self.record(event)
+            except HistoryWriteError as exc:
+                if self.unsaved_events == 1:  # the first: say it once
+                    _LOGGER.error("history: %s", exc)
+                    if on_failure is not None:
+                        on_failure(exc)
             except (sqlite3.Error, TypeError, ValueError) as exc:
                 _LOGGER.error("history: could not record %s event: %s", event.kind, exc)
 
         return record
 
     def record(self, event: SessionEvent) -> int:
-        """Commit one event; returns the id of the session it was stored under."""
+        """Commit one event; returns the id of the session it was stored under.
+
+        HistoryWriteError when it cannot be written (a full disk). From then on nothing more is
+        written by this store (each later event is counted in `unsaved_events` and refused the
+        same way): what is stored stays the true beginning of the session, never one with a
+        hole in it, and the next start offers to resume it from its last stored step.
+        """
         self._require_writable()
         wall = self._wall().isoformat()
         data = json.dumps(event.data, separators=(",", ":"))
         with self._mutex:
+            if self.write_failure is not None:
+                self.unsaved_events += 1
+                raise self.write_failure
             conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
+            current = self._current
+            has_start, finished, steps = (
+                self._current_has_start,
+                self._current_finished,
+                self._current_steps,
+            )
+            new_session = self._starts_new_session(event)
             try:
-                if self._starts_new_session(event):
-                    if self._current is not None:
+                conn.execute("BEGIN IMMEDIATE")
+                if new_session:
+                    if current is not None:
                         # A new session began without the previous one finishing or stopping.
                         conn.execute(
                             "UPDATE sessions SET status = ? WHERE id = ? AND status = ?",
-                            (INTERRUPTED, self._current, RUNNING),
+                            (INTERRUPTED, current, RUNNING),
                         )
                     cursor = conn.execute(
                         "INSERT INTO sessions (started, routine, status, resumes) "
                         "VALUES (?, ?, ?, ?)",
                         (wall, event.routine, RUNNING, self._pending_resume),
                     )
-                    self._current = int(cursor.lastrowid or 0)
-                    self._current_has_start = False
-                    self._current_finished = False
-                    self._current_steps = 0
-                    self._pending_resume = None
-                session_id = self._current
+                    current = int(cursor.lastrowid or 0)
+                    has_start, finished, steps = False, False, 0
+                session_id = current
                 assert session_id is not None
                 conn.execute(
                     "INSERT INTO events (session_id, kind, at, wall, routine, exercise, side, data)"
@@ -477,7 +528,7 @@ class HistoryStore:
                 )
                 status = _status_after(event)
                 if event.kind == "session_started":
-                    self._current_has_start = True
+                    has_start = True
                     resumes = event.data.get("resumed_session_id")
                     if not isinstance(resumes, int) or isinstance(resumes, bool):
                         resumes = None
@@ -487,17 +538,38 @@ class HistoryStore:
                         (event.routine, resumes, session_id),
                     )
                 elif event.kind == "step_started":
-                    self._current_steps += 1
+                    steps += 1
                 elif event.kind == "finished":
-                    self._current_finished = True
+                    finished = True
                 if status is not None:
                     conn.execute(
                         "UPDATE sessions SET status = ? WHERE id = ?", (status, session_id)
                     )
                 conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
+            except BaseException as exc:
+                _rollback(conn)
+                if isinstance(exc, sqlite3.Error):
+                    self.write_failure = _write_error(
+                        self.path,
+                        exc,
+                        "cannot save this session in",
+                        "what was saved before stays, and nothing more of this session is saved",
+                    )
+                    self.unsaved_events += 1
+                    raise self.write_failure from None
                 raise
+            # Only what was committed moves the store on: a failed event leaves it as it was.
+            if new_session:
+                self._pending_resume = None
+                self.last_saved_step = None
+                self.saved_status = RUNNING
+            if status is not None:
+                self.saved_status = status
+            self._current = current
+            self._current_has_start, self._current_finished = has_start, finished
+            self._current_steps = steps
+            if event.kind == "step_started":
+                self.last_saved_step = event
         return session_id
 
     def _starts_new_session(self, event: SessionEvent) -> bool:
@@ -577,11 +649,16 @@ class HistoryStore:
         exercise into the spoken name, else it is the recorded id.
         """
         with self._mutex:
-            if not self.read_only:
-                self._conn.execute(
-                    "UPDATE sessions SET status = ? WHERE status = ? AND id IS NOT ?",
-                    (INTERRUPTED, RUNNING, self._current),
-                )
+            if not self.read_only and self.write_failure is None:
+                try:
+                    self._conn.execute(
+                        "UPDATE sessions SET status = ? WHERE status = ? AND id IS NOT ?",
+                        (INTERRUPTED, RUNNING, self._current),
+                    )
+                except sqlite3.Error as exc:
+                    # A full disk: a "running" row whose process is gone reads as interrupted
+                    # all the same (_shown_status), so the offer below stands.
+                    _LOGGER.warning("history: could not mark old sessions interrupted: %s", exc)
             row = self._conn.execute(
                 "SELECT id, status, routine FROM sessions ORDER BY id DESC LIMIT 1"
             ).fetchone()
@@ -679,16 +756,30 @@ class HistoryStore:
         self._require_writable()
         with self._mutex:
             count = int(self._conn.execute("SELECT count(*) FROM sessions").fetchone()[0])
-            self._conn.execute("PRAGMA secure_delete = ON")
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.execute("DELETE FROM events")
-            self._conn.execute("DELETE FROM sessions")
-            self._conn.execute("COMMIT")
-            self._conn.execute("VACUUM")
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            try:
+                self._conn.execute("PRAGMA secure_delete = ON")
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.execute("DELETE FROM events")
+                self._conn.execute("DELETE FROM sessions")
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(self._conn)
+                raise _write_error(
+                    self.path, exc, "cannot forget the sessions in", "nothing was deleted"
+                ) from None
             self._current = None
             self._current_has_start = False
             self._pending_resume = None
+            try:
+                self._conn.execute("VACUUM")
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                raise _write_error(
+                    self.path,
+                    exc,
+                    "deleted every session, but cannot wipe their old pages in",
+                    "run it again once there is space",
+                ) from None
         _LOGGER.info("history: forgot %d sessions in %s", count, self.path)
         return count
 
@@ -915,7 +1006,7 @@ def _touch_private(path: Path) -> None:
         os.close(fd)
         os.chmod(path, 0o600)
     except OSError as exc:
-        raise VoicecoachError(f"cannot write the history file {path}: {exc}") from None
+        raise _write_error(path, exc, "cannot write") from None
 
 
 def _private_sidecars(path: Path) -> None:
@@ -939,8 +1030,11 @@ def _acquire_lock(path: Path) -> int:
         os.close(fd)
         who = f"pid {holder}" if holder else "pid unknown"
         raise VoicecoachError(f"another voicecoach session is running ({who})") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError as exc:  # a full disk: the lock holds all the same, only unnamed
+        _LOGGER.info("history: could not write the pid into %s: %s", path, exc)
     return fd
 
 
@@ -989,6 +1083,8 @@ def _is_healthy(path: Path) -> bool:
         return rows == [("ok",)]
     except sqlite3.OperationalError as exc:
         # Busy, locked, cannot open, I/O error: SQLite's verdict on damage is DatabaseError.
+        if disk_full(path, exc):
+            raise _write_error(path, exc, "cannot open") from None
         raise VoicecoachError(f"cannot open the history file {path}: {exc}") from None
     except sqlite3.DatabaseError:
         return False
@@ -1028,20 +1124,85 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _migrate(conn: sqlite3.Connection) -> int:
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+def _migrate(conn: sqlite3.Connection, path: Path) -> int:
+    """Bring the file to SCHEMA_VERSION, one migration per transaction; a migration that cannot
+    be written (a full disk) leaves the file at the version before it, and says why."""
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error as exc:
+        raise _write_error(path, exc, "cannot open") from None
     if version > SCHEMA_VERSION:
-        raise _too_new(Path(conn.execute("PRAGMA database_list").fetchone()[2]), version)
+        raise _too_new(path, version)
     while version < SCHEMA_VERSION:
-        conn.execute("BEGIN IMMEDIATE")
         try:
+            conn.execute("BEGIN IMMEDIATE")
             for statement in MIGRATIONS[version]:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version + 1}")
             conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as exc:
+            _rollback(conn)
+            if isinstance(exc, sqlite3.Error):
+                raise _write_error(path, exc, "cannot set up") from None
             raise
         _LOGGER.info("history: schema upgraded to version %d", version + 1)
         version += 1
     return version
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo an open transaction, if SQLite has not already (it rolls back by itself on a full
+    disk, and a ROLLBACK then fails with "no transaction is active", hiding the cause)."""
+    if not conn.in_transaction:
+        return
+    try:
+        conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        _LOGGER.warning("history: rollback failed too: %s", exc)
+
+
+def disk_full(path: Path, exc: BaseException) -> bool:
+    """Whether a failed write to `path` failed because its disk is full (or nearly: see
+    DISK_NEARLY_FULL_BYTES)."""
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+    elif isinstance(exc, sqlite3.Error):
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        if name == "SQLITE_FULL":
+            return True
+        if not name.startswith("SQLITE_IOERR"):
+            return False
+    else:
+        return False
+    free = free_bytes(path)
+    return free is not None and free < DISK_NEARLY_FULL_BYTES
+
+
+def free_bytes(path: Path) -> int | None:
+    """Bytes free (to this user) on the filesystem holding `path` or its nearest parent."""
+    for candidate in (path, *path.parents):
+        try:
+            info = os.statvfs(candidate)
+        except OSError:
+            continue
+        return info.f_bavail * info.f_frsize
+    return None
+
+
+def _write_error(
+    path: Path,
+    exc: BaseException,
+    doing: str,
+    then: str = "free some space and start again (nothing saved in it is lost)",
+) -> HistoryWriteError:
+    """One line naming the file and the cause: a full disk is called that, whatever SQLite's
+    words for it were."""
+    if disk_full(path, exc):
+        free = free_bytes(path)
+        left = f" ({free // 1024} kB free)" if free is not None else ""
+        return HistoryWriteError(
+            f"{doing} the history file {path}: the disk is full{left}; {then}", disk_full=True
+        )
+    cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return HistoryWriteError(f"{doing} the history file {path}: {cause}; {then}")

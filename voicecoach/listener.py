@@ -86,9 +86,11 @@ class GatePolicy:
     now"; the person's "longer" over a cue came at 0.85 to 0.92 in the demo."""
     pain_confidence: float = 0.3
     """Lowest confidence for pain while the coach is quiet."""
-    pain_barge_in_confidence: float = 0.6
-    """Lowest confidence for pain heard over (or just after) the coach ("my lower back hurts"
-    0.3 s into a coach sentence came at 0.76 to 0.78)."""
+    pain_barge_in_confidence: float = 0.5
+    """Lowest confidence for pain heard over (or just after) the coach: no more than any command
+    needs in quiet. With PocketSphinx, "my lower back hurts" 0.3 s into a coach sentence came at
+    0.76 to 0.78; with Whisper, "ouch" right after "ready", over the hold cue, at 0.65, and
+    Whisper's pain is kept from 0.5 (its own bar)."""
     pain_min_s: float = 0.0
     """Pain is never refused for being short: "ow" said fast, or clipped by the detector
     where it overlaps the coach's voice. An echo burst taken for pain costs a "say ready"."""
@@ -530,12 +532,17 @@ class Listener:
             or self.detector.quiet_s < self.prepare_after_s - 1e-9
             or self._seg_start is None
             or t_end - self._seg_start > self.prepare_within_s
-            # Not over the coach: a decode is one C call holding the GIL for 150 to 300 ms.
-            # With the output buffer at 0.1 s that ran the coach's playback dry (ALSA
-            # underruns in the room test) and pushed its voice later than its echo reference
-            # said; tts.OUTPUT_LATENCY_S (0.4 s) now outlasts it, and this rule is kept from
-            # then, not measured again without it.
-            or (self.reference is not None and self.reference.speaking_at(t_end))
+            # Not over the coach, for an engine whose decode is one C call holding the GIL
+            # (PocketSphinx, 150 to 300 ms): with the output buffer at 0.1 s that ran the
+            # coach's playback dry (ALSA underruns in the room test) and pushed its voice later
+            # than its echo reference said; tts.OUTPUT_LATENCY_S (0.4 s) now outlasts it, and
+            # this rule is kept from then, not measured again without it. An engine that
+            # decodes without the GIL (Whisper on CTranslate2) leaves the output callback free.
+            or (
+                not getattr(self.recognizer, "decodes_without_gil", False)
+                and self.reference is not None
+                and self.reference.speaking_at(t_end)
+            )
         ):
             return
         # The rest of the hangover as quiet: the utterance decoded is as long as it would be.

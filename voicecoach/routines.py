@@ -23,6 +23,7 @@ import yaml
 from voicecoach import paths
 from voicecoach.errors import VoicecoachError
 from voicecoach.grammar import load_grammar, routine_name_stem
+from voicecoach.shown import escape, unsafe_characters
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -460,13 +461,21 @@ class _Checker:
         return data[key]
 
     def text(self, value: object, where: str) -> str:
+        """A non-empty string, its whitespace runs made single spaces; no control or format
+        characters (YAML's "\\e" or "\\u202e" escapes): each text is said and printed."""
         if not isinstance(value, str) or not value.strip():
             self.fail(where, "a non-empty string", value)
         assert isinstance(value, str)
-        return " ".join(value.split())
+        text = " ".join(value.split())
+        if unsafe_characters(text):
+            self.fail(where, "text without control characters", value)
+        return text
 
-    def texts(self, value: object, where: str, *, allow_empty: bool = False) -> tuple[str, ...]:
-        if isinstance(value, str):
+    def texts(
+        self, value: object, where: str, *, allow_empty: bool = False, single: bool = True
+    ) -> tuple[str, ...]:
+        """A list of texts; with `single`, one bare string is a list of one."""
+        if isinstance(value, str) and single:
             value = [value]
         if not isinstance(value, list) or (not value and not allow_empty):
             self.fail(where, "a non-empty list of strings", value)
@@ -573,6 +582,26 @@ _REPS_FIELDS = (
 )
 
 
+MIN_REMINDER_SECONDS = 10.0
+"""Shortest interval between reminders in a hold: a reminder takes seconds to say, and the
+built-in 30-second stretch reminds every 10."""
+_PLACEHOLDER_NAMES = frozenset({"none", "null", "nil", "nan", "inf", "true", "false", "n/a"})
+"""Words a file holds where its author meant "nothing": never an exercise's name."""
+
+
+def _exercise_names(c: _Checker, raw: object, where: str) -> tuple[str, ...]:
+    """Spoken names: a list (a bare string is the mistake of leaving the brackets out), each
+    with a letter in it, of letters, digits, spaces, hyphens and apostrophes, and not a word
+    that stands for nothing ("none", "null", ".nan")."""
+    names = c.texts(raw, where, single=False)
+    for i, name in enumerate(names):
+        words_only = all(ch.isalnum() or ch in " -'\u2019" for ch in name)
+        has_letter = any(ch.isalpha() for ch in name)
+        if not words_only or not has_letter or name.lower() in _PLACEHOLDER_NAMES:
+            c.fail(f"{where}[{i}]", "a name in words (letters, digits, spaces, - or ')", name)
+    return names
+
+
 def _parse_hold(c: _Checker, raw: object, where: str) -> Hold:
     data = c.mapping(raw, where)
     c.unknown(data, _HOLD_FIELDS, where)
@@ -584,12 +613,28 @@ def _parse_hold(c: _Checker, raw: object, where: str) -> Hold:
     if max_s < seconds:
         c.fail(f"{where}.max_seconds", f"at least seconds ({seconds:g})", max_s)
     extend = c.number(c.get(data, "extend_seconds", where, 10), f"{where}.extend_seconds")
+    if extend > max_s:  # such a step could never be added: "add time" stops at max_seconds
+        c.fail(f"{where}.extend_seconds", f"at most max_seconds ({max_s:g})", extend)
     halfway = c.get(data, "halfway", where, False)
     if not isinstance(halfway, bool):
         c.fail(f"{where}.halfway", "true or false", halfway)
     countdown = c.number(c.get(data, "countdown", where, 10), f"{where}.countdown", positive=False)
+    if countdown and not MIN_SECONDS <= countdown < seconds:
+        # 1e-07 said "zero seconds left" at the very end; 1000 on a 30 s hold, at its start.
+        c.fail(
+            f"{where}.countdown",
+            f"0 (none) or from {MIN_SECONDS:g} to less than seconds ({seconds:g})",
+            countdown,
+        )
     every_raw = c.get(data, "reminder_every", where, None)
     every = None if every_raw is None else c.number(every_raw, f"{where}.reminder_every")
+    if every is not None and not MIN_REMINDER_SECONDS <= every <= max_s:
+        # Every 3 s is one reminder on top of the last; longer than the hold, never one.
+        c.fail(
+            f"{where}.reminder_every",
+            f"from {MIN_REMINDER_SECONDS:g} to max_seconds ({max_s:g})",
+            every,
+        )
     reminders = c.texts(c.get(data, "reminders", where, []), f"{where}.reminders", allow_empty=True)
     if every is not None and not reminders:
         c.fail(f"{where}.reminders", "at least one reminder when reminder_every is set", [])
@@ -669,7 +714,7 @@ def _parse_exercise(c: _Checker, raw: object, where: str) -> Exercise | Include:
         return Include(c.ident(data["routine"], f"{where}.routine"))
     c.unknown(data, _EXERCISE_FIELDS, where)
     ex_id = c.ident(c.get(data, "id", where), f"{where}.id")
-    names = c.texts(c.get(data, "names", where), f"{where}.names")
+    names = _exercise_names(c, c.get(data, "names", where), f"{where}.names")
     why = c.text(c.get(data, "why", where), f"{where}.why")
     setup = c.texts(c.get(data, "setup", where), f"{where}.setup")
     sides_raw = c.get(data, "sides", where, "none")
@@ -735,7 +780,7 @@ def parse_routine(data: object, source: Path | str, *, builtin: bool = False) ->
     root = c.mapping(data, "routine")
     c.unknown(root, _ROUTINE_FIELDS, "")
     routine_id = c.ident(c.get(root, "id", ""), "id")
-    names = c.texts(c.get(root, "names", ""), "names")
+    names = c.texts(c.get(root, "names", ""), "names", single=False)
     items_raw = c.get(root, "exercises", "")
     if not isinstance(items_raw, list) or not items_raw:
         c.fail("exercises", "a non-empty list of exercises", items_raw)
@@ -901,7 +946,9 @@ class RoutineLibrary:
                     lib.broken.append(BrokenRoutine(path, str(exc)))
             lib._check_includes()
         for broken in lib.broken:
-            _LOGGER.log(logging.WARNING if warn else logging.INFO, "skipping %s", broken.error)
+            _LOGGER.log(
+                logging.WARNING if warn else logging.INFO, "skipping %s", escape(broken.error)
+            )
         _LOGGER.info("loaded %d routines (%d broken files)", len(lib._routines), len(lib.broken))
         return lib
 

@@ -14,7 +14,6 @@ import collections
 import logging
 import queue
 import re
-import tempfile
 import threading
 import time
 import wave
@@ -28,15 +27,17 @@ import numpy as np
 
 from voicecoach.audio import SAMPLE_RATE, resample
 from voicecoach.clock import Clock
+from voicecoach.config import MIN_VOLUME
 from voicecoach.errors import VoicecoachError
 from voicecoach.messages import Cue, SessionInput, SpeechAdjust, SpeechFinished, SpeechStarted
+from voicecoach.scratch import scratch_dir
 
 _LOGGER = logging.getLogger(__name__)
 
 MIN_RATE, MAX_RATE = 90, 320
 MAX_FAILURES_IN_A_ROW = 3
 """Sentences that may fail to render or play in a row before the speaker stops trying."""
-MIN_VOLUME, MAX_VOLUME = 0.1, 1.0
+MAX_VOLUME = 1.0
 OUTPUT_LATENCY_S = 0.4
 """The output stream's buffer. It must outlast the longest stretch the callback can be kept
 from running: a PocketSphinx decode is one C call that holds the GIL for 150 to 300 ms, and
@@ -128,9 +129,7 @@ class Pyttsx3Renderer:
         self._generation = 0
         self._lock = threading.Lock()
         self.restarts = 0
-        self._tmpdir = tempfile.TemporaryDirectory(
-            prefix="voicecoach-tts-", ignore_cleanup_errors=True
-        )
+        self._tmpdir = scratch_dir("tts")  # named with our pid: a later start cleans it up
 
     # --- engine thread ---------------------------------------------------------------------
 

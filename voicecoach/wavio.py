@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import stat
+import struct
 import wave
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,11 @@ _KAISER_BETA = 8.0
 _PASSBAND = 0.95
 """Cut-off as a fraction of the lower Nyquist frequency, leaving room for the transition band."""
 _CHUNK = 16384
-"""Output samples computed per block (bounds the memory of the tap matrix)."""
+"""Most output samples computed per block."""
+_CHUNK_TAPS = 1 << 20
+"""Most taps (output samples times filter length) computed per block: bounds the memory of the
+tap matrix. Downsampling 192 kHz to 16 kHz takes 606 taps per sample, and 16384 rows of them
+were three arrays of 80 MB each."""
 _MAX_PHASES = 4096
 """Largest number of distinct filter phases worth precomputing."""
 _FORMAT_EXTENSIBLE = 0xFFFE
@@ -47,11 +52,25 @@ _BLOCK_BYTES = 1 << 22
 """Bytes of frames read, mixed down and resampled at a time: memory stays bounded."""
 
 
-def read_wav(path: Path | str, rate: int = TARGET_RATE) -> np.ndarray:
+SILENT_PEAK = 1.0
+"""Samples within this many int16 steps of zero are silence (digital silence, at most dither)."""
+
+
+def read_wav(
+    path: Path | str,
+    rate: int = TARGET_RATE,
+    *,
+    max_seconds: float = MAX_SECONDS,
+    max_bytes: int | None = None,
+    why: str = "",
+) -> np.ndarray:
     """Read a PCM WAV of any rate, sample width and channel count as mono int16 at `rate`.
 
-    Rates outside MIN_RATE to MAX_RATE and files longer than MAX_SECONDS are refused before any
-    audio is read; the frames are then read, mixed to mono and resampled block by block.
+    Rates outside MIN_RATE to MAX_RATE, files longer than `max_seconds` and (with `max_bytes`)
+    audio data larger than that are refused before any audio is read, `why` saying why that is
+    enough; the frames are then read, mixed to mono and resampled block by block. A file that is
+    silence from start to end (within SILENT_PEAK) is not resampled at all: it comes back as
+    zeros of the length resampling would give.
     """
     path = Path(path)
     try:
@@ -62,7 +81,13 @@ def read_wav(path: Path | str, rate: int = TARGET_RATE) -> np.ndarray:
         raise VoicecoachError(f"{path}: is a directory, not a WAV file") from exc
     except PermissionError as exc:
         raise VoicecoachError(f"{path}: permission denied") from exc
-    except (wave.Error, EOFError) as exc:
+    except RuntimeError:
+        # wave's chunk reader, skipping a chunk that says it is larger than the file
+        raise VoicecoachError(
+            f"{path}: not a readable PCM WAV file (a chunk says it is larger than the file: "
+            "cut off or damaged); convert it with `sox IN -b 16 OUT.wav`"
+        ) from None
+    except (wave.Error, EOFError, struct.error, ValueError) as exc:
         reason = str(exc) or "truncated file"
         raise VoicecoachError(
             f"{path}: not a readable PCM WAV file ({reason}); convert it with "
@@ -83,15 +108,24 @@ def read_wav(path: Path | str, rate: int = TARGET_RATE) -> np.ndarray:
                 f"convert it with `sox IN -r {TARGET_RATE} OUT.wav`"
             )
         seconds = source.frames / source_rate
-        if seconds > MAX_SECONDS:
+        if seconds > max_seconds:
             raise VoicecoachError(
-                f"{path}: {seconds / 60:.1f} minutes of audio, more than the "
-                f"{MAX_SECONDS / 60:g} minutes voicecoach reads; cut out the part with the command"
+                f"{path}: {_duration(seconds)} of audio, more than the {_limit(max_seconds)} "
+                f"voicecoach reads{why}; cut out the part with the command"
             )
         if width not in (1, 2, 3, 4):
             raise VoicecoachError(f"{path}: {8 * width}-bit samples are not supported")
+        data_bytes = source.frames * channels * width
+        if max_bytes is not None and data_bytes > max_bytes:
+            raise VoicecoachError(
+                f"{path}: {data_bytes / 1e6:.0f} MB of audio ({channels} channels of "
+                f"{8 * width} bits at {source_rate} Hz), more than the {max_bytes / 1e6:.0f} MB "
+                f"voicecoach reads{why}; cut out the command and mix it down with "
+                f"`sox IN -r {TARGET_RATE} -c 1 -b 16 OUT.wav`"
+            )
         resampler = Resampler(source_rate, rate)
         parts: list[np.ndarray] = []  # int16 at `rate`: a tenth of a 48 kHz stereo float copy
+        silent: list[np.ndarray] | None = []  # the blocks held back while all is silence
         block = max(1, _BLOCK_BYTES // (channels * width))
         try:
             while frames := source.read(block):
@@ -102,15 +136,41 @@ def read_wav(path: Path | str, rate: int = TARGET_RATE) -> np.ndarray:
                 samples = _decode_pcm(frames, width, path)
                 usable = len(samples) - len(samples) % channels
                 mono = samples[:usable].reshape(-1, channels).mean(axis=1)
+                if silent is not None:
+                    silent.append(mono)
+                    if not mono.size or np.max(np.abs(mono)) <= SILENT_PEAK:
+                        continue
+                    mono, silent = np.concatenate(silent), None
                 parts.append(to_int16(resampler.feed(mono)))
-        except (wave.Error, EOFError, OSError) as exc:
-            raise VoicecoachError(f"{path}: cannot read its audio ({exc})") from exc
+        except (wave.Error, EOFError, OSError, RuntimeError) as exc:
+            raise VoicecoachError(
+                f"{path}: cannot read its audio ({exc or 'a chunk larger than the file'})"
+            ) from None
+        if silent is not None:
+            received = sum(len(m) for m in silent)
+            return np.zeros(_resampled_length(received, source_rate, rate), dtype=np.int16)
         parts.append(to_int16(resampler.finish()))
     out = np.concatenate(parts)
     _LOGGER.debug(
         "%s: %d Hz, %d ch, %d bit, %.2f s", path, source_rate, channels, 8 * width, len(out) / rate
     )
     return out
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120:
+        return f"{seconds / 60:.1f} minutes"
+    return f"{seconds:.1f} seconds"
+
+
+def _limit(seconds: float) -> str:
+    return f"{seconds / 60:g} minutes" if seconds >= 120 else f"{seconds:g} seconds"
+
+
+def _resampled_length(samples: int, source_rate: int, target_rate: int) -> int:
+    """How many samples `resample` gives for `samples` input samples."""
+    common = math.gcd(source_rate, target_rate)
+    return samples * (target_rate // common) // (source_rate // common)
 
 
 class _PcmSource:
@@ -297,8 +357,9 @@ class Resampler:
     def _emit(self, until: int) -> np.ndarray:
         up, down, half_width = self.up, self.down, self.half_width
         out = np.empty(max(0, until - self.next_out))
-        for first in range(self.next_out, until, _CHUNK):
-            k = np.arange(first, min(first + _CHUNK, until), dtype=np.int64)
+        rows = max(64, min(_CHUNK, _CHUNK_TAPS // len(self.offsets)))
+        for first in range(self.next_out, until, rows):
+            k = np.arange(first, min(first + rows, until), dtype=np.int64)
             base = k * down // up
             taps = base[:, None] + self.offsets[None, :] - self.start
             if self.table is not None:

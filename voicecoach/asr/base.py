@@ -57,3 +57,22 @@ def as_bytes(pcm: np.ndarray | bytes) -> bytes:
     if array.dtype != np.int16:
         raise VoicecoachError("audio for the recognizer must be 16-bit samples")
     return array.astype("<i2", copy=False).tobytes()
+
+
+def decode_whole(engine: CommandEngine, pcm: np.ndarray | bytes, engine_name: str) -> Utterance:
+    """`engine.decode` for engines that end utterances only when flushed: reset, feed `pcm` in
+    live-sized chunks, flush; the decode time is the whole call's."""
+    import dataclasses
+    import time
+
+    engine.reset()
+    data = as_bytes(pcm)
+    started = time.perf_counter()
+    step = FEED_SAMPLES * 2
+    for start in range(0, len(data), step):
+        engine.accept(data[start : start + step])
+    utterance = engine.flush()
+    elapsed_ms = (time.perf_counter() - started) * 1000.0
+    if utterance is None:
+        return Utterance("", None, 0.0, elapsed_ms, engine=engine_name)
+    return dataclasses.replace(utterance, decode_ms=elapsed_ms)

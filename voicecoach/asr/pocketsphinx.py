@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from voicecoach.asr.automaton import Automaton, minimal_automaton
-from voicecoach.asr.base import FEED_SAMPLES, as_bytes
+from voicecoach.asr.base import decode_whole
 from voicecoach.asr.baselines import keyword_search, keyword_table
 from voicecoach.errors import VoicecoachError
 from voicecoach.grammar import Grammar, normalize_utterance
@@ -446,17 +446,7 @@ class _PocketSphinxStream:
         self._busy_s = 0.0
 
     def decode(self, pcm: np.ndarray | bytes) -> Utterance:
-        self.reset()
-        data = as_bytes(pcm)
-        step = FEED_SAMPLES * 2
-        started = time.perf_counter()
-        for start in range(0, len(data), step):
-            self.accept(data[start : start + step])
-        utterance = self.flush()
-        elapsed_ms = (time.perf_counter() - started) * 1000.0
-        if utterance is None:
-            return Utterance("", None, 0.0, elapsed_ms, engine=ENGINE)
-        return dataclasses.replace(utterance, decode_ms=elapsed_ms)
+        return decode_whole(self, pcm, ENGINE)
 
     def _result(self) -> Utterance | None:
         hyp = self._decoder.hyp()

@@ -31,8 +31,11 @@ class Finding:
     """True when the coach cannot run a live session until this is fixed."""
 
     def line(self) -> str:
+        """The report line, escaped: a device name or a path may hold control characters."""
+        from voicecoach.shown import escape
+
         mark = "PROBLEM" if self.problem else "ok"
-        return f"{mark:<8}{self.part}: {self.text}"
+        return escape(f"{mark:<8}{self.part}: {self.text}")
 
 
 def register(subparsers: Any) -> None:
@@ -107,13 +110,17 @@ def _engine(args: argparse.Namespace) -> Iterator[Finding]:
     choice = choose(args)
     grammar = _grammar()
     started = time.perf_counter()
-    open_engine(choice, grammar)  # really load it: a model that is there but broken shows here
+    # Really load it: a model that is there but broken (or, for Whisper's, differs from the
+    # manifest's checksum) shows here.
+    engine = open_engine(choice, grammar)
     seconds = time.perf_counter() - started
     line = f"{choice.engine}, model {choice.model_dir} (from {choice.origin})"
+    if choice.engine == "whisper":
+        line = f"{choice.engine}, model {engine.model_description} (from {choice.origin})"
     if choice.why:
         line += f"; {choice.why}"
     yield Finding("engine", f"{line}; loads in {seconds:.2f} s")
-    if choice.engine != "vosk" and not vosk_installed():
+    if choice.engine == "pocketsphinx" and not vosk_installed():
         yield Finding(
             "vosk", f"no Vosk model installed (optional): {FETCH_VOSK} gets the better engine"
         )
@@ -153,7 +160,7 @@ def _speech(config: Any) -> Iterator[Finding]:
 
 
 def _audio(config: Any, device: str | None) -> Iterator[Finding]:
-    from voicecoach.audio import choose_input, list_devices
+    from voicecoach.audio import check_output, choose_input, list_devices
 
     devices = list_devices()
     if not devices:
@@ -181,30 +188,14 @@ def _audio(config: Any, device: str | None) -> Iterator[Finding]:
             else "system default"
         )
         yield Finding("microphone", f"#{mic.index} {mic.name} ({origin})")
-    outputs = [d for d in devices if d.outputs > 0]
-    if not outputs:
-        yield Finding("speaker", "no output device: connect speakers or headphones", problem=True)
+    # As `start` checks it: the device is found and opens for the coach's voice.
+    try:
+        speaker = check_output(config.output_device)
+    except VoicecoachError as exc:
+        yield Finding("speaker", str(exc), problem=True)
         return
-    wanted = config.output_device
-    if wanted is None:
-        yield Finding("speaker", f"the default output ({len(outputs)} output devices)")
-        return
-    text = str(wanted)
-    matches = [
-        d
-        for d in outputs
-        if (text.isdigit() and d.index == int(text))
-        or (not text.isdigit() and text.lower() in d.name.lower())
-    ]
-    if not matches:
-        yield Finding(
-            "speaker",
-            f"config.toml output_device {wanted!r} matches no output device; "
-            "`voicecoach devices` lists them",
-            problem=True,
-        )
-        return
-    yield Finding("speaker", f"#{matches[0].index} {matches[0].name} (config.toml)")
+    origin = "config.toml" if config.output_device is not None else "system default"
+    yield Finding("speaker", f"#{speaker.index} {speaker.name} ({origin})")
 
 
 def _history() -> Iterator[Finding]:

@@ -22,11 +22,16 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine",
         choices=ENGINE_CHOICES,
-        help="speech recognizer (default: config.toml's `engine`, else auto: Vosk when a Vosk "
-        "model is installed or named, else PocketSphinx, whose model comes with it)",
+        help="speech recognizer (default: config.toml's `engine`, else auto: Whisper tiny.en "
+        "with PocketSphinx when the neural packages are installed, else Vosk when a Vosk model "
+        "is installed or named, else PocketSphinx, whose model comes with it)",
     )
     parser.add_argument(
-        "--model", metavar="DIR", type=Path, help="Vosk model directory (beats VOICECOACH_MODEL)"
+        "--model",
+        metavar="DIR",
+        type=Path,
+        help="a Vosk model directory, or a CTranslate2 Whisper folder such as base.en or "
+        "small.en (beats VOICECOACH_MODEL)",
     )
 
 
@@ -37,9 +42,16 @@ def choose(args: argparse.Namespace) -> EngineChoice:
     --engine pocketsphinx needs nothing from it: a broken file never blocks an explicit choice.
     """
     from voicecoach.asr import AUTO, choose_engine
+    from voicecoach.errors import VoicecoachError
+    from voicecoach.shown import quoted, unsafe_characters
 
     engine: str | None = getattr(args, "engine", None)
     model: Path | None = getattr(args, "model", None)
+    for where, value in (("--model", model), (MODEL_ENV, os.environ.get(MODEL_ENV))):
+        if value is not None and unsafe_characters(str(value)):
+            raise VoicecoachError(
+                f"{where} {quoted(str(value))} holds control characters: give a directory path"
+            )
     config_engine = config_model = None
     if not (model or os.environ.get(MODEL_ENV)) and engine != "pocketsphinx":
         from voicecoach.config import load_config

@@ -31,6 +31,7 @@ from voicecoach.history import (
     set_aside_copies,
     streak_ending,
 )
+from voicecoach.shown import quoted
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -311,7 +312,9 @@ def _parse_days(text: str | None) -> int | None:
     except ValueError:
         days = 0
     if days < 1:
-        raise VoicecoachError(f"--days must be a whole number of days, 1 or more (got {text!r})")
+        raise VoicecoachError(
+            f"--days must be a whole number of days, 1 or more (got {quoted(text)})"
+        )
     return days
 
 

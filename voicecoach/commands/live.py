@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 from voicecoach.commands.engine_options import add_engine_arguments
 from voicecoach.errors import VoicecoachError
+from voicecoach.shown import quoted
 
 MIN_SPEED = 1.0
 """Slowest demo: real time (a whole session then takes its full half hour)."""
@@ -99,7 +101,12 @@ def _demo(args: argparse.Namespace) -> int:
     out_dir, speed = demo_out_dir(args.out), demo_speed(args.speed)
     script = load_scenario(args.script) if args.script is not None else None
     return run_demo(
-        out_dir=out_dir, model=args.model, engine=args.engine or "auto", speed=speed, script=script
+        out_dir=out_dir,
+        model=args.model,
+        engine=args.engine or "auto",
+        speed=speed,
+        script=script,
+        echo=sys.stdout,  # as it is now, not at import: the command line guards its writes
     )
 
 
@@ -138,7 +145,7 @@ def demo_speed(text: str) -> float:
     if speed != 0 and not MIN_SPEED <= speed <= MAX_SPEED:  # nan fails both
         raise VoicecoachError(
             f"--speed must be 0 (no waiting) or from {MIN_SPEED:g} (real time) to {MAX_SPEED:g} "
-            f"session seconds per real second (got {text!r})"
+            f"session seconds per real second (got {quoted(text)})"
         )
     return speed
 

@@ -11,19 +11,27 @@ import logging
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from voicecoach.commands.engine_options import add_engine_arguments
 from voicecoach.errors import VoicecoachError
 from voicecoach.messages import Utterance
+from voicecoach.shown import escape
 
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLE_TEXT = "add five minutes"
 MAX_SAMPLE_CHARS = 200
 """Longest --sample text: a command is a few words, and espeak-ng would read a book aloud."""
+COMMAND_SECONDS = 30.0
+"""Longest file `recognize` reads: a spoken command lasts a few seconds (the longest phrase of
+the grammar takes under 4 s), so half a minute leaves room for silence around it."""
+COMMAND_BYTES = 32_000_000
+"""Most audio data `recognize` reads from one file: 30 s of 192 kHz stereo 16-bit is 23 MB,
+while 8 channels of 32 bits would be 184 MB (a 3.65 GB file within every other bound took
+204 s)."""
+_WHY = ": a command is a few seconds long"
 NO_SOUND_PEAK = 1
 """Audio whose samples all stay within this many steps of zero holds no sound (digital silence,
 at most dither), and nothing is heard in it. espeak-ng writes such a file for text it has no
@@ -64,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
 
     from voicecoach.asr import open_engine
     from voicecoach.commands.engine_options import choose
+    from voicecoach.scratch import scratch_dir
 
-    with tempfile.TemporaryDirectory(prefix="voicecoach-sample-") as tmp:
+    with scratch_dir("sample") as tmp:
         # The sample first: text espeak-ng has no words for is refused before the model loads.
         sample = None if args.sample is None else _synthesize(args.sample, Path(tmp) / "sample.wav")
         choice = choose(args)  # reads config.toml only for what the flags leave open
@@ -91,9 +100,9 @@ def _recognize_one(recognizer: Any, name: str, as_json: bool) -> bool:
     from voicecoach.wavio import read_wav
 
     try:
-        pcm = read_wav(name)
+        pcm = read_wav(name, max_seconds=COMMAND_SECONDS, max_bytes=COMMAND_BYTES, why=_WHY)
     except VoicecoachError as exc:
-        print(f"voicecoach: {exc}", file=sys.stderr)
+        print(f"voicecoach: {escape(str(exc))}", file=sys.stderr)
         return False
     silent = no_sound(pcm)
     if silent:
@@ -122,8 +131,10 @@ def _recognize_one(recognizer: Any, name: str, as_json: bool) -> bool:
         if intent and intent.slots:
             meaning += " " + " ".join(f"{k}={v}" for k, v in intent.slots.items())
         print(
-            f"{name}: {heard} -> {meaning} "
-            f"(confidence {utterance.confidence:.2f}, {utterance.decode_ms:.0f} ms)",
+            escape(
+                f"{name}: {heard} -> {meaning} "
+                f"(confidence {utterance.confidence:.2f}, {utterance.decode_ms:.0f} ms)"
+            ),
             flush=True,
         )
     return True
@@ -155,7 +166,11 @@ def _synthesize(text: str, path: Path) -> tuple[Path, str]:
     if binary is None:
         raise VoicecoachError("--sample needs espeak-ng: run scripts/setup to install it")
     # "--": text that starts with "-" ("--help") is words to say, not an espeak-ng option.
-    proc = subprocess.run([binary, "-v", "en-us", "-w", str(path), "--", text], capture_output=True)
+    proc = subprocess.run(
+        [binary, "-v", "en-us", "-w", str(path), "--", text],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
     if proc.returncode != 0 or not path.is_file():
         detail = proc.stderr.decode(errors="replace").strip().splitlines()[:1]
         raise VoicecoachError(f"espeak-ng could not synthesize the sample: {detail or 'no output'}")
@@ -165,7 +180,10 @@ def _synthesize(text: str, path: Path) -> tuple[Path, str]:
             "give it a command to say, e.g. --sample 'skip'"
         )
     ipa = subprocess.run(
-        [binary, "-v", "en-us", "-q", "--ipa", "--", text], capture_output=True, text=True
+        [binary, "-v", "en-us", "-q", "--ipa", "--", text],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     phonemes = " ".join(ipa.stdout.split()) if ipa.returncode == 0 else ""
     return path, phonemes

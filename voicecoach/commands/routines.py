@@ -14,6 +14,7 @@ from voicecoach import paths
 from voicecoach.dialog import say_duration, say_range
 from voicecoach.errors import VoicecoachError
 from voicecoach.routines import BUILTIN_DIR, Exercise, Routine, RoutineLibrary, load_routine_file
+from voicecoach.shown import escape
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,14 +75,15 @@ def run_routines(args: argparse.Namespace) -> int:
         origin = "built-in" if routine.builtin else f"user: {routine.source}"
         steps = lib.steps(routine.id)
         total = say_duration(lib.total_seconds(routine.id))
-        print(f"{routine.id} ({origin}) - say: {', '.join(routine.names)}")
+        # Escaped: a file name (or anything read from a file) may hold control characters.
+        print(escape(f"{routine.id} ({origin}) - say: {', '.join(routine.names)}"))
         print(f"  {_count(len(steps), 'step')}, {total} of holds and repetitions")
         for part, exercise in lib.exercises(routine.id):
             line = _exercise_line(exercise)
-            print(line if part == routine.id else f"{line} (from {part})")
+            print(escape(line if part == routine.id else f"{line} (from {part})"))
     # One line per broken file, on stderr, and exit 1: the listing is whole for what loaded.
     for broken in lib.broken:
-        print(f"voicecoach: skipped {broken.error}", file=sys.stderr)
+        print(f"voicecoach: skipped {escape(broken.error)}", file=sys.stderr)
     return 1 if lib.broken else 0
 
 
@@ -124,5 +126,9 @@ def run_check(args: argparse.Namespace) -> int:
         raise VoicecoachError(mine[0])
     steps = lib.steps(routine.id)
     total = say_duration(lib.total_seconds(routine.id))
-    print(f"{path}: ok - routine {routine.id!r}, {_count(len(steps), 'step')}, {total} of holds")
+    print(
+        escape(
+            f"{path}: ok - routine {routine.id!r}, {_count(len(steps), 'step')}, {total} of holds"
+        )
+    )
     return 0
