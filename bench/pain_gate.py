@@ -282,6 +282,20 @@ def run(n_voices: int) -> None:
         for d in decodes
         if d.set == "pain" and not (is_pain(d) and accepted(d, GatePolicy()))
     ]
+    # Every other command, too: one heard over the coach is acted on once it has finished.
+    taken = [
+        f"{d.set}: {d.said[:40]!r} as {d.utterance.text!r} ({d.utterance.confidence:.2f}"
+        f"{', over the coach' if d.coach_active else ''})"
+        for d in decodes
+        if d.set in ("coach", "talk")
+        and d.utterance is not None
+        and d.utterance.intent is not None
+        and not is_pain(d)
+        and accepted(d, GatePolicy())
+    ]
+    print(f"  other commands taken from talk and the coach's own voice: {len(taken)}")
+    for item in sorted(taken, key=lambda x: not x.startswith("coach"))[:20]:
+        print(f"    {item}")
     print("  pain decodes not taken under the current policy:")
     for item in missed[:20]:
         print(f"    {item}")

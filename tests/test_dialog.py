@@ -85,7 +85,7 @@ def test_every_placeholder_in_the_prompts_file_is_known() -> None:
         "results", "extras", "before", "after", "ordinal", "days", "advised", "reps_added_words",
         "max_reps_words", "seconds", "seconds_cap", "offer", "begin_part", "range", "range_cap",
         "count", "skipped_side_cap", "times", "holds", "ordinal_cap", "steps_s", "reps_s",
-        "achieved_cap", "base", "side",
+        "achieved_cap", "base", "side", "voice_part", "wait_part",
     }  # fmt: skip
     for key, variants in prompts.items():
         if key == "intent_phrases":

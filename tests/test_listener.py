@@ -38,6 +38,23 @@ def test_barge_in_commands_pass_over_the_coach_when_sure(name: str) -> None:
     assert gate(utt(name, 0.7), coach_active=True, policy=POLICY).accept == (name == "pain")
 
 
+def test_a_command_that_waits_for_the_coach_must_not_share_its_words() -> None:
+    """Acted on later, so held to more than a barge-in: the coach's "Keep your glutes squeezed."
+    was decoded as "keep going please" (resume); a word of four letters or more in common
+    marks the echo. "longer" over "I'll time ten minutes" shares none and waits."""
+    said = ["Keep your glutes squeezed."]
+    resume = Utterance("keep going please", Intent("resume"), 0.94)
+    decision = gate(resume, coach_active=True, policy=POLICY, coach_said=said)
+    assert not decision.accept and "'keep'" in decision.reason
+    longer = Utterance("longer", Intent("extend"), 0.92)
+    cue = ["Ten to fifteen minutes; I'll time ten minutes."]
+    assert gate(longer, coach_active=True, policy=POLICY, coach_said=cue).after_speech
+    # A barge-in is not held to it: "stop it hurts" over "Stop there. Ease out ..." is pain.
+    pain = Utterance("stop it hurts", Intent("pain"), 0.9)
+    stop_there = ["Stop there. Ease out of the position slowly."]
+    assert gate(pain, coach_active=True, policy=POLICY, coach_said=stop_there).accept
+
+
 def test_every_gate_rule_leans_towards_pain() -> None:
     """Issue 19: a wrong pain costs a few seconds, a lost one can cost an injury. Where "stop"
     or "skip" is refused (too short, too unsure, too long), pain heard the same way passes."""
@@ -81,6 +98,7 @@ def test_other_commands_over_the_coach_wait_for_it_to_finish(name: str) -> None:
     assert decision.accept and decision.after_speech
     assert "acted on once it has finished" in decision.reason
     assert not gate(utt(name, 0.7), coach_active=True, policy=POLICY).accept
+    assert not gate(utt(name, 0.85), coach_active=True, policy=POLICY).accept  # a barge-in's
     said = ["Say that when you're set."]
     own = Utterance("say that", Intent(name), 0.99)
     assert not gate(own, coach_active=True, policy=POLICY, coach_said=said).accept

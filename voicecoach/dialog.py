@@ -67,7 +67,10 @@ _ORDINALS = {
 _SUMMARY_MISSES = 2
 """At most this many exercises not held in full are named in the spoken summary."""
 
-_UNSPOKEN = ("help", "slower", "faster", "louder", "quieter")
+_SPEECH_INTENTS = ("slower", "faster", "louder", "quieter")
+_UNSPOKEN = ("help", *_SPEECH_INTENTS)
+"""Left out of "You can say: ..." lists: help is what was just said, and the voice commands get
+a sentence of their own (help_voice)."""
 
 # Cue data fields that hold whole counts and are also said in words ({reps_words}).
 _COUNT_FIELDS = ("steps", "reps", "reps_left", "reps_added", "max_reps", "value")
@@ -250,6 +253,8 @@ class Dialog:
             return "pain_setup"
         if key == "pain_options" and d.get("again"):
             return "pain_options_again"
+        if key == "pace_faster_limit" and d.get("never"):
+            return "pace_faster_never"
         if key == "declined_after_pain" and d.get("both"):
             return "declined_after_pain_both"
         if key == "side_switch" and d.get("skipped_side"):
@@ -288,6 +293,14 @@ class Dialog:
                 out[name] = join_words([str(v) for v in value])
             elif name == "allowed" and isinstance(value, list):
                 out[name] = join_words([self.phrase(str(v)) for v in value if v not in _UNSPOKEN])
+                # Help names the voice commands too, and "wait" where the coach offers it.
+                voice = any(v in _SPEECH_INTENTS for v in value)
+                paced = voice and data.get("paced") is True
+                out["voice_part"] = (
+                    self._fill(f"help_voice{'_paced' if paced else ''}", {}) if voice else ""
+                )
+                waits = "pause" in value and data.get("state") in ("setup", "side_switch")
+                out["wait_part"] = self._fill("help_wait", {}) if waits else ""
             elif name == "steps" and isinstance(value, list):
                 out[name] = " ".join(_sentence(str(v)) for v in value)
             elif isinstance(value, bool) or value is None:

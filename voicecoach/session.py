@@ -659,7 +659,7 @@ class Session:
         self._hold_began = False
         step = self._steps[self._index]
         # Moving to the other side has its own words for coming out of the position; so has a
-        # next exercise in the same position ("lie on your back ... like before").
+        # next exercise in the same position (constructive rest, then the slide).
         nxt = self._steps[self._index + 1].exercise if self._index + 1 < len(self._steps) else None
         keeps = (
             nxt is not None
@@ -933,7 +933,10 @@ class Session:
             self._emit("pace", now, {"scale": new})
         seconds = reps.phases[0].seconds * new
         key = f"pace_{name}_limit" if at_limit else f"pace_{name}"
-        return [*due, Cue(key, {"seconds": seconds}, adjust=_SPEECH[name])]
+        data: dict[str, object] = {"seconds": seconds}
+        if at_limit and name == "faster" and reps.fastest >= 1.0 - _EPS:
+            data["never"] = True  # never quicker than the file's own pace: said why
+        return [*due, Cue(key, data, adjust=_SPEECH[name])]
 
     def _not_now(self, intent: str) -> list[Cue]:
         return [
@@ -1263,6 +1266,7 @@ class Session:
             "allowed": allowed,
             "state": self.state,
             "more": bool(self._info()),
+            "paced": self._paced_step_now(),
         }
         if "start_routine" in allowed:  # "start and a routine" is no help without their names
             data["routines"] = self._routine_names()
@@ -1289,8 +1293,8 @@ class Session:
 
     def _i_pain(self, intent: Intent, now: float) -> list[Cue]:
         state = self.state
-        # The hip source's word on where pain points, and to see a health professional if it
-        # persists: said once a session, on the first pain.
+        # The hip source's word on where pain points, and the coach's own advice to see a
+        # health professional if it persists: said once a session, on the first pain.
         guidance = [] if self._pain_said else [Cue("pain_guidance")]
         self._pain_said = True
         step = self._step
