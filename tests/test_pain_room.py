@@ -28,14 +28,22 @@ def coach(room: Room, tmp_path: Path) -> Iterator[Coach]:
         c.close()
 
 
-def _session_event(coach: Coach, kind: str, since: float) -> dict:
+def _session_event(coach: Coach, kind: str, since: float, timeout: float = 5.0) -> dict:
     """The first session event of `kind` logged at or after `since` (wait_for would skip one
-    logged before the intent it followed)."""
-    return next(
-        e
-        for e in coach.events()
-        if e["kind"] == "session" and e["event"] == kind and e["t"] >= since
-    )
+    logged before the intent it followed), waiting up to `timeout` for it: the intent that
+    causes it is logged first, and on a busy machine the session's line can follow later."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [
+            e
+            for e in coach.events()
+            if e["kind"] == "session" and e["event"] == kind and e["t"] >= since
+        ]
+        if found:
+            return found[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no session event {kind!r} since {since:.2f}")
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("delay_s", [0.3, 0.8, 1.1])

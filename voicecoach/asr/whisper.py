@@ -81,6 +81,8 @@ ALWAYS_SCORED = ("ouch", "ow", "that hurts", "it hurts", "that's sore", "stop")
 """Sentences scored for every utterance, wherever the transcript points (those the grammar has):
 a short "ow" or "ouch" is often transcribed as a word nowhere near them ("Out", "Oh", "So"), and
 a lost pain or stop costs far more than a few more rows scored. Biased that way on purpose."""
+PAIN_SOUNDS = frozenset({"oh", "ow", "ah", "aw", "owe", "ouch", "aah", "oww"})
+"""Whole transcripts that are a cry: taken as pain ("ow")."""
 PAIN_PREFERENCE = 1.0
 """A pain sentence is taken over a better-fitting other candidate when its mean log-prob per
 token is within this of the best's: a wrong pain costs a few seconds, a lost one (or a pain
@@ -631,6 +633,14 @@ class WhisperEngine:
         if voted is not None and voted in candidates:
             vote_margin = scores[1 + candidates.index(voted)] - free
             self.last_helper = (self._sentences[voted], vote_margin)
+        if plain in PAIN_SOUNDS and "ow" in self._sentences and margin < self.min_margin:
+            # A cry written as a word: Whisper writes espeak-ng's "ow" as "Oh" (and a real
+            # "ow!" may well come out so too). Pain, on purpose: "oh" said for itself costs a
+            # few seconds; an "ow" lost can cost an injury.
+            if intent.name != "pain":
+                sentence, intent = "ow", self._sentences["ow"]
+            margin = self.min_margin
+            self.last_best = (intent, margin)
         heard = plain or sentence
         _LOGGER.info(
             "whisper: transcript %r; best %r at margin %.2f; helper kept %r at margin %.2f",
