@@ -210,3 +210,28 @@ def test_next_inside_the_sources_range_is_stored_as_done(tmp_path: Path) -> None
     with HistoryStore.open(tmp_path / "out" / "history.sqlite3", read_only=True) as store:
         [record] = store.sessions()
     assert record.skips == 0 and record.holds == {"left": 1}
+
+
+def test_lines_that_never_came_are_each_named_and_the_exit_status_is_1(tmp_path: Path) -> None:
+    """Issue 19: a line whose moment never came was passed over in silence, exit status 0."""
+    lines = [
+        "{say: start the hip routine, after: greeting}",
+        "{say: skip, after: checkin_before, wait: 1.5}",
+        "{say: stop, after: setup_end, wait: 2}",
+        "{say: stop, after: stopped, wait: 1}",
+        "{say: ready, after: pain_options, wait: 2}",  # no pain was said: never comes
+        "{say: ouch, after_event: hold_started}",
+    ]
+    script = _scenario(tmp_path, lines)
+    result = _run_script(tmp_path, script, "pocketsphinx")
+    assert result.returncode == 1
+    assert "Summary: Stopped after" in result.stdout
+    never = [x for x in result.stderr.splitlines() if "never said" in x]
+    assert never == [
+        f"voicecoach: {script}: lines[4]: never said: 'ready' waited after pain_options, "
+        "which did not come before the session ended",
+        f"voicecoach: {script}: lines[5]: never said: 'ouch' waited after_event hold_started, "
+        "which did not come before the session ended",
+    ]
+    transcript = (tmp_path / "out" / "transcript.txt").read_text()
+    assert f"# never said: {script}: lines[4]: 'ready', after pain_options" in transcript
