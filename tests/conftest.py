@@ -220,17 +220,25 @@ def _no_room_left_running(tmp_path_factory: pytest.TempPathFactory):
 
 SOURCES_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "sources"
 """The two source texts the routines follow (../shared/sources beside the repository)."""
+SOURCES_COPY = Path(__file__).resolve().parent / "data" / "sources"
+"""Their copies in the repository, for a clone with nothing beside it (CI's);
+test_the_source_copies_are_the_sources checks them against the originals wherever those are."""
 
 
 @pytest.fixture(scope="session")
 def source_text() -> Callable[[str], str]:
-    """source_text("kneeling-psoas-stretch") -> that source's text, for content tests that
-    check a figure or an instruction against it."""
+    """source_text("kneeling-psoas-stretch") -> that source's text (the original beside the
+    repository, else the copy in tests/data/sources), for content tests that check a figure or
+    an instruction against it."""
 
     def read(name: str) -> str:
         path = SOURCES_DIR / f"{name}.txt"
         if not path.is_file():
-            _missing(f"the source text {path} is not here")
+            path = SOURCES_COPY / f"{name}.txt"
+        if not path.is_file():
+            _missing(
+                f"the source text {name}.txt is neither in {SOURCES_DIR} nor in {SOURCES_COPY}"
+            )
         return " ".join(path.read_text(encoding="utf-8").split())
 
     return read

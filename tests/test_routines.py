@@ -1106,3 +1106,19 @@ def test_a_file_name_with_control_characters_is_listed_escaped(
     assert "user: " + str(user / "\\x1b]0;pwned\\x07mine.yaml") in captured.out
     assert str(user / "\\x1b[2Jbroken.yaml") in captured.err
     assert all(x.isprintable() for x in (captured.out + captured.err).splitlines())
+
+
+def test_the_source_copies_are_the_sources() -> None:
+    """tests/data/sources holds copies of ../shared/sources for clones with nothing beside
+    them; where the originals are, the copies must be the same text."""
+    from tests.conftest import SOURCES_COPY, SOURCES_DIR
+
+    copies = sorted(p.name for p in SOURCES_COPY.glob("*.txt"))
+    assert copies == ["kneeling-psoas-stretch.txt", "somatic-release.txt"]
+    if not SOURCES_DIR.is_dir():
+        pytest.skip(
+            f"{SOURCES_DIR} is not beside this clone (a fresh CI clone has only the copies)"
+        )
+    for name in copies:
+        original = (SOURCES_DIR / name).read_text(encoding="utf-8")
+        assert (SOURCES_COPY / name).read_text(encoding="utf-8") == original, name
