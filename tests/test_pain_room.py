@@ -2,9 +2,10 @@
 0.3, 0.8 and 1.1 s after the hold starts, right after "ready" and while the coach says how long
 to hold, end the hold as they do in silence.
 
-The live coach already heard them (these passed before issue 19's changes); the demo's virtual
-microphone lost them, by feeding two lines' frames interleaved. Both are kept under test: the
-demo's in tests/test_demo_scenarios.py, the room's here."""
+With PocketSphinx the live coach already heard them (these passed before issue 19's changes);
+the demo's virtual microphone lost them, by feeding two lines' frames interleaved. Both are kept
+under test: the demo's in tests/test_demo_scenarios.py, the room's here, on PocketSphinx and on
+auto's engine (Whisper with PocketSphinx), whose "ow" at 0.3 s is a known, intermittent loss."""
 
 from __future__ import annotations
 
@@ -28,27 +29,49 @@ def coach(room: Room, tmp_path: Path) -> Iterator[Coach]:
         c.close()
 
 
-def _session_event(coach: Coach, kind: str, since: float) -> dict:
+def _session_event(coach: Coach, kind: str, since: float) -> dict | None:
     """The first session event of `kind` logged at or after `since` (wait_for would skip one
     logged before the intent it followed)."""
     return next(
-        e
-        for e in coach.events()
-        if e["kind"] == "session" and e["event"] == kind and e["t"] >= since
+        (
+            e
+            for e in coach.events()
+            if e["kind"] == "session" and e["event"] == kind and e["t"] >= since
+        ),
+        None,
     )
 
 
-@pytest.mark.parametrize("delay_s", [0.3, 0.8, 1.1])
+WHISPER_OW = pytest.mark.xfail(
+    reason='known defect: with Whisper (auto\'s engine) the room hears this "ow" 0.3 s into '
+    'the hold cue as "oh" or "oh it\'s", no command (2 runs of 2, 2026-12-07); PocketSphinx '
+    "takes it. The Whisper engine is voicecoach/asr's, outside issue 19's changes.",
+    strict=False,
+)
+
+
+@pytest.mark.parametrize(
+    ("engine", "delay_s"),
+    [
+        ("pocketsphinx", 0.3),
+        ("pocketsphinx", 0.8),
+        ("pocketsphinx", 1.1),
+        pytest.param("auto", 0.3, marks=WHISPER_OW),
+        ("auto", 0.8),
+        ("auto", 1.1),
+    ],
+)
 def test_pain_right_after_ready_over_the_hold_cue_ends_the_hold(
-    coach: Coach, espeak, delay_s: float
+    coach: Coach, espeak, engine: str, delay_s: float
 ) -> None:
     person = Person(coach, espeak)
-    coach.start()
+    coach.start("--engine", engine)
     coach.wait_for("app", START_TIMEOUT_S, what="listening")
     person.heard_from(coach.wait_for("speech_started", 60, key="setup"))
     for words in ("ouch", "ow", "my back hurts"):
         ready = person.says("all set", "ready")
         started = _session_event(coach, "hold_started", ready["t"] - 0.1)
+        assert started is not None, _timeline(coach)
         time.sleep(max(0.0, started["at"] + delay_s - time.monotonic()))
         said_at, _ = coach.say(espeak(words))
         # The hold cue is still being spoken at 0.3 and 0.8 s (it lasts about 2 s).
@@ -57,7 +80,8 @@ def test_pain_right_after_ready_over_the_hold_cue_ends_the_hold(
         except AssertionError as exc:
             raise AssertionError(f"{words!r} at {delay_s} s lost:\n{_timeline(coach)}") from exc
         ended = _session_event(coach, "hold_ended", said_at)
-        assert ended["data"]["ended"] == "pain"
+        assert ended is not None, f"{words!r} at {delay_s} s:\n{_timeline(coach)}"
+        assert ended["data"]["ended"] == "pain", _timeline(coach)
         assert ended["data"]["achieved_s"] < delay_s + 2.0
         person.heard_from(pain)
     coach.signal(15)
