@@ -533,3 +533,22 @@ def test_a_long_hostile_routine_flag_is_echoed_cut_and_escaped(
     assert line.startswith("voicecoach: no routine '\\x1b[2Jyyy")
     assert "... (100004 characters)'; known routines:" in line
     assert len(line) < 200 and line.isprintable()
+
+
+@pytest.mark.parametrize("name", ["hips", "Hips", "somatic", "the full body routine"])
+def test_the_routine_flag_takes_the_names_the_voice_does(
+    name: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: "start hips" worked by voice while `start --routine hips` was refused."""
+    import voicecoach.audio as audio
+    from voicecoach.errors import VoicecoachError
+
+    monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
+
+    def no_mic(_device: object) -> None:
+        raise VoicecoachError("the routine was taken; no microphone here")
+
+    monkeypatch.setattr(audio, "open_microphone", no_mic)
+    assert cli.main(["start", "--routine", name]) == 1
+    assert capsys.readouterr().err == "voicecoach: the routine was taken; no microphone here\n"

@@ -555,7 +555,29 @@ def test_a_scenario_file_with_a_mistake_is_one_clear_line(tmp_path: Path) -> Non
         ("lines:\n  - {say: ready, at: -.inf}\n", "lines[0].at"),
         ("lines:\n  - {say: ready, at: 1.0e+300}\n", "lines[0].at"),
         ("lines:\n  - {say: ready, after_event: hold_begun}\n", "lines[0].after_event"),
-        ("lines:\n  - {say: ready, at: 3, when: now}\n", "lines[0].when"),
+        # The misspelt field by its name (it was "got 'unknown field'"), and what it may be.
+        (
+            "lines:\n  - {say: ready, at: 3, when: now}\n",
+            "lines[0]: expected the fields say, after, after_event, exercise, at, wait, "
+            "over_coach, got a field named 'when'",
+        ),
+        (
+            "lines:\n  - {say: ready, aftr: greeting}\n",
+            "lines[0]: expected the fields say, after, after_event, exercise, at, wait, "
+            "over_coach, got a field named 'aftr' (did you mean after?)",
+        ),
+        # exercise with after: the field is the mistake, not the id.
+        (
+            "lines:\n  - {say: ouch, after: setup_end, exercise: kneeling_psoas_stretch}\n",
+            "lines[0].exercise: expected exercise only with after_event (the exercise whose "
+            "event the line waits for), got it with after",
+        ),
+        # YAML's yes is true: say so.
+        (
+            "lines:\n  - {say: yes, after: greeting}\n",
+            "lines[0].say: expected what the person says, as text (quote yes, no, on and off), "
+            "got True",
+        ),
         # What a person says is a few words: 8 kB of text took 24 s of synthesis and decoding.
         ("lines:\n  - {say: " + "go " * 100 + ", at: 1}\n", "lines[0].say"),
         # An exercise no routine has: the line would silently never be said.

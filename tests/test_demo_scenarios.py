@@ -210,3 +210,70 @@ def test_next_inside_the_sources_range_is_stored_as_done(tmp_path: Path) -> None
     with HistoryStore.open(tmp_path / "out" / "history.sqlite3", read_only=True) as store:
         [record] = store.sessions()
     assert record.skips == 0 and record.holds == {"left": 1}
+
+
+def test_lines_that_never_came_are_each_named_and_the_exit_status_is_1(tmp_path: Path) -> None:
+    """Issue 19: a line whose moment never came was passed over in silence, exit status 0."""
+    lines = [
+        "{say: start the hip routine, after: greeting}",
+        "{say: skip, after: checkin_before, wait: 1.5}",
+        "{say: stop, after: setup_end, wait: 2}",
+        "{say: stop, after: stopped, wait: 1}",
+        "{say: ready, after: pain_options, wait: 2}",  # no pain was said: never comes
+        "{say: ouch, after_event: hold_started}",
+    ]
+    script = _scenario(tmp_path, lines)
+    result = _run_script(tmp_path, script, "pocketsphinx")
+    assert result.returncode == 1
+    assert "Summary: Stopped after" in result.stdout
+    never = [x for x in result.stderr.splitlines() if "never said" in x]
+    assert never == [
+        f"voicecoach: {script}: lines[4]: never said: 'ready' waited after pain_options, "
+        "which did not come before the session ended",
+        f"voicecoach: {script}: lines[5]: never said: 'ouch' waited after_event hold_started, "
+        "which did not come before the session ended",
+    ]
+    transcript = (tmp_path / "out" / "transcript.txt").read_text()
+    assert f"# never said: {script}: lines[4]: 'ready', after pain_options" in transcript
+
+
+def test_retries_after_pain_and_the_deeper_variation_as_a_person_lives_them(
+    tmp_path: Path,
+) -> None:
+    """The right side stopped by pain twice (8.9 s, 8.4 s) and skipped: the deeper variation is
+    asked about before its instructions, done on the left, left out on the right with why; the
+    demo's history and the spoken summary say the same."""
+    from voicecoach.history import HistoryStore
+
+    lines = [
+        "{say: start the hip routine, after: greeting}",
+        "{say: skip, after: checkin_before, wait: 1.5}",
+        "{say: ready, after: setup_end, wait: 2}",
+        "{say: ready, after: side_switch, wait: 2}",
+        "{say: ouch, after_event: hold_started, wait: 8.9}",
+        "{say: ready, after: pain_options, wait: 3}",
+        "{say: ouch, after_event: hold_started, wait: 8.4}",
+        "{say: skip, after: pain_options_again, wait: 2}",
+        '{say: "yes", after: offer, wait: 2}',
+        "{say: ready, after: setup_end, wait: 2}",
+        "{say: about a three, after: checkin_after, wait: 1.5}",
+    ]
+    result = _run_script(tmp_path, _scenario(tmp_path, lines))
+    assert result.returncode == 0, result.stderr
+    coach = [x for _t, x in _lines(tmp_path) if x.startswith("coach (")]
+    offer = next(i for i, x in enumerate(coach) if x.startswith("coach (offer):"))
+    told = next(i for i, x in enumerate(coach) if "Lift your arm" in x)
+    assert offer < told and "Lift your arm" not in coach[offer]
+    assert coach[offer].endswith("If that felt easy, say ready for the deeper variation, or skip.")
+    left_out = coach.index(
+        "coach (declined_after_pain): No deeper variation on the right side: pain stopped the "
+        "kneeling psoas stretch there."
+    )
+    assert coach[left_out - 1].startswith("coach (hold_done):")  # out of the deeper stretch
+    spoken = next(x for x in coach if x.startswith("coach (summary):"))
+    assert "kneeling psoas stretch right, skipped" in spoken and "Pain stopped two holds" in spoken
+    with HistoryStore.open(tmp_path / "out" / "history.sqlite3", read_only=True) as store:
+        [record] = store.sessions()
+    # Left: the stretch and its deeper variation; right: nothing held, two tries pain stopped.
+    assert record.holds == {"left": 2} and record.pain_stopped == 2
+    assert record.held_s["left"] == pytest.approx(60.0, abs=0.5)

@@ -543,3 +543,15 @@ def test_pain_words_are_in_the_pocketsphinx_dictionary(g: Grammar) -> None:
     }
     assert "cramp" in pain_words and "knee" in pain_words
     assert sorted(pain_words - known) == []
+
+
+def test_a_routine_is_named_on_the_command_line_as_by_voice(g: Grammar) -> None:
+    """`start --routine hips` takes what "start hips" does (issue 19)."""
+    assert g.match("start hips") == Intent("start_routine", {"routine": "hip"})
+    assert [g.routine_named(t) for t in ("hips", "Hips", "the hips routine", "somatic")] == [
+        "hip",
+        "hip",
+        "hip",
+        "release",
+    ]
+    assert g.routine_named("full body") == "full" and g.routine_named("yoga") is None

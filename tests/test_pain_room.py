@@ -2,9 +2,11 @@
 0.3, 0.8 and 1.1 s after the hold starts, right after "ready" and while the coach says how long
 to hold, end the hold as they do in silence.
 
-The live coach already heard them (these passed before issue 19's changes); the demo's virtual
-microphone lost them, by feeding two lines' frames interleaved. Both are kept under test: the
-demo's in tests/test_demo_scenarios.py, the room's here."""
+With PocketSphinx the live coach already heard them (these passed before issue 19's changes);
+the demo's virtual microphone lost them, by feeding two lines' frames interleaved. Both are kept
+under test: the demo's in tests/test_demo_scenarios.py, the room's here, on PocketSphinx and on
+auto's engine (Whisper with PocketSphinx). Whisper wrote espeak-ng's "ow" over the cue as "Oh"
+in some runs; a transcript that is only a cry is now pain (voicecoach/asr/whisper.py)."""
 
 from __future__ import annotations
 
@@ -46,17 +48,28 @@ def _session_event(coach: Coach, kind: str, since: float, timeout: float = 5.0) 
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("delay_s", [0.3, 0.8, 1.1])
+@pytest.mark.parametrize(
+    ("engine", "delay_s"),
+    [
+        ("pocketsphinx", 0.3),
+        ("pocketsphinx", 0.8),
+        ("pocketsphinx", 1.1),
+        ("auto", 0.3),
+        ("auto", 0.8),
+        ("auto", 1.1),
+    ],
+)
 def test_pain_right_after_ready_over_the_hold_cue_ends_the_hold(
-    coach: Coach, espeak, delay_s: float
+    coach: Coach, espeak, engine: str, delay_s: float
 ) -> None:
     person = Person(coach, espeak)
-    coach.start()
+    coach.start("--engine", engine)
     coach.wait_for("app", START_TIMEOUT_S, what="listening")
     person.heard_from(coach.wait_for("speech_started", 60, key="setup"))
     for words in ("ouch", "ow", "my back hurts"):
         ready = person.says("all set", "ready")
         started = _session_event(coach, "hold_started", ready["t"] - 0.1)
+        assert started is not None, _timeline(coach)
         time.sleep(max(0.0, started["at"] + delay_s - time.monotonic()))
         said_at, _ = coach.say(espeak(words))
         # The hold cue is still being spoken at 0.3 and 0.8 s (it lasts about 2 s).
@@ -65,7 +78,8 @@ def test_pain_right_after_ready_over_the_hold_cue_ends_the_hold(
         except AssertionError as exc:
             raise AssertionError(f"{words!r} at {delay_s} s lost:\n{_timeline(coach)}") from exc
         ended = _session_event(coach, "hold_ended", said_at)
-        assert ended["data"]["ended"] == "pain"
+        assert ended is not None, f"{words!r} at {delay_s} s:\n{_timeline(coach)}"
+        assert ended["data"]["ended"] == "pain", _timeline(coach)
         assert ended["data"]["achieved_s"] < delay_s + 2.0
         person.heard_from(pain)
     coach.signal(15)

@@ -426,9 +426,16 @@ def _run_live(
     config = load_config().with_overrides(input_device=device)
     clean_stale()  # the speech directories of sessions that were killed
     library = RoutineLibrary.load()
-    if routine is not None and library.find(routine) is None:
-        known = ", ".join(library.ids())
-        raise VoicecoachError(f"no routine {quoted(routine)}; known routines: {known}")
+    if routine is not None:
+        # --routine takes the names the voice does ("start hips" works by voice).
+        found = library.find(routine)
+        if found is None:
+            named = load_grammar(routine_names=library.spoken_names()).routine_named(routine)
+            found = library.find(named) if named is not None else None
+        if found is None:
+            known = ", ".join(library.ids())
+            raise VoicecoachError(f"no routine {quoted(routine)}; known routines: {known}")
+        routine = found.id
     # The microphone first: with none, say so before spending seconds loading the model.
     mic = open_microphone(config.input_device)
     # And a voice: a hands-free coach that cannot speak is no use on the floor.

@@ -13,6 +13,7 @@ listener, without one they are matched as text by the real grammar (and the tran
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import heapq
 import itertools
@@ -94,6 +95,17 @@ class Line:
     """Said even if the coach is speaking (a barge-in); other lines wait for it to finish."""
     at: float | None = None
     """Session seconds at which the line is due (once the lines before it are said)."""
+    where: str = ""
+    """Where the scenario file has it ("FILE: lines[3]"), for a line that is never said."""
+
+    def waits_for(self) -> str:
+        """What the line waits for, as the scenario says it."""
+        if self.at is not None:
+            return f"at {self.at:g} s"
+        if self.after_cue is not None:
+            return f"after {self.after_cue}"
+        exercise = f" of {self.exercise}" if self.exercise else ""
+        return f"after_event {self.after_event}{exercise}"
 
 
 BUILTIN_SCENARIO = PACKAGE_DATA / "scenarios" / "demo.yaml"
@@ -135,10 +147,19 @@ def load_scenario(path: Path) -> tuple[Line, ...]:
         where = f"lines[{i}]"
         if not isinstance(raw, dict):
             fail(where, "a mapping with 'say' and one of after/after_event/at", raw)
-        extra = sorted(set(raw) - set(_LINE_FIELDS))
+        extra = sorted((str(k) for k in set(raw) - set(_LINE_FIELDS)), key=str)
         if extra:
-            fail(f"{where}.{extra[0]}", f"one of {', '.join(_LINE_FIELDS)}", "unknown field")
+            close = difflib.get_close_matches(extra[0], _LINE_FIELDS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            fields = ", ".join(_LINE_FIELDS)
+            raise VoicecoachError(
+                f"{path}: {where}: expected the fields {fields}, got a field named "
+                f"{extra[0]!r}{hint}"
+            )
         text = raw.get("say")
+        if isinstance(text, bool):
+            # YAML reads a bare yes, no, on or off as true or false.
+            fail(f"{where}.say", "what the person says, as text (quote yes, no, on and off)", text)
         if not isinstance(text, str) or not text.strip():
             fail(f"{where}.say", "what the person says, as text", text)
         if len(text) > MAX_SAMPLE_CHARS:  # as `recognize --sample`: a command is a few words
@@ -163,8 +184,15 @@ def load_scenario(path: Path) -> tuple[Line, ...]:
         if not isinstance(over, bool):
             fail(f"{where}.over_coach", "true or false", over)
         exercise = raw.get("exercise")
-        if exercise is not None and (event is None or not isinstance(exercise, str)):
-            fail(f"{where}.exercise", "an exercise id, with after_event", exercise)
+        if exercise is not None and event is None:
+            # The field, not the id, is the mistake: only a session event names an exercise.
+            keyed_by = "after" if after is not None else "at"
+            raise VoicecoachError(
+                f"{path}: {where}.exercise: expected exercise only with after_event (the "
+                f"exercise whose event the line waits for), got it with {keyed_by}"
+            )
+        if exercise is not None and not isinstance(exercise, str):
+            fail(f"{where}.exercise", "an exercise id, as text", exercise)
         if exercise is not None and exercise not in exercise_ids():
             # Otherwise the line waits for an exercise that never comes and is never said.
             first = min(exercise_ids())
@@ -178,6 +206,7 @@ def load_scenario(path: Path) -> tuple[Line, ...]:
                 exercise=exercise,
                 over_coach=over,
                 at=None if at is None else float(at),
+                where=f"{path}: {where}",
             )
         )
     return tuple(lines)
@@ -871,6 +900,12 @@ def run_demo(
             return _ended_by_signal(
                 ending, session, library, loop, transcript, history_path, saved, echo
             )
+        # A line whose moment never came is a scenario that did not run as written: each is
+        # named, and the exit status says so (they were passed over in silence).
+        unsaid = list(person.script)
+        for line in unsaid:
+            note = f"never said: {line.where}: {line.text!r}, {line.waits_for()}"
+            transcript.note(note, echo=False)
         summary = session.summary
         if summary is None:
             transcript.line(f"the session did not finish (state {session.state})")
@@ -893,7 +928,13 @@ def run_demo(
         if saved is not None:
             transcript.note(f"history: {saved}", echo=False)
             print(f"voicecoach: {saved}", file=sys.stderr)
-        return 0
+        for line in unsaid:
+            print(
+                f"voicecoach: {line.where or 'scenario'}: never said: {line.text!r} waited "
+                f"{line.waits_for()}, which did not come before the session ended",
+                file=sys.stderr,
+            )
+        return 1 if unsaid else 0
     finally:
         # Also when the session fails: the engine thread stops, its temp dir goes, and the
         # transcript keeps what happened up to the failure.

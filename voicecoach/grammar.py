@@ -110,6 +110,24 @@ class Grammar:
         _LOGGER.info("grammar %s: %d sentences", self.source, len(out))
         return out
 
+    def routine_named(self, text: str) -> str | None:
+        """The routine id a spoken routine name stands for in the grammar's routine list
+        ("hips" -> "hip", "somatic" -> "release"), with the words the start templates allow
+        around it ("the", "my", "routine", "session"); None when it names none. What `start
+        --routine` accepts, so the command line takes the names the voice does."""
+        slot_list = self._intents.slot_lists.get(ROUTINE_LIST)
+        if not isinstance(slot_list, TextSlotList):
+            return None
+        name = normalize_utterance(text)
+        stem = routine_name_stem(name) or name
+        for value in slot_list.values:
+            for exp in _expand(value.text_in, self._intents.slot_lists, {}):
+                said = normalize_utterance(exp.text)
+                if said in (name, stem):
+                    out = value.value_out if value.value_out is not None else said
+                    return str(out)
+        return None
+
     def sample_sentences(self) -> list[tuple[str, Intent]]:
         """Every sentence the grammar can produce, with the intent and slots it should give."""
         return list(self._expansions)

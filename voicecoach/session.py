@@ -823,8 +823,11 @@ class Session:
             "both": len(sides) > 1,
             "every": every,
         }
+        # Left out right after its other side was held: nothing else says to come out of it.
+        ease_out = self._index > 0 and self._steps[self._index - 1].exercise is ex
         self._index = end - 1
-        return self._advance(now, Cue("declined_after_pain", data))
+        cues = [Cue("hold_done", {"last_side": True})] if ease_out else []
+        return cues + self._advance(now, Cue("declined_after_pain", data))
 
     def _lib_exercise_name(self, exercise_id: str) -> str:
         for step in self._steps:
