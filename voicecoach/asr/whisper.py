@@ -765,14 +765,3 @@ class WhisperEngine:
                     # is vote enough (espeak-ng's "ow" over the hold cue was Whisper's "oh").
                     self._vote = (hypothesis, -math.inf)
         return list(dict.fromkeys(found))
-
-
-def helper_hypothesis(engine: Any) -> Helper:
-    """A grammar engine as a Whisper helper: its hypothesis for the audio, kept or rejected
-    (PocketSphinx's grammar search always ends on some path; Whisper's scoring decides)."""
-
-    def hypothesis(samples: np.ndarray) -> Utterance:
-        return engine.decode(samples.astype("<i2"))
-
-    hypothesis.name = engine.name  # type: ignore[attr-defined]
-    return hypothesis
