@@ -39,7 +39,7 @@ class FullDisk:
         self._filler = root / ".filler"
         self._connections: list[sqlite3.Connection] = []
         if kind == "page limit":
-            import voicecoach.history as history
+            import voicecoach.history.store as history
 
             original = history._connect
 

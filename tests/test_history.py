@@ -25,6 +25,7 @@ from voicecoach.history import (
     lock_path,
     streak_ending,
 )
+from voicecoach.history import store as history_store
 from voicecoach.messages import Progress, ResumePoint, SessionEvent
 
 TZ = timezone(timedelta(hours=2))
@@ -289,7 +290,7 @@ def test_a_locked_history_is_a_clear_error_not_set_aside(
 ) -> None:
     """A healthy file that cannot be checked right now (another program holds an exclusive
     SQLite lock on it, e.g. a DB browser) is not damaged: it must stay where it is."""
-    monkeypatch.setattr(history, "_BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(history_store, "_BUSY_TIMEOUT_S", 0.2)
     with HistoryStore.open(db, wall=wall) as store:
         record_all(store, whole_session())
     other = sqlite3.connect(db, timeout=0.1)
@@ -311,7 +312,7 @@ def test_a_locked_history_is_a_clear_error_not_set_aside(
 def test_a_locked_history_read_only_is_not_called_damaged(
     db: Path, wall: FakeWall, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(history, "_BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(history_store, "_BUSY_TIMEOUT_S", 0.2)
     with HistoryStore.open(db, wall=wall) as store:
         record_all(store, whole_session())
     other = sqlite3.connect(db, timeout=0.1)
