@@ -39,9 +39,9 @@ class FullDisk:
         self._filler = root / ".filler"
         self._connections: list[sqlite3.Connection] = []
         if kind == "page limit":
-            import voicecoach.history.store as history
+            import voicecoach.history.schema as history
 
-            original = history._connect
+            original = history.connect
 
             def connect(path: Path) -> sqlite3.Connection:
                 if not path.exists() or path.stat().st_size == 0:
@@ -54,7 +54,7 @@ class FullDisk:
                     self._limit(conn)
                 return conn
 
-            monkeypatch.setattr(history, "_connect", connect)
+            monkeypatch.setattr(history, "connect", connect)
 
     @staticmethod
     def _limit(conn: sqlite3.Connection) -> None:

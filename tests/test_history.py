@@ -25,7 +25,7 @@ from voicecoach.history import (
     lock_path,
     streak_ending,
 )
-from voicecoach.history import store as history_store
+from voicecoach.history import schema as history_schema
 from voicecoach.messages import Progress, ResumePoint, SessionEvent
 
 TZ = timezone(timedelta(hours=2))
@@ -290,7 +290,7 @@ def test_a_locked_history_is_a_clear_error_not_set_aside(
 ) -> None:
     """A healthy file that cannot be checked right now (another program holds an exclusive
     SQLite lock on it, e.g. a DB browser) is not damaged: it must stay where it is."""
-    monkeypatch.setattr(history_store, "_BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(history_schema, "BUSY_TIMEOUT_S", 0.2)
     with HistoryStore.open(db, wall=wall) as store:
         record_all(store, whole_session())
     other = sqlite3.connect(db, timeout=0.1)
@@ -312,7 +312,7 @@ def test_a_locked_history_is_a_clear_error_not_set_aside(
 def test_a_locked_history_read_only_is_not_called_damaged(
     db: Path, wall: FakeWall, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(history_store, "_BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(history_schema, "BUSY_TIMEOUT_S", 0.2)
     with HistoryStore.open(db, wall=wall) as store:
         record_all(store, whole_session())
     other = sqlite3.connect(db, timeout=0.1)

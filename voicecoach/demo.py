@@ -678,7 +678,7 @@ def set_aside_previous(history_path: Path) -> Path | None:
     """Move the demo history of an earlier run (with its -wal and -shm) to
     `<name>.previous-<time>` beside it; None when there is none. A demo still running with the
     same DIR keeps its history, and this one is refused in one line."""
-    from voicecoach.history import _lock_held_elsewhere, lock_path
+    from voicecoach.history.files import _lock_held_elsewhere, lock_path
 
     if not history_path.exists():
         return None
