@@ -608,7 +608,7 @@ def test_the_core_is_pure() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-    package = Path(__file__).resolve().parent.parent / "voicecoach"
+    package = Path(__file__).resolve().parents[2] / "voicecoach"
     for name in ("session", "dialog", "routines", "summary"):
         module = package / f"{name}.py"
         files = [module] if module.is_file() else sorted((package / name).glob("*.py"))
