@@ -69,3 +69,32 @@ def test_slower_said_as_the_last_slide_ends_without_a_tick_moves_on_first() -> N
     assert coach.session.view().exercise == "hip stirring"
     assert keys(said)[-1] == "speech_slower" and "setup" in keys(said)
     assert coach.events("hold_ended")[-1].data["reps"] == 5
+
+
+def test_a_pace_change_stays_within_the_files_limits() -> None:
+    from voicecoach.routines import PacePhase, Reps
+    from voicecoach.session.voice import Paces, pace_reply
+
+    reps = Reps(
+        count=3,
+        max_count=6,
+        extend_count=1,
+        phases=(PacePhase(4.0, ("slide",)),),
+        pace_step=0.5,
+        slowest=1.5,
+        fastest=1.0,
+    )
+    paces = Paces()
+    slower = paces.proposed("slower", "slide", reps)
+    assert (slower.old, slower.new, slower.at_limit) == (1.0, 1.5, False)
+    paces.set("slide", slower.new)
+    assert paces.proposed("slower", "slide", reps).at_limit
+    assert paces.scale("other") == 1.0
+    faster = paces.proposed("faster", "slide", reps)
+    assert faster.new == 1.0
+    paces.set("slide", faster.new)
+    at_limit = paces.proposed("faster", "slide", reps)
+    cue = pace_reply("faster", reps, at_limit)
+    assert cue.prompt_key == "pace_faster_limit"
+    assert cue.data == {"seconds": 4.0, "never": True}
+    assert cue.adjust is not None and cue.adjust.rate_delta > 0
