@@ -598,7 +598,7 @@ def test_sigkill_mid_hold_leaves_an_interrupted_session_that_resumes(
     from voicecoach.clock import FakeClock
     from voicecoach.session import Session
 
-    helper = Path(__file__).with_name("_history_proc.py")
+    helper = Path(__file__).parents[1] / "_history_proc.py"
     proc = subprocess.Popen(
         [sys.executable, str(helper), str(db), "3"],
         stdout=subprocess.PIPE,
