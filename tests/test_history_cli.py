@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from _person import as_person
 
-from tests.history.test_store import FakeWall, record_all, whole_session
+from tests.history.helpers import FakeWall, record_all, whole_session
 from voicecoach import cli
 from voicecoach.history import HistoryStore
 from voicecoach.messages import SessionEvent
@@ -89,7 +89,7 @@ def test_table_shows_sessions_daily_count_and_streak(
 def test_a_session_with_every_exercise_skipped_is_listed_as_all_skipped(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.history.test_store import _all_skipped_events
+    from tests.history.test_reading import _all_skipped_events
 
     with HistoryStore.open(data_dir / "history.sqlite3", wall=FakeWall(today_at(7))) as store:
         record_all(store, _all_skipped_events())
