@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_demo import _lines
+
+from tests.demo.test_run import _lines
 
 pytestmark = pytest.mark.model
 

@@ -466,7 +466,7 @@ def test_demo_speed_accepts_0_and_the_range() -> None:
     assert [demo_speed(s) for s in ("0", "1", "200", "1e5")] == [0.0, 1.0, 200.0, 100000.0]
 
 
-SCENARIOS = Path(__file__).parent / "scenarios"
+SCENARIOS = Path(__file__).parents[1] / "scenarios"
 
 
 def _run_script(root: Path, script: Path) -> subprocess.CompletedProcess[str]:
