@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.demo.test_run import _lines
+from tests.demo.helpers import transcript_lines
 
 pytestmark = pytest.mark.model
 
@@ -67,7 +67,7 @@ def test_pain_right_after_ready_over_the_hold_cue_ends_the_hold(
         lines.append("{say: ready, after: pain_options, wait: 2}")
     result = _run_script(tmp_path, _scenario(tmp_path, lines), engine)
     assert "Traceback" not in result.stderr
-    timed = _lines(tmp_path)
+    timed = transcript_lines(tmp_path)
     for words in said:
         i = next(j for j, (_t, x) in enumerate(timed) if x == f'person: "{words}"')
         started = max(t for t, x in timed[:i] if x.startswith("event: hold started"))
@@ -94,7 +94,7 @@ PAIN_SAID = [
 
 
 def _pain_ends_each_hold(tmp_path: Path, said: list[str], lines: list[str], stdout: str) -> None:
-    timed = _lines(tmp_path)
+    timed = transcript_lines(tmp_path)
     for words in said:
         i = next(j for j, (_t, x) in enumerate(timed) if x == f'person: "{words}"')
         ended = next((t, x) for t, x in timed[i:] if x.startswith("event: hold ended (hold_ended)"))
@@ -115,7 +115,7 @@ def test_the_ways_people_say_it_hurts_end_the_hold(tmp_path: Path, engine: str) 
     result = _run_script(tmp_path, _scenario(tmp_path, lines), engine)
     assert "Traceback" not in result.stderr
     _pain_ends_each_hold(tmp_path, PAIN_SAID, lines, result.stdout)
-    fired = [x for _t, x in _lines(tmp_path) if x.startswith("intent fired:")]
+    fired = [x for _t, x in transcript_lines(tmp_path) if x.startswith("intent fired:")]
     assert not any("slower" in x or "rating" in x for x in fired)
 
 
@@ -150,7 +150,7 @@ def test_longer_said_over_the_hold_cue_is_acted_on_when_the_coach_has_finished(
     ]
     result = _run_script(tmp_path, _scenario(tmp_path, lines))
     assert result.returncode == 0, result.stderr
-    timed = _lines(tmp_path)
+    timed = transcript_lines(tmp_path)
     cue = next(j for j, (_t, x) in enumerate(timed) if x.startswith("coach (hold_start)"))
     said = next(j for j, (_t, x) in enumerate(timed) if x == 'person: "longer"')
     fired = next(j for j, (_t, x) in enumerate(timed) if x.startswith("intent fired: extend"))
@@ -177,7 +177,7 @@ def test_a_start_heard_unsure_is_asked_back_and_starts_on_yes(tmp_path: Path) ->
     ]
     result = _run_script(tmp_path, _scenario(tmp_path, lines), "pocketsphinx")
     assert result.returncode == 0, result.stderr
-    texts = [x for _t, x in _lines(tmp_path)]
+    texts = [x for _t, x in transcript_lines(tmp_path)]
     asked = texts.index("coach (confirm_start): The hip routine? Say yes to start it.")
     said_yes = texts.index('person: "yes"')
     started = next(j for j, x in enumerate(texts) if x.startswith("event: session started"))
@@ -200,7 +200,7 @@ def test_next_inside_the_sources_range_is_stored_as_done(tmp_path: Path) -> None
     ]
     result = _run_script(tmp_path, _scenario(tmp_path, lines))
     assert result.returncode == 0, result.stderr
-    texts = [x for _t, x in _lines(tmp_path)]
+    texts = [x for _t, x in transcript_lines(tmp_path)]
     assert any(
         x.startswith("coach (done_in_range):") and "inside the twenty to thirty seconds" in x
         for x in texts
@@ -261,7 +261,7 @@ def test_retries_after_pain_and_the_deeper_variation_as_a_person_lives_them(
     ]
     result = _run_script(tmp_path, _scenario(tmp_path, lines))
     assert result.returncode == 0, result.stderr
-    coach = [x for _t, x in _lines(tmp_path) if x.startswith("coach (")]
+    coach = [x for _t, x in transcript_lines(tmp_path) if x.startswith("coach (")]
     offer = next(i for i, x in enumerate(coach) if x.startswith("coach (offer):"))
     told = next(i for i, x in enumerate(coach) if "Lift your arm" in x)
     assert offer < told and "Lift your arm" not in coach[offer]
