@@ -403,6 +403,3 @@ def load_routine_file(path: Path, *, builtin: bool = False) -> Routine:
     if data is None:
         raise VoicecoachError(f"{path}: file: expected a routine (id, names, exercises), got empty")
     return parse_routine(data, path, builtin=builtin)
-
-
-# --- the library ----------------------------------------------------------------------------

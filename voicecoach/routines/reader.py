@@ -215,7 +215,7 @@ def _decode(raw: bytes, path: Path) -> str:
         ) from None
 
 
-# --- validation -----------------------------------------------------------------------------
+# --- quoting a wrong value in an error --------------------------------------------------------
 
 
 BRIEF_CHARS = 60
