@@ -29,3 +29,14 @@ def data_dir() -> Path:
     """The user's voicecoach data directory (history database)."""
     override = os.environ.get("VOICECOACH_DATA_DIR")
     return Path(override) if override else user_data_path("voicecoach")
+
+
+def unused_beside(path: Path, tag: str, stamp: str) -> Path:
+    """`<name>.<tag>-<stamp>` beside `path`, or `...-<stamp>-2`, `-3`... when that is taken:
+    where a file set aside (a damaged history, the demo's last one) goes."""
+    target = path.with_name(f"{path.name}.{tag}-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.{tag}-{stamp}-{n}")
+    return target

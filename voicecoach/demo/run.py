@@ -39,6 +39,7 @@ from voicecoach.messages import (
     SessionInput,
     SpeechFinished,
 )
+from voicecoach.paths import unused_beside
 from voicecoach.scratch import clean_stale, scratch_dir
 
 DEFAULT_SPEED = 200.0
@@ -100,12 +101,7 @@ def set_aside_previous(history_path: Path) -> Path | None:
             f"another voicecoach demo is running with --out {history_path.parent}; "
             "give another directory"
         )
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    target = history_path.with_name(f"{history_path.name}.previous-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = history_path.with_name(f"{history_path.name}.previous-{stamp}-{n}")
+    target = unused_beside(history_path, "previous", time.strftime("%Y%m%dT%H%M%S"))
     try:
         # The log first: a copy of the main file without its log would lose the last events.
         for suffix in ("-wal", "-shm"):

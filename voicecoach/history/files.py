@@ -204,12 +204,7 @@ def _lock_held_elsewhere(path: Path) -> bool:
 
 
 def _move_aside(path: Path, now: datetime) -> Path:
-    stamp = now.strftime("%Y%m%dT%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    target = paths.unused_beside(path, "corrupt", now.strftime("%Y%m%dT%H%M%S"))
     try:
         os.replace(path, target)
         for suffix in ("-wal", "-shm"):
