@@ -221,6 +221,34 @@ def test_what_is_no_command_is_refused_with_a_reason(fused, speech) -> None:
 
 
 @pytest.mark.model
+def test_silero_counts_speech_as_it_arrives_as_it_would_whole(speech) -> None:
+    """The engine counts Silero's speech chunks as the listener feeds it (any chunk size), so
+    nothing is left to count at the end of speech: the count is the whole utterance's."""
+    from voicecoach.asr.silero import SileroSpeech
+
+    silero = SileroSpeech()
+    pcm = np.concatenate([np.zeros(8000, dtype=np.int16), speech("add five minutes")])
+    whole = silero.speech_seconds(pcm)
+    assert whole >= 0.5
+    silero.reset()
+    for start in range(0, pcm.size, 333):  # not a multiple of its 512-sample chunk
+        silero.feed(pcm[start : start + 333])
+    assert silero.seconds == whole
+    silero.reset()
+    assert silero.seconds == 0.0
+
+
+@pytest.mark.model
+def test_a_refusal_by_silero_still_collects_nothing_stale(fused, speech) -> None:
+    """An utterance refused before decoding leaves the helper nothing half-done: the next one
+    is heard as itself."""
+    t = np.arange(int(1.2 * 16000)) / 16000
+    tone = (4000 * np.sin(2 * np.pi * 220 * t)).astype(np.int16)
+    assert fused.decode(tone).intent is None
+    assert fused.decode(speech("how long left")).intent == Intent("time_left")
+
+
+@pytest.mark.model
 def test_the_fused_engine_never_holds_the_gil(fused, alone) -> None:
     """PocketSphinx decodes in a child process, so neither engine holds the GIL in ours."""
     assert fused.decodes_without_gil

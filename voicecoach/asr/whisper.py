@@ -64,6 +64,9 @@ PAD_S = 0.5
 """The window is the audio plus at least PAD_S of silence, rounded up to WINDOW_STEP_S, at
 least MIN_WINDOW_S: Whisper's cost grows with the window (30 s, its native one, costs ~900 ms an
 utterance on one thread), and a few fixed sizes keep its behaviour predictable."""
+ALIGN_BATCH = 2
+"""Candidates scored per `align` call. One call for all 20 took 84 to 93 ms, 20 calls of one
+78 ms, 10 calls of two 58 ms (tiny.en int8, one thread, a 2 s window)."""
 MIN_SPEECH_S = 0.064
 """With a speech detector (Silero VAD): at least two of its 32 ms chunks must be speech. A
 short "ow" has six or more; a tone, a fan or white noise has none."""
@@ -521,8 +524,14 @@ class WhisperEngine:
     # --- the CommandEngine protocol --------------------------------------------------------
 
     def accept(self, chunk: bytes) -> Utterance | None:
-        self._pending.append(np.frombuffer(chunk, dtype="<i2"))
+        samples = np.frombuffer(chunk, dtype="<i2")
+        self._pending.append(samples)
         self._prepared = None
+        if self.speech is not None:
+            # Counted as it arrives (0.7 ms per 32 ms): nothing left to count at the end.
+            started = time.perf_counter()
+            self.speech.feed(samples)
+            self._busy_s += time.perf_counter() - started
         return None
 
     def partial(self) -> str:
@@ -561,6 +570,8 @@ class WhisperEngine:
         self._pending = []
         self._prepared = None
         self._busy_s = 0.0
+        if self.speech is not None:
+            self.speech.reset(self.sample_rate)
 
     def decode(self, pcm: np.ndarray | bytes) -> Utterance:
         return decode_whole(self, pcm, ENGINE)
@@ -589,7 +600,7 @@ class WhisperEngine:
         if not has_voiced_speech(samples, self.sample_rate):
             return Utterance("", None, 0.0, engine=ENGINE, rejected="no voiced speech")
         if self.speech is not None:
-            speech_s = self.speech.speech_seconds(samples, self.sample_rate)
+            speech_s = self.speech.seconds  # of what `accept` was fed: `samples`
             if speech_s < MIN_SPEECH_S:
                 return Utterance(
                     "",
@@ -605,16 +616,23 @@ class WhisperEngine:
         transcript, *guided = self._transcribe(encoded)
         self.last_transcript = transcript
         plain = plain_words(transcript)
-        candidates = self._candidates(plain, samples, [plain_words(g) for g in guided])
+        candidates = self._candidates(plain, [plain_words(g) for g in guided])
+        free_tokens = cut_repeats(self._encode_text(transcript)) or [self._eot]
+
+        def row(sentence: str) -> list[int]:
+            # The sentence Whisper said itself is scored as it said it: margin 0.
+            if sentence == plain:
+                return free_tokens
+            return self._encode_text(whisper_style(sentence, transcript))
+
+        # Scored while the helper still decodes; its hypothesis, when new, is scored after.
+        scores = self._mean_logprobs(encoded, frames, [free_tokens, *map(row, candidates)])
+        hypothesis = self._helper_hypothesis(samples)
+        if hypothesis is not None and hypothesis not in candidates:
+            candidates.append(hypothesis)
+            scores += self._mean_logprobs(encoded, frames, [row(hypothesis)])
         if not candidates:
             return Utterance(plain, None, 0.0, engine=ENGINE, rejected="no command near it")
-        free_tokens = cut_repeats(self._encode_text(transcript)) or [self._eot]
-        rows = [free_tokens] + [
-            # The sentence Whisper said itself is scored as it said it: margin 0.
-            free_tokens if s == plain else self._encode_text(whisper_style(s, transcript))
-            for s in candidates
-        ]
-        scores = self._mean_logprobs(encoded, frames, rows)
         free = scores[0]
         best = int(np.argmax(scores[1:]))
         pains = [i for i, c in enumerate(candidates) if self._sentences[c].name == "pain"]
@@ -720,15 +738,22 @@ class WhisperEngine:
     def _mean_logprobs(self, encoded: Any, frames: int, rows: list[list[int]]) -> list[float]:
         import ctranslate2
 
-        batch = np.repeat(np.asarray(encoded), len(rows), axis=0)
         if self.score_end:
             rows = [[*row, self._eot] if row[-1:] != [self._eot] else row for row in rows]
-        results = self._whisper.align(
-            ctranslate2.StorageView.from_array(np.ascontiguousarray(batch)),
-            self._prompt,
-            rows,
-            [frames // 2 * 2] * len(rows),
+        pair = ctranslate2.StorageView.from_array(
+            np.ascontiguousarray(np.repeat(np.asarray(encoded), ALIGN_BATCH, axis=0))
         )
+        results = []
+        for start in range(0, len(rows), ALIGN_BATCH):
+            batch = rows[start : start + ALIGN_BATCH]
+            features = pair
+            if len(batch) < ALIGN_BATCH:
+                features = ctranslate2.StorageView.from_array(
+                    np.ascontiguousarray(np.repeat(np.asarray(encoded), len(batch), axis=0))
+                )
+            results += self._whisper.align(
+                features, self._prompt, batch, [frames // 2 * 2] * len(batch)
+            )
         return [
             float(np.mean(np.log(np.maximum(r.text_token_probs, 1e-12))))
             if r.text_token_probs
@@ -736,7 +761,8 @@ class WhisperEngine:
             for r in results
         ]
 
-    def _candidates(self, plain: str, samples: np.ndarray, guided: Sequence[str] = ()) -> list[str]:
+    def _candidates(self, plain: str, guided: Sequence[str] = ()) -> list[str]:
+        """The grammar sentences to score for the transcript `plain` (and the `guided` ones)."""
         found: list[str] = []
         if plain in self._sentences:
             found.append(plain)
@@ -749,19 +775,25 @@ class WhisperEngine:
         # Pain, whatever else the transcript is near: "my back hurts" over the coach's voice
         # came out as "My Mac Third is not", nearer to no pain sentence than to others.
         found += self._pain_index.nearest(plain, N_PAIN_NEAREST) if plain else []
+        return list(dict.fromkeys(found))
+
+    def _helper_hypothesis(self, samples: np.ndarray) -> str | None:
+        """The helper's grammar hypothesis for `samples` (collected from its process when it
+        has one), noting its vote: a command it kept itself, or pain it did not keep."""
         self._vote = (None, -math.inf)
         self._kept = None
-        if self.helper is not None:
-            collect = getattr(self.helper, "result", None)
-            heard = collect() if collect is not None else self.helper(samples)
-            hypothesis = normalize_utterance(heard.text)
-            if hypothesis in self._sentences:
-                found.append(hypothesis)
-                if heard.intent is not None:  # the helper kept it as a command itself
-                    self._vote = (hypothesis, -math.inf)
-                    self._kept = heard
-                elif self._sentences[hypothesis].name == "pain":
-                    # Pain is the helper's hypothesis though it did not keep it: for pain that
-                    # is vote enough (espeak-ng's "ow" over the hold cue was Whisper's "oh").
-                    self._vote = (hypothesis, -math.inf)
-        return list(dict.fromkeys(found))
+        if self.helper is None:
+            return None
+        collect = getattr(self.helper, "result", None)
+        heard = collect() if collect is not None else self.helper(samples)
+        hypothesis = normalize_utterance(heard.text)
+        if hypothesis not in self._sentences:
+            return None
+        if heard.intent is not None:  # the helper kept it as a command itself
+            self._vote = (hypothesis, -math.inf)
+            self._kept = heard
+        elif self._sentences[hypothesis].name == "pain":
+            # Pain is the helper's hypothesis though it did not keep it: for pain that is vote
+            # enough (espeak-ng's "ow" over the hold cue was Whisper's "oh").
+            self._vote = (hypothesis, -math.inf)
+        return hypothesis
