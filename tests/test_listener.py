@@ -366,6 +366,53 @@ def test_a_person_talking_over_the_coach_is_heard_and_barge_in_gated(
     assert waits.intent.name == "repeat" and waits.after_speech
 
 
+def test_speech_over_the_coach_lowers_its_voice_until_it_proves_no_barge_in(
+    coach_speech: np.ndarray,
+) -> None:
+    """The coach's voice dips as the person starts talking over it. A barge-in leaves it down
+    (the cut brings it back); anything else, refused or acted on later, brings it back at the
+    end of the speech. Speech with the coach quiet changes nothing."""
+    start = 1.0
+    ref = _coach_reference(coach_speech, start)
+    n = len(coach_speech)
+    mic = np.concatenate([noise(start), noise(n / SAMPLE_RATE, seed=4), noise(1.5)]).astype(
+        np.int32
+    )
+    s0 = round(start * SAMPLE_RATE)
+    mic[s0 : s0 + n] += (coach_speech * 0.5).astype(np.int32)
+    p0 = s0 + round(1.5 * SAMPLE_RATE)
+    person = tone(0.5, amp=9000, freq=150)
+    mic[p0 : p0 + len(person)] += person
+    mic16 = np.clip(mic, -32768, 32767).astype(np.int16)
+
+    for said, expected in [
+        (utt("pause", 0.9), [True]),  # a barge-in: the cut restores the voice
+        (utt("repeat", 0.99), [True, False]),  # acted on after the coach: back at once
+        (utt("pause", 0.2), [True, False]),  # refused: back at once
+        (None, [True, False]),  # no command at all
+    ]:
+        told: list[tuple[bool, float]] = []
+        listener = Listener(
+            ScriptedRecognizer(said),
+            lambda _e: None,
+            reference=ref,
+            on_voice_over_coach=lambda speaking, t=told: t.append(speaking),
+        )
+        run(listener, mic16)
+        assert told == expected, said
+
+    quiet_coach = np.concatenate([noise(1.0), tone(0.5, amp=9000, freq=150), noise(1.0)])
+    told = []
+    listener = Listener(
+        ScriptedRecognizer(utt("pause", 0.9)),
+        lambda _e: None,
+        reference=_coach_reference(tone(0.5, amp=3000), 10.0),
+        on_voice_over_coach=told.append,
+    )
+    assert [e.intent.name for _t, e in run(listener, quiet_coach)] == ["pause"]
+    assert told == []
+
+
 def test_a_command_just_after_the_coach_stops_needs_the_barge_in_bar() -> None:
     ref = _coach_reference(tone(1.0, amp=3000), 1.0)  # coach speaks 1.0..2.0
     mic = np.concatenate([noise(2.1), tone(0.4, amp=9000, freq=150), noise(1.0)])

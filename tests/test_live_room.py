@@ -95,6 +95,10 @@ def _timeline(coach: Coach) -> str:
             )
         elif e["kind"] in ("speech_started", "speech_finished"):
             lines.append(f"{e['t']:.2f} {e['kind']} {e.get('key')}")
+        elif e["kind"] == "intent":
+            lines.append(f"{e['t']:.2f} intent {e['name']} {e['before']} -> {e['after']}")
+        elif e["kind"] == "duck":
+            lines.append(f"{e['t']:.2f} {'coach lowered' if e['ducked'] else 'coach back'}")
     return "\n".join(lines)
 
 
@@ -127,6 +131,7 @@ def test_a_session_run_by_voice_through_the_room(coach: Coach, espeak) -> None:
     person.says("skip this one", "skip")
     coach.wait_for("speech_finished", 60, key="summary")
     assert coach.finish() == 0, coach.stderr[-2000:]
+    assert "underrun" not in coach.stderr, coach.stderr[-2000:]  # its voice never ran dry
     said = ["repeat", "ready", "extend", "time_left", "pause", "resume", "skip", "skip", "skip"]
 
     # Nothing fired that the person did not say, though the coach heard itself all along.
@@ -223,10 +228,14 @@ def test_pain_in_a_hold_and_a_barge_in_stop_over_the_coach(coach: Coach, espeak)
     cut = coach.wait_for("speech_finished", 15, since=said_at, key="setup")
     assert cut["interrupted"] is True
     assert cut["at"] >= said_at
+    # Its voice dipped as the person began, before "stop" was even decoded.
+    dips = [e for e in coach.events() if e["kind"] == "duck" and e["t"] >= said_at]
+    assert dips and dips[0]["ducked"] is True and dips[0]["t"] < stop["t"], _timeline(coach)
     person.heard_from(stop)
     person.says("stop please", "stop")
     coach.wait_for("speech_finished", 60, key="summary")
     assert coach.finish() == 0, coach.stderr[-2000:]
+    assert "underrun" not in coach.stderr, coach.stderr[-2000:]  # its voice never ran dry
 
     assert _intents(coach) == ["start_routine", "ready", "pain", "skip", "skip", "stop", "stop"], (
         _timeline(coach)

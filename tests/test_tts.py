@@ -13,6 +13,8 @@ import pytest
 from voicecoach.clock import FakeClock
 from voicecoach.messages import Cue, SpeechAdjust, SpeechFinished, SpeechStarted
 from voicecoach.tts import (
+    DUCK_GAIN,
+    GIL_FREE_OUTPUT_LATENCY_S,
     EchoReference,
     Pyttsx3Renderer,
     RenderedSpeech,
@@ -289,6 +291,57 @@ def test_echo_reference_tail() -> None:
     ref.finished(11.0)
     assert ref.speaking_at(11.2, tail_s=0.3)
     assert not ref.speaking_at(11.4, tail_s=0.3)
+
+
+def test_the_echo_reference_follows_the_outputs_gain() -> None:
+    """Ducked from 10.5 s and back at 10.75 s: the reference is scaled alike, or the canceller
+    would take out four times the echo there is."""
+    ref = EchoReference()
+    ref.started(10.0, np.full(16_000, 1000, dtype=np.int16), 16_000)
+    ref.gain_from(10.5, DUCK_GAIN)
+    ref.gain_from(10.75, 1.0)
+    window = ref.window(10.25, 11.0)
+    quarter = 16_000 // 4
+    assert np.all(window[:quarter] == 1000)
+    assert np.all(window[quarter : 2 * quarter] == 1000 * DUCK_GAIN)
+    assert np.all(window[2 * quarter :] == 1000)
+    assert ref.window(10.55, 10.6)[0] == 1000 * DUCK_GAIN  # a change before the window counts
+    assert ref.gain_at(10.6) == DUCK_GAIN and ref.gain_at(10.0) == 1.0
+
+
+class _DuckingOutput(_FakeOutput):
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.gains: list[float] = []
+
+    def set_gain(self, gain: float, applied: Callable[[float, float], None] | None) -> None:
+        self.gains.append(gain)
+        if applied is not None:
+            applied(self.clock.now() + 0.15, gain)
+
+
+def test_the_speaker_ducks_and_comes_back_when_cut_or_silent() -> None:
+    clock = FakeClock(100.0)
+    out = _DuckingOutput(clock)
+    speaker = Speaker(_ToneRenderer(), out, lambda _e: None, clock)
+    speaker.say("a first sentence. And a second one.")
+    speaker.duck(True)
+    speaker.duck(True)  # told twice: one change
+    assert out.gains == [DUCK_GAIN] and speaker.ducked
+    assert speaker.reference.gain_at(100.15) == DUCK_GAIN
+    speaker.duck(False)
+    assert out.gains == [DUCK_GAIN, 1.0]
+    speaker.duck(True)
+    speaker.interrupt()  # cut short: what it says next is at full voice
+    assert out.gains == [DUCK_GAIN, 1.0, DUCK_GAIN, 1.0] and not speaker.ducked
+    speaker.say("one more sentence")
+    speaker.duck(True)
+    out.finish()  # the coach fell silent with the person still talking
+    assert out.gains[-1] == 1.0 and not speaker.ducked
+    # An output that cannot change its gain is left alone.
+    plain = Speaker(_ToneRenderer(), _FakeOutput(clock), lambda _e: None, clock)
+    plain.duck(True)
+    assert not plain.ducked
 
 
 def test_a_cue_is_played_sentence_by_sentence_with_one_start_and_one_finish() -> None:
@@ -587,3 +640,58 @@ def test_a_sentence_cut_by_closing_the_real_output_ends_before_the_process_exits
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["[True]"] * 3
+
+
+_PLAY_AND_DUCK = """
+import sys, threading, time
+import numpy as np
+from voicecoach.clock import MonotonicClock
+from voicecoach.tts import GIL_FREE_OUTPUT_LATENCY_S, SoundDeviceOutput
+
+clock = MonotonicClock()
+tone = (6000 * np.sin(np.arange(3 * 16_000) * 2 * np.pi * 440 / 16_000)).astype(np.int16)
+out = SoundDeviceOutput(clock, latency_s=GIL_FREE_OUTPUT_LATENCY_S)
+done = threading.Event()
+applied = []
+start = out.play(tone, 16_000, lambda _end, _cut: done.set())
+time.sleep(max(0.0, start + 1.0 - clock.now()))
+asked = clock.now()
+out.set_gain(0.25, lambda at, gain: applied.append((at, gain)))
+done.wait(10)
+out.close()
+print(asked - start, applied[0][0] - start, applied[0][1])
+"""
+
+
+@pytest.mark.room
+def test_the_coach_ducks_in_the_room_when_and_as_much_as_it_says(room, tmp_path) -> None:
+    """Through PortAudio into the room: a lower gain asked for mid-sentence is heard in the
+    room at the moment the output reports (the echo reference scales from that moment), one
+    short buffer after it was asked for, and by as much as asked."""
+    import subprocess
+    import sys
+
+    from room import read_wav
+
+    script = tmp_path / "play_and_duck.py"
+    script.write_text(_PLAY_AND_DUCK)
+    recording = tmp_path / "room.wav"
+    with room.recording(recording):
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            env=room.env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    asked, applied, gain = map(float, done.stdout.split())
+    assert gain == 0.25
+    assert asked < applied <= asked + GIL_FREE_OUTPUT_LATENCY_S + 0.1
+    x = read_wav(recording).astype(np.float64)
+    level = np.sqrt(np.convolve(x * x, np.ones(160) / 160, "valid"))[::160]  # 10 ms steps
+    onset = int(np.argmax(level > 1000))
+    loud = float(np.median(level[onset + 20 : onset + 80]))
+    step = onset + 50 + int(np.argmax(level[onset + 50 :] < loud * 0.5))
+    assert abs((step - onset) / 100 - applied) <= 0.04, (step - onset) / 100
+    assert float(np.median(level[step + 5 : step + 50])) / loud == pytest.approx(0.25, abs=0.03)

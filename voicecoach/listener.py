@@ -405,6 +405,10 @@ class Listener:
     """Subtracts the coach's echo from what the recognizer hears (None: hears the raw mix).
     A grammar search forces the mix of coach and person onto some phrase ("pause" over the
     coach was heard as "let's do all of"); the detector still judges the raw frame."""
+    on_voice_over_coach: Callable[[bool], None] | None = None
+    """Told True when the person starts to speak while the coach is sounding (the coach's
+    voice is lowered), and False when that speech is over and did not cut the coach short (it
+    comes back). After a barge-in the coach's cut does that."""
     complete: Callable[[str], bool] | None = None
     """Whether a partial result is already a whole command. When given, an end of speech after
     an incomplete phrase waits up to `max_pause_s` for the rest before deciding."""
@@ -431,6 +435,8 @@ class Listener:
     _prepared: bool = False
     """The engine was asked to prepare; the quiet frames since are in `_held`."""
     _held: list[tuple[np.ndarray, float]] = field(default_factory=list)
+    _over_coach: bool = False
+    """The speech under way began over the coach (`on_voice_over_coach` was told True)."""
 
     def _conclude(self, utterance: Utterance | None, seg: SpeechSegment) -> IntentHeard | None:
         # The coach counts over all the audio the recognizer decoded, which runs past the end
@@ -493,6 +499,8 @@ class Listener:
             else:
                 # The words began a little before the detector was sure: feed the pre-roll first.
                 self._seg_start = self.detector.started_at
+                if self.reference is not None and self.reference.speaking_at(t_end):
+                    self._voice_over_coach(True)
                 for old in self._preroll:
                     self._accept(old, posted, t_end)
                 self._fed = True
@@ -569,8 +577,24 @@ class Listener:
         event = self._conclude(self.recognizer.flush(), SpeechSegment(start, ended_at))
         if event is not None:
             posted.append(event)
+        self._utterance_over(event)
         self.recognizer.reset()
         self._seg_start = None
+
+    def _utterance_over(self, event: IntentHeard | None) -> None:
+        """The coach's voice comes back, unless what was said cuts it short (it comes back at
+        full voice after the cut)."""
+        if event is None or event.after_speech or event.intent.name not in self.policy.barge_in:
+            self._voice_over_coach(False)
+        else:
+            self._over_coach = False
+
+    def _voice_over_coach(self, speaking: bool) -> None:
+        if speaking == self._over_coach:
+            return
+        self._over_coach = speaking
+        if self.on_voice_over_coach is not None:
+            self.on_voice_over_coach(speaking)
 
     def _accept(self, frame: np.ndarray, posted: list[IntentHeard], t_end: float) -> None:
         self._fed_until = max(self._fed_until, t_end)
@@ -581,6 +605,7 @@ class Listener:
             event = self._conclude(utterance, SpeechSegment(start, t_end))
             if event is not None:
                 posted.append(event)
+            self._utterance_over(event)
 
     def run(self, frames: Iterable[tuple[np.ndarray, float]], stop: threading.Event) -> None:
         """The live thread: frames stamped with the clock time of their last sample.
@@ -616,6 +641,7 @@ class Listener:
         self._seg_start = None
         self._preroll.clear()
         self.detector.reset()
+        self._voice_over_coach(False)
         try:
             self.recognizer.reset()
         except Exception as exc:
