@@ -249,6 +249,21 @@ def test_a_refusal_by_silero_still_collects_nothing_stale(fused, speech) -> None
 
 
 @pytest.mark.model
+def test_a_long_pain_sentence_needs_the_common_bar_unless_both_engines_heard_pain(alone) -> None:
+    import math
+
+    alone._vote = (None, -math.inf)
+    assert alone._pain_bar("ouch") == whisper.PAIN_MARGIN
+    assert alone._pain_bar("my back hurts") == whisper.PAIN_MARGIN
+    assert alone._pain_bar("i've got a pain in my ankle") == whisper.MIN_MARGIN
+    alone._vote = ("i've got a cramp in my leg", -math.inf)
+    assert alone._pain_bar("i've got a pain in my ankle") == whisper.PAIN_MARGIN
+    alone._vote = ("start hip routine", -math.inf)
+    assert alone._pain_bar("i've got a pain in my ankle") == whisper.MIN_MARGIN
+    alone._vote = (None, -math.inf)
+
+
+@pytest.mark.model
 def test_the_fused_engine_never_holds_the_gil(fused, alone) -> None:
     """PocketSphinx decodes in a child process, so neither engine holds the GIL in ours."""
     assert fused.decodes_without_gil
@@ -298,12 +313,21 @@ def test_a_decode_leaves_other_threads_running(alone, speech) -> None:
 
     thread = threading.Thread(target=tick)
     thread.start()
+    decodes: list[float] = []
     for _ in range(3):
+        started = time.perf_counter()
         alone.decode(pcm)
+        decodes.append(time.perf_counter() - started)
     done.set()
     thread.join()
     assert alone.decodes_without_gil
-    assert max(gaps) < 0.06, f"a thread was held up {max(gaps) * 1000:.0f} ms"
+    # A decode that held the GIL would hold the ticker up for all of it; measured on a quiet
+    # machine the longest hold-up was 10 ms. Half the shortest decode leaves room for a busy
+    # machine's scheduling without letting a GIL-holding decode through.
+    assert max(gaps) < 0.5 * min(decodes), (
+        f"a thread was held up {max(gaps) * 1000:.0f} ms by decodes of "
+        f"{min(decodes) * 1000:.0f} ms and more"
+    )
 
 
 @pytest.mark.model

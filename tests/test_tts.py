@@ -581,6 +581,32 @@ def test_a_sentence_that_ends_has_its_stream_stopped_then_closed_never_cancelled
     assert [s.calls for s in threaded_sd.made] == [["start", "stop", "close"]] * 2
 
 
+def test_a_gain_asked_for_as_a_sentence_is_cut_is_reported_from_the_next_ones_start(
+    threaded_sd: type[_ThreadedStream],
+) -> None:
+    """A barge-in: the coach is lowered, cut, and set back to full before its stream plays
+    again. The change back must still reach the echo reference (from the next sentence's first
+    sample), or the reference would stay at a quarter of what plays and the echo leak through."""
+    from voicecoach.clock import MonotonicClock
+    from voicecoach.tts import SoundDeviceOutput
+
+    out = SoundDeviceOutput(MonotonicClock())
+    applied: list[float] = []
+    lowered = threading.Event()
+    ended = threading.Event()
+    out.play(np.ones(160_000, np.int16), 16_000, lambda _end, _cut: ended.set())
+    out.set_gain(DUCK_GAIN, lambda _at, gain: (applied.append(gain), lowered.set()))
+    assert lowered.wait(5.0)
+    out.cut()
+    assert ended.wait(5.0)
+    out.set_gain(1.0, lambda _at, gain: applied.append(gain))
+    assert applied == [DUCK_GAIN]  # nothing plays: nothing changed yet
+    done = threading.Event()
+    out.play(np.ones(1600, np.int16), 16_000, lambda _end, _cut: done.set())
+    assert done.wait(5.0)
+    assert applied == [DUCK_GAIN, 1.0]
+
+
 def test_closing_the_output_waits_until_the_cut_sentence_is_closed_and_reported(
     threaded_sd: type[_ThreadedStream],
 ) -> None:

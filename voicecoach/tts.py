@@ -464,6 +464,8 @@ class SoundDeviceOutput:
         self.latency_s = latency_s
         """The output stream's buffer (OUTPUT_LATENCY_S, or GIL_FREE_OUTPUT_LATENCY_S)."""
         self._gain = 1.0
+        self._reported_gain = 1.0
+        """The gain `_gain_applied` was last told of: what the device plays at."""
         self._gain_applied: Callable[[float, float], None] | None = None
         self._lock = threading.Lock()
         self._current: _Playback | None = None
@@ -490,23 +492,24 @@ class SoundDeviceOutput:
         first_sample_at: list[float] = []
         started = threading.Event()
         data = samples.astype(np.int16)
-        playing_gain = 1.0
 
         def callback(outdata: np.ndarray, frames: int, t: object, _status: object) -> None:
-            nonlocal position, playing_gain
+            nonlocal position
             if pb.abandoned.is_set():
                 outdata.fill(0)
                 raise sd.CallbackAbort
             gain = self._gain
-            if not first_sample_at or gain != playing_gain:
+            if not first_sample_at or gain != self._reported_gain:
                 # DAC time of this buffer, mapped from the stream's clock onto ours.
                 lead = t.outputBufferDacTime - t.currentTime  # type: ignore[attr-defined]
                 dac_at = self._clock.now() + max(0.0, lead)
                 if not first_sample_at:
                     first_sample_at.append(dac_at)
                     started.set()
-                if gain != playing_gain:
-                    playing_gain = gain
+                if gain != self._reported_gain:
+                    # Reported by whichever stream plays first at the new gain: a change asked
+                    # for as a sentence is cut (a barge-in) is heard from the next one's start.
+                    self._reported_gain = gain
                     applied = self._gain_applied
                     if applied is not None:
                         applied(dac_at, gain)
@@ -514,8 +517,8 @@ class SoundDeviceOutput:
                 outdata.fill(0)
                 raise sd.CallbackAbort
             chunk = data[position : position + frames]
-            if playing_gain != 1.0:
-                chunk = (chunk * playing_gain).astype(np.int16)
+            if gain != 1.0:
+                chunk = (chunk * gain).astype(np.int16)
             outdata[: len(chunk), 0] = chunk
             outdata[len(chunk) :, 0] = 0
             position += frames
