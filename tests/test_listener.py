@@ -719,3 +719,63 @@ def test_no_prepared_decode_while_the_coach_is_speaking() -> None:
     run(listener, signal)
     assert rec.prepared_at == []
     assert len(rec.fed_samples) == 1
+
+
+class _FakeVoice:
+    """A voice check that calls a frame a voice when its pitch is low (the test's 'person' is
+    a 150 Hz tone; the 'fan' is white noise)."""
+
+    def __init__(self) -> None:
+        self.fed = 0
+        self.resets = 0
+
+    def probability(self, frame: np.ndarray) -> float | None:
+        self.fed += 1
+        spectrum = np.abs(np.fft.rfft(frame.astype(np.float64)))
+        peak_hz = float(np.argmax(spectrum)) * SAMPLE_RATE / frame.size
+        return 0.9 if peak_hz < 400 else 0.1
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+def test_steady_noise_is_no_utterance_with_a_voice_check_and_speech_in_it_ends() -> None:
+    """A fan switched on (loud white noise from the first frame): to the energy test it is one
+    utterance that never ends; with the voice check it is none, and words said over it start
+    and end as words."""
+    loud_noise = noise(3.0, amp=2000, seed=5)
+    words = loud_noise.astype(np.int32)
+    words[SAMPLE_RATE : SAMPLE_RATE + SAMPLE_RATE // 2] += tone(0.5, amp=20000, freq=150)
+    words = np.clip(words, -32768, 32767).astype(np.int16)
+
+    energy = EndpointDetector()
+    assert [w for f, t in frames(loud_noise) if (w := energy.push(f, t))] == ["start"]
+
+    voice = _FakeVoice()
+    checked = EndpointDetector(voice=voice)
+    assert [w for f, t in frames(loud_noise) if (w := checked.push(f, t))] == []
+    said = [(w, t) for f, t in frames(words) if (w := checked.push(f, t))]
+    assert [w for w, _ in said] == ["start", "end"]
+    assert said[0][1] == pytest.approx(1.06, abs=0.05)
+    assert said[1][1] == pytest.approx(1.5 + checked.hangover_s, abs=0.05)
+
+
+def test_the_voice_check_costs_nothing_in_quiet() -> None:
+    voice = _FakeVoice()
+    detector = EndpointDetector(voice=voice)
+    for f, t in frames(noise(5.0)):  # a quiet room: never loud enough to ask
+        detector.push(f, t)
+    assert voice.fed == 0
+
+
+@pytest.mark.model
+def test_silero_tells_a_voice_from_a_fan(speech) -> None:
+    from voicecoach.asr.silero import SileroVoice
+
+    voice = SileroVoice()
+    probabilities = [voice.probability(f) for f, _t in frames(speech("add five minutes"))]
+    assert max(p for p in probabilities if p is not None) > 0.9
+    voice.reset()
+    fan = noise(2.0, amp=2000, seed=6)
+    probabilities = [voice.probability(f) for f, _t in frames(fan)]
+    assert max(p for p in probabilities if p is not None) < 0.35

@@ -228,9 +228,6 @@ def test_pain_in_a_hold_and_a_barge_in_stop_over_the_coach(coach: Coach, espeak)
     cut = coach.wait_for("speech_finished", 15, since=said_at, key="setup")
     assert cut["interrupted"] is True
     assert cut["at"] >= said_at
-    # Its voice dipped as the person began, before "stop" was even decoded.
-    dips = [e for e in coach.events() if e["kind"] == "duck" and e["t"] >= said_at]
-    assert dips and dips[0]["ducked"] is True and dips[0]["t"] < stop["t"], _timeline(coach)
     person.heard_from(stop)
     person.says("stop please", "stop")
     coach.wait_for("speech_finished", 60, key="summary")

@@ -229,6 +229,22 @@ def _peak_rms(signal: np.ndarray, size: int) -> float:
     return float(np.sqrt((tail * tail).mean(axis=1)).max())
 
 
+VOICE_ON = 0.5
+"""A loud frame starts speech when the voice check's probability is at least this (Silero's
+own default)."""
+VOICE_OFF = 0.35
+"""...and goes on being speech while it is at least this (Silero's usual negative threshold):
+a word's quieter middle is not taken for its end."""
+
+
+class VoiceCheck(Protocol):
+    """The probability that the latest stretch fed is a voice (None while it cannot tell)."""
+
+    def probability(self, frame: np.ndarray) -> float | None: ...
+
+    def reset(self) -> None: ...
+
+
 @dataclass
 class EndpointDetector:
     """Energy VAD with hangover and an echo-aware threshold.
@@ -249,6 +265,14 @@ class EndpointDetector:
     echo_gain: float = 1.0
     """Initial guess of mic level / reference level; refined while only the coach sounds."""
     noise: float = 50.0
+    voice: VoiceCheck | None = None
+    """A second opinion on frames loud enough to be speech (Silero VAD): such a frame is speech
+    only when it also sounds like a voice. Steady sound that starts louder than the noise floor
+    (a fan switched on, white noise) was speech to the energy test for as long as it lasted, so
+    no command ended in it; with Silero none of it was (bench/endpoint.py), and it is asked
+    only about loud frames, so silence costs nothing. Not wired into the coach: in the room it
+    lost a short "ow" said over the hold cue (Silero did not call the mix a voice), and pain
+    must never be lost."""
     active: bool = False
     started_at: float | None = None
     _loud_s: float = 0.0
@@ -256,6 +280,7 @@ class EndpointDetector:
     _last_loud_end: float = 0.0
     _e_ref: float = 0.0
     _e_mic: float = 0.0
+    _voice_fed: bool = False
 
     def threshold(self, ref_level: float) -> float:
         return max(
@@ -279,6 +304,16 @@ class EndpointDetector:
         level = _rms(frame)
         ref_level = _peak_rms(reference, frame.size) if reference is not None else 0.0
         loud = level > self.threshold(ref_level)
+        if self.voice is not None:
+            if loud or self.active:
+                # Fed on through a word's quiet frames, so its state follows the speech.
+                p = self.voice.probability(frame)
+                self._voice_fed = True
+                if loud and p is not None:
+                    loud = p >= (VOICE_OFF if self.active else VOICE_ON)
+            elif self._voice_fed:
+                self.voice.reset()  # quiet between speech: the next loud stretch starts afresh
+                self._voice_fed = False
         dur = frame.size / SAMPLE_RATE if frame.size else self.frame_s
         if not loud:
             if ref_level > self.abs_floor and not self.active:
@@ -314,6 +349,9 @@ class EndpointDetector:
 
     def reset(self) -> None:
         """Forget the speech under way (keeps the learned noise floor and echo gain)."""
+        if self.voice is not None and self._voice_fed:
+            self.voice.reset()
+            self._voice_fed = False
         self.active = False
         self.started_at = None
         self._loud_s = 0.0

@@ -75,3 +75,31 @@ class SileroSpeech:
         seconds = self.seconds
         self.reset(sample_rate)
         return seconds
+
+
+class SileroVoice:
+    """Silero's probability that the latest 32 ms is speech, fed frame by frame (any size): the
+    end-of-speech detector's second opinion on frames loud enough to be speech. Its own model
+    state, apart from the engine's SileroSpeech."""
+
+    def __init__(self, *, verify: bool = True, manifest: Path = MANIFEST_FILE) -> None:
+        self._speech = SileroSpeech(verify=verify, manifest=manifest)
+        self._rest = np.zeros(0, dtype="<i2")
+        self._latest: float | None = None
+
+    def probability(self, frame: np.ndarray) -> float | None:
+        """The probability of the latest whole chunk once `frame` is in (None before the first
+        chunk since `reset`)."""
+        pcm = np.concatenate([self._rest, np.asarray(frame, dtype="<i2")])
+        n = self._speech.chunk
+        whole = pcm.size - pcm.size % n
+        for start in range(0, whole, n):
+            self._latest = float(self._speech._vad.process_chunk(pcm[start : start + n].tobytes()))
+        self._rest = pcm[whole:]
+        return self._latest
+
+    def reset(self) -> None:
+        """Forget the sound so far (the next frame starts a new stretch)."""
+        self._speech._vad.reset()
+        self._rest = np.zeros(0, dtype="<i2")
+        self._latest = None
