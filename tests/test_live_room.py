@@ -99,6 +99,15 @@ def _timeline(coach: Coach) -> str:
             lines.append(f"{e['t']:.2f} intent {e['name']} {e['before']} -> {e['after']}")
         elif e["kind"] == "duck":
             lines.append(f"{e['t']:.2f} {'coach lowered' if e['ducked'] else 'coach back'}")
+    # What the neural engine made of each utterance (its -v log): transcript, best, margins.
+    try:
+        log = coach._err_path.read_text(errors="replace").splitlines()
+    except OSError:
+        log = []
+    reasons = [line.split("whisper: ", 1)[1] for line in log if "whisper: transcript" in line]
+    if reasons:
+        lines.append("whisper, last utterances:")
+        lines += [f"  {reason}" for reason in reasons[-6:]]
     return "\n".join(lines)
 
 
