@@ -334,10 +334,11 @@ def test_the_same_speech_without_a_reference_is_heard_and_then_gated(
     assert rec.fed_samples, "the detector should hear un-referenced speech"
 
 
-def test_a_person_talking_over_the_coach_is_heard_and_barge_in_gated(
-    coach_speech: np.ndarray,
-) -> None:
-    start = 1.0
+def _person_over_the_coach(
+    coach_speech: np.ndarray, start: float = 1.0
+) -> tuple[EchoReference, np.ndarray]:
+    """The coach's sentence from `start` (its echo at half level) and the person saying something
+    1.5 s into it, louder than the echo: the reference and the microphone's signal."""
     ref = _coach_reference(coach_speech, start)
     n = len(coach_speech)
     mic = np.concatenate([noise(start), noise(n / SAMPLE_RATE, seed=4), noise(1.5)]).astype(
@@ -345,11 +346,17 @@ def test_a_person_talking_over_the_coach_is_heard_and_barge_in_gated(
     )
     s0 = round(start * SAMPLE_RATE)
     mic[s0 : s0 + n] += (coach_speech * 0.5).astype(np.int32)
-    # The person says something 1.5 s into the coach's sentence, louder than the echo.
     p0 = s0 + round(1.5 * SAMPLE_RATE)
     person = tone(0.5, amp=9000, freq=150)
     mic[p0 : p0 + len(person)] += person
-    mic16 = np.clip(mic, -32768, 32767).astype(np.int16)
+    return ref, np.clip(mic, -32768, 32767).astype(np.int16)
+
+
+def test_a_person_talking_over_the_coach_is_heard_and_barge_in_gated(
+    coach_speech: np.ndarray,
+) -> None:
+    start = 1.0
+    ref, mic16 = _person_over_the_coach(coach_speech, start)
 
     posted: list[object] = []
     rec = ScriptedRecognizer(utt("pause", 0.9))
@@ -372,19 +379,7 @@ def test_speech_over_the_coach_lowers_its_voice_until_it_proves_no_barge_in(
     """The coach's voice dips as the person starts talking over it. A barge-in leaves it down
     (the cut brings it back); anything else, refused or acted on later, brings it back at the
     end of the speech. Speech with the coach quiet changes nothing."""
-    start = 1.0
-    ref = _coach_reference(coach_speech, start)
-    n = len(coach_speech)
-    mic = np.concatenate([noise(start), noise(n / SAMPLE_RATE, seed=4), noise(1.5)]).astype(
-        np.int32
-    )
-    s0 = round(start * SAMPLE_RATE)
-    mic[s0 : s0 + n] += (coach_speech * 0.5).astype(np.int32)
-    p0 = s0 + round(1.5 * SAMPLE_RATE)
-    person = tone(0.5, amp=9000, freq=150)
-    mic[p0 : p0 + len(person)] += person
-    mic16 = np.clip(mic, -32768, 32767).astype(np.int16)
-
+    ref, mic16 = _person_over_the_coach(coach_speech)
     for said, expected in [
         (utt("pause", 0.9), [True]),  # a barge-in: the cut restores the voice
         (utt("repeat", 0.99), [True, False]),  # acted on after the coach: back at once

@@ -6,6 +6,7 @@ import threading
 import typing
 import wave
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -627,6 +628,17 @@ def test_closing_the_output_waits_until_the_cut_sentence_is_closed_and_reported(
     assert len(threaded_sd.made) == 1  # no stream was opened after close
 
 
+def _run_in_the_room(room, script: Path, source: str):  # -> subprocess.CompletedProcess[str]
+    """`source` run as a script of its own, its sound in the room."""
+    import subprocess
+    import sys
+
+    script.write_text(source)
+    return subprocess.run(
+        [sys.executable, str(script)], env=room.env(), capture_output=True, text=True, timeout=60
+    )
+
+
 _PLAY_CUT_CLOSE = """
 import sys, time
 import numpy as np
@@ -652,18 +664,7 @@ def test_a_sentence_cut_by_closing_the_real_output_ends_before_the_process_exits
     """Through PortAudio into the room: a sentence cut by close() has been reported when close()
     returns, and the process exits at once after it, cleanly (this exit hung, or aborted, when a
     stream of ours was still closing as PortAudio was torn down)."""
-    import subprocess
-    import sys
-
-    script = tmp_path / "play_cut_close.py"
-    script.write_text(_PLAY_CUT_CLOSE)
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        env=room.env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _run_in_the_room(room, tmp_path / "play_cut_close.py", _PLAY_CUT_CLOSE)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["[True]"] * 3
 
@@ -694,22 +695,11 @@ def test_the_coach_ducks_in_the_room_when_and_as_much_as_it_says(room, tmp_path)
     """Through PortAudio into the room: a lower gain asked for mid-sentence is heard in the
     room at the moment the output reports (the echo reference scales from that moment), one
     short buffer after it was asked for, and by as much as asked."""
-    import subprocess
-    import sys
-
     from room import read_wav
 
-    script = tmp_path / "play_and_duck.py"
-    script.write_text(_PLAY_AND_DUCK)
     recording = tmp_path / "room.wav"
     with room.recording(recording):
-        done = subprocess.run(
-            [sys.executable, str(script)],
-            env=room.env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = _run_in_the_room(room, tmp_path / "play_and_duck.py", _PLAY_AND_DUCK)
     assert done.returncode == 0, done.stderr[-2000:]
     asked, applied, gain = map(float, done.stdout.split())
     assert gain == 0.25
