@@ -114,6 +114,13 @@ PAIN_AGREED_MARGIN = -4.5
 hold cue was Whisper's "also", its best sentence "ouch" at -4.04, and PocketSphinx kept "ow
 ouch" itself: lost at -4. On the bench (no coach's voice under the words) -4.5 gained nothing and
 took 5 more of its 392 non-command recordings for pain (mostly "so" and "oh")."""
+PAIN_VOTE_MARGIN = -3.5
+"""When PocketSphinx's hypothesis is pain and Whisper scores that sentence at least this, it is
+pain even where Whisper fits another command better. In the room "ow" 0.3 s into the hold cue
+was Whisper's "I'm out.", best "i'm back" at -0.71 (a resume, refused over the coach), while
+PocketSphinx kept "ow ow", -3.37 to Whisper: lost. Re-judged on the bench's stored results
+(rec-seed1b): no non-command more taken, and 4 of 420 noisy commands taken for pain instead
+(a wrong pain costs a "ready"; a lost one can cost an injury)."""
 NEEDS_WHISPER = frozenset({"start_routine", "rating", "extend"})
 """Commands the helper's agreement never lowers the bar for: each sets a person moving for
 minutes or changes what is stored, and PocketSphinx's grammar search fits short grunts to a
@@ -666,6 +673,15 @@ class WhisperEngine:
         if voted is not None and voted in candidates:
             vote_margin = scores[1 + candidates.index(voted)] - free
             self.last_helper = (self._sentences[voted], vote_margin)
+            if (
+                self._sentences[voted].name == "pain"
+                and intent.name != "pain"
+                and vote_margin >= PAIN_VOTE_MARGIN
+            ):
+                # The helper heard pain and Whisper finds it a fair fit: pain, over Whisper's
+                # own better-fitting command (see PAIN_VOTE_MARGIN).
+                sentence, intent, margin = voted, self._sentences[voted], vote_margin
+                self.last_best = (intent, margin)
         if plain in PAIN_SOUNDS and "ow" in self._sentences and margin < self.min_margin:
             # A cry written as a word: Whisper writes espeak-ng's "ow" as "Oh" (and a real
             # "ow!" may well come out so too). Pain, on purpose: "oh" said for itself costs a
