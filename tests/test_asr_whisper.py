@@ -264,6 +264,22 @@ def test_a_long_pain_sentence_needs_the_common_bar_unless_both_engines_heard_pai
 
 
 @pytest.mark.model
+def test_one_syllable_written_as_a_cry_and_more_is_a_cry(alone, speech) -> None:
+    """Over the hold cue a 0.32 s "ow" was written "Oh, it's...": one syllable of speech whose
+    transcript starts with a cry is the cry; a sentence that starts with "oh" is not."""
+    alone.speech.reset()
+    alone.speech.feed(speech("ow"))
+    assert alone.speech.seconds <= whisper.CRY_S
+    assert alone._is_cry("oh its")
+    alone.speech.reset()
+    alone.speech.feed(speech("oh it's fine, thank you"))
+    assert alone.speech.seconds > whisper.CRY_S
+    assert not alone._is_cry("oh its fine thank you")
+    assert alone._is_cry("oh")  # a cry alone, however long
+    alone.speech.reset()
+
+
+@pytest.mark.model
 def test_the_fused_engine_never_holds_the_gil(fused, alone) -> None:
     """PocketSphinx decodes in a child process, so neither engine holds the GIL in ours."""
     assert fused.decodes_without_gil

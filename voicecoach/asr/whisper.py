@@ -86,6 +86,12 @@ a short "ow" or "ouch" is often transcribed as a word nowhere near them ("Out", 
 a lost pain or stop costs far more than a few more rows scored. Biased that way on purpose."""
 PAIN_SOUNDS = frozenset({"oh", "ow", "ah", "aw", "owe", "ouch", "aah", "oww"})
 """Whole transcripts that are a cry: taken as pain ("ow")."""
+CRY_S = 0.4
+"""Speech (by Silero VAD) this short is one syllable, so a transcript that starts with a cry is
+the cry, whatever Whisper wrote after it. In the room "ow" said 0.3 s into the hold cue (0.32 s
+of sound) was written "Oh, it's...", its best sentence "it's one" at -2.89, PocketSphinx's "go
+on" agreed at -3.82: a resume, and the pain lost. espeak-ng's "ow" and "ouch" are 0.22 to 0.35 s
+of Silero speech; "oh no" 0.42 to 0.51 s, "oh it's fine" 0.51 to 0.86 s."""
 PAIN_PREFERENCE = 1.0
 """A pain sentence is taken over a better-fitting other candidate when its mean log-prob per
 token is within this of the best's: a wrong pain costs a few seconds, a lost one (or a pain
@@ -682,7 +688,7 @@ class WhisperEngine:
                 # own better-fitting command (see PAIN_VOTE_MARGIN).
                 sentence, intent, margin = voted, self._sentences[voted], vote_margin
                 self.last_best = (intent, margin)
-        if plain in PAIN_SOUNDS and "ow" in self._sentences and margin < self.min_margin:
+        if self._is_cry(plain) and "ow" in self._sentences and margin < self.min_margin:
             # A cry written as a word: Whisper writes espeak-ng's "ow" as "Oh" (and a real
             # "ow!" may well come out so too). Pain, on purpose: "oh" said for itself costs a
             # few seconds; an "ow" lost can cost an injury.
@@ -692,12 +698,14 @@ class WhisperEngine:
             self.last_best = (intent, margin)
         heard = plain or sentence
         _LOGGER.info(
-            "whisper: transcript %r; best %r at margin %.2f; helper kept %r at margin %.2f",
+            "whisper: transcript %r; best %r at margin %.2f; helper kept %r at margin %.2f; "
+            "best pain at %.2f",
             transcript,
             sentence,
             margin,
             voted,
             vote_margin,
+            self.last_pain,
         )
         agreed = (
             voted is not None
@@ -736,6 +744,19 @@ class WhisperEngine:
             confidence = 1.0 - (1.0 - confidence) * (1.0 - self._kept.confidence)
         words = tuple(Word(w, confidence, 0.0, seconds) for w in sentence.split())
         return Utterance(sentence, intent, confidence, words=words, engine=ENGINE)
+
+    def _is_cry(self, plain: str) -> bool:
+        """Whether the transcript `plain` is a cry: a cry alone, or one syllable of speech that
+        Whisper wrote as a cry and more (see CRY_S)."""
+        if plain in PAIN_SOUNDS:
+            return True
+        words = plain.split()
+        return (
+            bool(words)
+            and words[0] in PAIN_SOUNDS
+            and self.speech is not None
+            and self.speech.seconds <= CRY_S
+        )
 
     def _agreed_bar(self, intent: Intent) -> float:
         """The bar for `intent` when the helper took it too (lower still for pain)."""
