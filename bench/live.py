@@ -588,21 +588,41 @@ class MonitorTap:
         self._stream.close()
 
 
+def _children(pid: int) -> list[int]:
+    """`pid`'s living child processes (the fused engine's PocketSphinx process, say)."""
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids += [int(k) for k in task.read_text().split()]
+        except OSError:
+            continue
+    return kids
+
+
 def proc_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of `pid` and its living children: the whole engine, not its first process."""
+    total = 0.0
+    for each in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def proc_rss_mb(pid: int) -> float:
-    """The process's RSS in MB, or nan once it has exited."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return float("nan")
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """RSS in MB of `pid` and its living children, or nan once it has exited."""
+    total = float("nan")
+    for each in [pid, *_children(pid)]:
+        try:
+            status = Path(f"/proc/{each}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total = (0.0 if total != total else total) + int(line.split()[1]) / 1024
+    return total
 
 
 def speech_start(audio: np.ndarray, threshold: float = 300.0) -> float:
@@ -767,6 +787,7 @@ def _bench_room(
     # 3. Barge-in: "stop" over the coach's answer to "repeat that", then "resume".
     barge: list[float] = []
     barge_reported: list[float] = []
+    ducked: list[float] = []
     not_cut = 0
     stop_wav = wav("stop")
     stop_audio = read_wav(stop_wav)
@@ -805,6 +826,13 @@ def _bench_room(
         if silent is not None:
             barge.append((silent - onset) * 1000)
         barge_reported.append((cut["at"] - onset) * 1000)
+        dips = [
+            e
+            for e in coach.events()
+            if e["kind"] == "gain" and e["gain"] < 1.0 and onset <= e["at"] <= cut["at"] + 0.5
+        ]
+        if dips:
+            ducked.append((dips[0]["at"] - onset) * 1000)
         if act("resume", "resume") is None:
             print("bench: the coach did not resume after a barge-in stop; barge-ins end here")
             break
@@ -813,6 +841,12 @@ def _bench_room(
         f"{pct(barge, 50):.0f} ms, p95 {pct(barge, 95):.0f} ms (n={len(barge)} of {n_barge}, "
         f"heard but not cut {not_cut}; the coach's own record of the cut: p95 "
         f"{pct(barge_reported, 95):.0f} ms)"
+    )
+    print(
+        f"  start of 'stop' -> the coach's voice lowered at the device (its own stamp, which "
+        f"checked against the room in tests/test_tts.py): p50 {pct(ducked, 50):.0f} ms, p95 "
+        f"{pct(ducked, 95):.0f} ms (n={len(ducked)}; lowered before the cut in {len(ducked)} of "
+        f"{len(barge_reported)} barge-ins)"
     )
     print(f"  command: {command}")
 

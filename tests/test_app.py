@@ -410,9 +410,12 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
         def close(self) -> None:
             pass
 
+    latencies: list[float] = []
+
     class Output:
-        def __init__(self, clock, _device=None) -> None:
+        def __init__(self, clock, _device=None, *, latency_s: float) -> None:
             self.clock = clock
+            latencies.append(latency_s)
 
         def play(self, samples, rate, on_done):
             start = self.clock.now()
@@ -458,6 +461,8 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
     with HistoryStore.open(tmp_path / "data" / "history.sqlite3", read_only=True) as history:
         sessions = history.sessions()
     assert [s.status for s in sessions] == ["stopped"]
+    # The stand-in decoder does not say it decodes without the GIL: the long output buffer.
+    assert latencies == [tts.OUTPUT_LATENCY_S]
 
 
 def test_session_time_never_runs_backwards(tmp_path: Path) -> None:

@@ -221,6 +221,65 @@ def test_what_is_no_command_is_refused_with_a_reason(fused, speech) -> None:
 
 
 @pytest.mark.model
+def test_silero_counts_speech_as_it_arrives_as_it_would_whole(speech) -> None:
+    """The engine counts Silero's speech chunks as the listener feeds it (any chunk size), so
+    nothing is left to count at the end of speech: the count is the whole utterance's."""
+    from voicecoach.asr.silero import SileroSpeech
+
+    silero = SileroSpeech()
+    pcm = np.concatenate([np.zeros(8000, dtype=np.int16), speech("add five minutes")])
+    whole = silero.speech_seconds(pcm)
+    assert whole >= 0.5
+    silero.reset()
+    for start in range(0, pcm.size, 333):  # not a multiple of its 512-sample chunk
+        silero.feed(pcm[start : start + 333])
+    assert silero.seconds == whole
+    silero.reset()
+    assert silero.seconds == 0.0
+
+
+@pytest.mark.model
+def test_a_refusal_by_silero_still_collects_nothing_stale(fused, speech) -> None:
+    """An utterance refused before decoding leaves the helper nothing half-done: the next one
+    is heard as itself."""
+    t = np.arange(int(1.2 * 16000)) / 16000
+    tone = (4000 * np.sin(2 * np.pi * 220 * t)).astype(np.int16)
+    assert fused.decode(tone).intent is None
+    assert fused.decode(speech("how long left")).intent == Intent("time_left")
+
+
+@pytest.mark.model
+def test_a_long_pain_sentence_needs_the_common_bar_unless_both_engines_heard_pain(alone) -> None:
+    import math
+
+    alone._vote = (None, -math.inf)
+    assert alone._pain_bar("ouch") == whisper.PAIN_MARGIN
+    assert alone._pain_bar("my back hurts") == whisper.PAIN_MARGIN
+    assert alone._pain_bar("i've got a pain in my ankle") == whisper.MIN_MARGIN
+    alone._vote = ("i've got a cramp in my leg", -math.inf)
+    assert alone._pain_bar("i've got a pain in my ankle") == whisper.PAIN_MARGIN
+    alone._vote = ("start hip routine", -math.inf)
+    assert alone._pain_bar("i've got a pain in my ankle") == whisper.MIN_MARGIN
+    alone._vote = (None, -math.inf)
+
+
+@pytest.mark.model
+def test_one_syllable_written_as_a_cry_and_more_is_a_cry(alone, speech) -> None:
+    """Over the hold cue a 0.32 s "ow" was written "Oh, it's...": one syllable of speech whose
+    transcript starts with a cry is the cry; a sentence that starts with "oh" is not."""
+    alone.speech.reset()
+    alone.speech.feed(speech("ow"))
+    assert alone.speech.seconds <= whisper.CRY_S
+    assert alone._is_cry("oh its")
+    alone.speech.reset()
+    alone.speech.feed(speech("oh it's fine, thank you"))
+    assert alone.speech.seconds > whisper.CRY_S
+    assert not alone._is_cry("oh its fine thank you")
+    assert alone._is_cry("oh")  # a cry alone, however long
+    alone.speech.reset()
+
+
+@pytest.mark.model
 def test_the_fused_engine_never_holds_the_gil(fused, alone) -> None:
     """PocketSphinx decodes in a child process, so neither engine holds the GIL in ours."""
     assert fused.decodes_without_gil
@@ -270,12 +329,21 @@ def test_a_decode_leaves_other_threads_running(alone, speech) -> None:
 
     thread = threading.Thread(target=tick)
     thread.start()
+    decodes: list[float] = []
     for _ in range(3):
+        started = time.perf_counter()
         alone.decode(pcm)
+        decodes.append(time.perf_counter() - started)
     done.set()
     thread.join()
     assert alone.decodes_without_gil
-    assert max(gaps) < 0.06, f"a thread was held up {max(gaps) * 1000:.0f} ms"
+    # A decode that held the GIL would hold the ticker up for all of it; measured on a quiet
+    # machine the longest hold-up was 10 ms. Half the shortest decode leaves room for a busy
+    # machine's scheduling without letting a GIL-holding decode through.
+    assert max(gaps) < 0.5 * min(decodes), (
+        f"a thread was held up {max(gaps) * 1000:.0f} ms by decodes of "
+        f"{min(decodes) * 1000:.0f} ms and more"
+    )
 
 
 @pytest.mark.model

@@ -173,7 +173,7 @@ def _fake_devices(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, spoken: list[
             pass
 
     class Output:
-        def __init__(self, clock, _device=None) -> None:
+        def __init__(self, clock, _device=None, *, latency_s: float = 0.4) -> None:
             self.clock = clock
 
         def play(self, samples, rate, on_done):
@@ -231,8 +231,14 @@ def test_a_live_session_on_a_disk_that_fills_says_so_once_and_what_it_says_was_s
         return fill_after_first_step
 
     monkeypatch.setattr(HistoryStore, "recorder", recorder)
-    threading.Timer(3.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
-    code = cli.main(["start", "--routine", "hip", "--no-checkins"])
+    ending = threading.Timer(3.5, os.kill, (os.getpid(), signal.SIGTERM))
+    ending.start()
+    try:
+        code = cli.main(["start", "--routine", "hip", "--no-checkins"])
+    finally:
+        # A session that ended early (a failure) must not leave the SIGTERM pending: it would
+        # end the whole test run, not the session.
+        ending.cancel()
     assert code == 128 + signal.SIGTERM
     err = capsys.readouterr().err.strip().splitlines()
     assert "Traceback" not in "\n".join(err)

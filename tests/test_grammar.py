@@ -488,6 +488,8 @@ PAIN_PHRASES = [
     "that's sore",
     "it's sore",
     "it's pinching",
+    "it's pinching a bit",
+    "that's aching a little",
     "ow my knee",
     "my lower back hurts",
     "that hurts a bit",

@@ -334,10 +334,11 @@ def test_the_same_speech_without_a_reference_is_heard_and_then_gated(
     assert rec.fed_samples, "the detector should hear un-referenced speech"
 
 
-def test_a_person_talking_over_the_coach_is_heard_and_barge_in_gated(
-    coach_speech: np.ndarray,
-) -> None:
-    start = 1.0
+def _person_over_the_coach(
+    coach_speech: np.ndarray, start: float = 1.0
+) -> tuple[EchoReference, np.ndarray]:
+    """The coach's sentence from `start` (its echo at half level) and the person saying something
+    1.5 s into it, louder than the echo: the reference and the microphone's signal."""
     ref = _coach_reference(coach_speech, start)
     n = len(coach_speech)
     mic = np.concatenate([noise(start), noise(n / SAMPLE_RATE, seed=4), noise(1.5)]).astype(
@@ -345,11 +346,17 @@ def test_a_person_talking_over_the_coach_is_heard_and_barge_in_gated(
     )
     s0 = round(start * SAMPLE_RATE)
     mic[s0 : s0 + n] += (coach_speech * 0.5).astype(np.int32)
-    # The person says something 1.5 s into the coach's sentence, louder than the echo.
     p0 = s0 + round(1.5 * SAMPLE_RATE)
     person = tone(0.5, amp=9000, freq=150)
     mic[p0 : p0 + len(person)] += person
-    mic16 = np.clip(mic, -32768, 32767).astype(np.int16)
+    return ref, np.clip(mic, -32768, 32767).astype(np.int16)
+
+
+def test_a_person_talking_over_the_coach_is_heard_and_barge_in_gated(
+    coach_speech: np.ndarray,
+) -> None:
+    start = 1.0
+    ref, mic16 = _person_over_the_coach(coach_speech, start)
 
     posted: list[object] = []
     rec = ScriptedRecognizer(utt("pause", 0.9))
@@ -364,6 +371,41 @@ def test_a_person_talking_over_the_coach_is_heard_and_barge_in_gated(
     listener2 = Listener(rec2, lambda _e: None, reference=ref)
     [(_t, waits)] = run(listener2, mic16)
     assert waits.intent.name == "repeat" and waits.after_speech
+
+
+def test_speech_over_the_coach_lowers_its_voice_until_it_proves_no_barge_in(
+    coach_speech: np.ndarray,
+) -> None:
+    """The coach's voice dips as the person starts talking over it. A barge-in leaves it down
+    (the cut brings it back); anything else, refused or acted on later, brings it back at the
+    end of the speech. Speech with the coach quiet changes nothing."""
+    ref, mic16 = _person_over_the_coach(coach_speech)
+    for said, expected in [
+        (utt("pause", 0.9), [True]),  # a barge-in: the cut restores the voice
+        (utt("repeat", 0.99), [True, False]),  # acted on after the coach: back at once
+        (utt("pause", 0.2), [True, False]),  # refused: back at once
+        (None, [True, False]),  # no command at all
+    ]:
+        told: list[tuple[bool, float]] = []
+        listener = Listener(
+            ScriptedRecognizer(said),
+            lambda _e: None,
+            reference=ref,
+            on_voice_over_coach=lambda speaking, t=told: t.append(speaking),
+        )
+        run(listener, mic16)
+        assert told == expected, said
+
+    quiet_coach = np.concatenate([noise(1.0), tone(0.5, amp=9000, freq=150), noise(1.0)])
+    told = []
+    listener = Listener(
+        ScriptedRecognizer(utt("pause", 0.9)),
+        lambda _e: None,
+        reference=_coach_reference(tone(0.5, amp=3000), 10.0),
+        on_voice_over_coach=told.append,
+    )
+    assert [e.intent.name for _t, e in run(listener, quiet_coach)] == ["pause"]
+    assert told == []
 
 
 def test_a_command_just_after_the_coach_stops_needs_the_barge_in_bar() -> None:
@@ -672,3 +714,63 @@ def test_no_prepared_decode_while_the_coach_is_speaking() -> None:
     run(listener, signal)
     assert rec.prepared_at == []
     assert len(rec.fed_samples) == 1
+
+
+class _FakeVoice:
+    """A voice check that calls a frame a voice when its pitch is low (the test's 'person' is
+    a 150 Hz tone; the 'fan' is white noise)."""
+
+    def __init__(self) -> None:
+        self.fed = 0
+        self.resets = 0
+
+    def probability(self, frame: np.ndarray) -> float | None:
+        self.fed += 1
+        spectrum = np.abs(np.fft.rfft(frame.astype(np.float64)))
+        peak_hz = float(np.argmax(spectrum)) * SAMPLE_RATE / frame.size
+        return 0.9 if peak_hz < 400 else 0.1
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+def test_steady_noise_is_no_utterance_with_a_voice_check_and_speech_in_it_ends() -> None:
+    """A fan switched on (loud white noise from the first frame): to the energy test it is one
+    utterance that never ends; with the voice check it is none, and words said over it start
+    and end as words."""
+    loud_noise = noise(3.0, amp=2000, seed=5)
+    words = loud_noise.astype(np.int32)
+    words[SAMPLE_RATE : SAMPLE_RATE + SAMPLE_RATE // 2] += tone(0.5, amp=20000, freq=150)
+    words = np.clip(words, -32768, 32767).astype(np.int16)
+
+    energy = EndpointDetector()
+    assert [w for f, t in frames(loud_noise) if (w := energy.push(f, t))] == ["start"]
+
+    voice = _FakeVoice()
+    checked = EndpointDetector(voice=voice)
+    assert [w for f, t in frames(loud_noise) if (w := checked.push(f, t))] == []
+    said = [(w, t) for f, t in frames(words) if (w := checked.push(f, t))]
+    assert [w for w, _ in said] == ["start", "end"]
+    assert said[0][1] == pytest.approx(1.06, abs=0.05)
+    assert said[1][1] == pytest.approx(1.5 + checked.hangover_s, abs=0.05)
+
+
+def test_the_voice_check_costs_nothing_in_quiet() -> None:
+    voice = _FakeVoice()
+    detector = EndpointDetector(voice=voice)
+    for f, t in frames(noise(5.0)):  # a quiet room: never loud enough to ask
+        detector.push(f, t)
+    assert voice.fed == 0
+
+
+@pytest.mark.model
+def test_silero_tells_a_voice_from_a_fan(speech) -> None:
+    from voicecoach.asr.silero import SileroVoice
+
+    voice = SileroVoice()
+    probabilities = [voice.probability(f) for f, _t in frames(speech("add five minutes"))]
+    assert max(p for p in probabilities if p is not None) > 0.9
+    voice.reset()
+    fan = noise(2.0, amp=2000, seed=6)
+    probabilities = [voice.probability(f) for f, _t in frames(fan)]
+    assert max(p for p in probabilities if p is not None) < 0.35

@@ -95,6 +95,19 @@ def _timeline(coach: Coach) -> str:
             )
         elif e["kind"] in ("speech_started", "speech_finished"):
             lines.append(f"{e['t']:.2f} {e['kind']} {e.get('key')}")
+        elif e["kind"] == "intent":
+            lines.append(f"{e['t']:.2f} intent {e['name']} {e['before']} -> {e['after']}")
+        elif e["kind"] == "duck":
+            lines.append(f"{e['t']:.2f} {'coach lowered' if e['ducked'] else 'coach back'}")
+    # What the neural engine made of each utterance (its -v log): transcript, best, margins.
+    try:
+        log = coach._err_path.read_text(errors="replace").splitlines()
+    except OSError:
+        log = []
+    reasons = [line.split("whisper: ", 1)[1] for line in log if "whisper: transcript" in line]
+    if reasons:
+        lines.append("whisper, last utterances:")
+        lines += [f"  {reason}" for reason in reasons[-6:]]
     return "\n".join(lines)
 
 
@@ -127,6 +140,7 @@ def test_a_session_run_by_voice_through_the_room(coach: Coach, espeak) -> None:
     person.says("skip this one", "skip")
     coach.wait_for("speech_finished", 60, key="summary")
     assert coach.finish() == 0, coach.stderr[-2000:]
+    assert "underrun" not in coach.stderr, coach.stderr[-2000:]  # its voice never ran dry
     said = ["repeat", "ready", "extend", "time_left", "pause", "resume", "skip", "skip", "skip"]
 
     # Nothing fired that the person did not say, though the coach heard itself all along.
@@ -227,6 +241,7 @@ def test_pain_in_a_hold_and_a_barge_in_stop_over_the_coach(coach: Coach, espeak)
     person.says("stop please", "stop")
     coach.wait_for("speech_finished", 60, key="summary")
     assert coach.finish() == 0, coach.stderr[-2000:]
+    assert "underrun" not in coach.stderr, coach.stderr[-2000:]  # its voice never ran dry
 
     assert _intents(coach) == ["start_routine", "ready", "pain", "skip", "skip", "stop", "stop"], (
         _timeline(coach)

@@ -6,6 +6,7 @@ import threading
 import typing
 import wave
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,8 @@ import pytest
 from voicecoach.clock import FakeClock
 from voicecoach.messages import Cue, SpeechAdjust, SpeechFinished, SpeechStarted
 from voicecoach.tts import (
+    DUCK_GAIN,
+    GIL_FREE_OUTPUT_LATENCY_S,
     EchoReference,
     Pyttsx3Renderer,
     RenderedSpeech,
@@ -291,6 +294,57 @@ def test_echo_reference_tail() -> None:
     assert not ref.speaking_at(11.4, tail_s=0.3)
 
 
+def test_the_echo_reference_follows_the_outputs_gain() -> None:
+    """Ducked from 10.5 s and back at 10.75 s: the reference is scaled alike, or the canceller
+    would take out four times the echo there is."""
+    ref = EchoReference()
+    ref.started(10.0, np.full(16_000, 1000, dtype=np.int16), 16_000)
+    ref.gain_from(10.5, DUCK_GAIN)
+    ref.gain_from(10.75, 1.0)
+    window = ref.window(10.25, 11.0)
+    quarter = 16_000 // 4
+    assert np.all(window[:quarter] == 1000)
+    assert np.all(window[quarter : 2 * quarter] == 1000 * DUCK_GAIN)
+    assert np.all(window[2 * quarter :] == 1000)
+    assert ref.window(10.55, 10.6)[0] == 1000 * DUCK_GAIN  # a change before the window counts
+    assert ref.gain_at(10.6) == DUCK_GAIN and ref.gain_at(10.0) == 1.0
+
+
+class _DuckingOutput(_FakeOutput):
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.gains: list[float] = []
+
+    def set_gain(self, gain: float, applied: Callable[[float, float], None] | None) -> None:
+        self.gains.append(gain)
+        if applied is not None:
+            applied(self.clock.now() + 0.15, gain)
+
+
+def test_the_speaker_ducks_and_comes_back_when_cut_or_silent() -> None:
+    clock = FakeClock(100.0)
+    out = _DuckingOutput(clock)
+    speaker = Speaker(_ToneRenderer(), out, lambda _e: None, clock)
+    speaker.say("a first sentence. And a second one.")
+    speaker.duck(True)
+    speaker.duck(True)  # told twice: one change
+    assert out.gains == [DUCK_GAIN] and speaker.ducked
+    assert speaker.reference.gain_at(100.15) == DUCK_GAIN
+    speaker.duck(False)
+    assert out.gains == [DUCK_GAIN, 1.0]
+    speaker.duck(True)
+    speaker.interrupt()  # cut short: what it says next is at full voice
+    assert out.gains == [DUCK_GAIN, 1.0, DUCK_GAIN, 1.0] and not speaker.ducked
+    speaker.say("one more sentence")
+    speaker.duck(True)
+    out.finish()  # the coach fell silent with the person still talking
+    assert out.gains[-1] == 1.0 and not speaker.ducked
+    # An output that cannot change its gain is left alone.
+    plain = Speaker(_ToneRenderer(), _FakeOutput(clock), lambda _e: None, clock)
+    plain.duck(True)
+    assert not plain.ducked
+
+
 def test_a_cue_is_played_sentence_by_sentence_with_one_start_and_one_finish() -> None:
     clock = FakeClock(0.0)
     out = _FakeOutput(clock)
@@ -528,6 +582,32 @@ def test_a_sentence_that_ends_has_its_stream_stopped_then_closed_never_cancelled
     assert [s.calls for s in threaded_sd.made] == [["start", "stop", "close"]] * 2
 
 
+def test_a_gain_asked_for_as_a_sentence_is_cut_is_reported_from_the_next_ones_start(
+    threaded_sd: type[_ThreadedStream],
+) -> None:
+    """A barge-in: the coach is lowered, cut, and set back to full before its stream plays
+    again. The change back must still reach the echo reference (from the next sentence's first
+    sample), or the reference would stay at a quarter of what plays and the echo leak through."""
+    from voicecoach.clock import MonotonicClock
+    from voicecoach.tts import SoundDeviceOutput
+
+    out = SoundDeviceOutput(MonotonicClock())
+    applied: list[float] = []
+    lowered = threading.Event()
+    ended = threading.Event()
+    out.play(np.ones(160_000, np.int16), 16_000, lambda _end, _cut: ended.set())
+    out.set_gain(DUCK_GAIN, lambda _at, gain: (applied.append(gain), lowered.set()))
+    assert lowered.wait(5.0)
+    out.cut()
+    assert ended.wait(5.0)
+    out.set_gain(1.0, lambda _at, gain: applied.append(gain))
+    assert applied == [DUCK_GAIN]  # nothing plays: nothing changed yet
+    done = threading.Event()
+    out.play(np.ones(1600, np.int16), 16_000, lambda _end, _cut: done.set())
+    assert done.wait(5.0)
+    assert applied == [DUCK_GAIN, 1.0]
+
+
 def test_closing_the_output_waits_until_the_cut_sentence_is_closed_and_reported(
     threaded_sd: type[_ThreadedStream],
 ) -> None:
@@ -546,6 +626,17 @@ def test_closing_the_output_waits_until_the_cut_sentence_is_closed_and_reported(
     with pytest.raises(TtsError, match="closed"):
         out.play(np.ones(1600, np.int16), 16_000, lambda _end, _cut: None)
     assert len(threaded_sd.made) == 1  # no stream was opened after close
+
+
+def _run_in_the_room(room, script: Path, source: str):  # -> subprocess.CompletedProcess[str]
+    """`source` run as a script of its own, its sound in the room."""
+    import subprocess
+    import sys
+
+    script.write_text(source)
+    return subprocess.run(
+        [sys.executable, str(script)], env=room.env(), capture_output=True, text=True, timeout=60
+    )
 
 
 _PLAY_CUT_CLOSE = """
@@ -573,17 +664,50 @@ def test_a_sentence_cut_by_closing_the_real_output_ends_before_the_process_exits
     """Through PortAudio into the room: a sentence cut by close() has been reported when close()
     returns, and the process exits at once after it, cleanly (this exit hung, or aborted, when a
     stream of ours was still closing as PortAudio was torn down)."""
-    import subprocess
-    import sys
-
-    script = tmp_path / "play_cut_close.py"
-    script.write_text(_PLAY_CUT_CLOSE)
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        env=room.env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _run_in_the_room(room, tmp_path / "play_cut_close.py", _PLAY_CUT_CLOSE)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["[True]"] * 3
+
+
+_PLAY_AND_DUCK = """
+import sys, threading, time
+import numpy as np
+from voicecoach.clock import MonotonicClock
+from voicecoach.tts import GIL_FREE_OUTPUT_LATENCY_S, SoundDeviceOutput
+
+clock = MonotonicClock()
+tone = (6000 * np.sin(np.arange(3 * 16_000) * 2 * np.pi * 440 / 16_000)).astype(np.int16)
+out = SoundDeviceOutput(clock, latency_s=GIL_FREE_OUTPUT_LATENCY_S)
+done = threading.Event()
+applied = []
+start = out.play(tone, 16_000, lambda _end, _cut: done.set())
+time.sleep(max(0.0, start + 1.0 - clock.now()))
+asked = clock.now()
+out.set_gain(0.25, lambda at, gain: applied.append((at, gain)))
+done.wait(10)
+out.close()
+print(asked - start, applied[0][0] - start, applied[0][1])
+"""
+
+
+@pytest.mark.room
+def test_the_coach_ducks_in_the_room_when_and_as_much_as_it_says(room, tmp_path) -> None:
+    """Through PortAudio into the room: a lower gain asked for mid-sentence is heard in the
+    room at the moment the output reports (the echo reference scales from that moment), one
+    short buffer after it was asked for, and by as much as asked."""
+    from room import read_wav
+
+    recording = tmp_path / "room.wav"
+    with room.recording(recording):
+        done = _run_in_the_room(room, tmp_path / "play_and_duck.py", _PLAY_AND_DUCK)
+    assert done.returncode == 0, done.stderr[-2000:]
+    asked, applied, gain = map(float, done.stdout.split())
+    assert gain == 0.25
+    assert asked < applied <= asked + GIL_FREE_OUTPUT_LATENCY_S + 0.1
+    x = read_wav(recording).astype(np.float64)
+    level = np.sqrt(np.convolve(x * x, np.ones(160) / 160, "valid"))[::160]  # 10 ms steps
+    onset = int(np.argmax(level > 1000))
+    loud = float(np.median(level[onset + 20 : onset + 80]))
+    step = onset + 50 + int(np.argmax(level[onset + 50 :] < loud * 0.5))
+    assert abs((step - onset) / 100 - applied) <= 0.04, (step - onset) / 100
+    assert float(np.median(level[step + 5 : step + 50])) / loud == pytest.approx(0.25, abs=0.03)

@@ -41,6 +41,9 @@ KINDS = (
     "heard",  # one stretch of speech: {"start", "end", "text", "intent", "accepted", "reason"}
     "intent",  # an intent dispatched to the session: {"name", "slots", "before", "after"}
     "session",  # a SessionEvent: {"event", "at", "routine", "exercise", "side", "data"}
+    "duck",  # the person began to speak over the coach (its voice lowered), or that speech
+    #   ended without cutting it short (back to full): {"ducked"}
+    "gain",  # a change of the coach's volume reached the output device: {"at", "gain"}
 )
 
 

