@@ -7,10 +7,10 @@ then runs each design over the recording, frame by frame, as the listener would:
   none        the raw mix
   averaged    one delay and one gain fitted over ~200 ms of frames (the design before this
               bench; kept here as the baseline)
-  per-frame   voicecoach.echo.EchoCanceller: the delay found in every frame
+  per-frame   voicecoach.hearing.echo.EchoCanceller: the delay found in every frame
 
 each with the microphone blocks stamped two ways: by their callbacks (as before), and by
-sample count (voicecoach.audio.CaptureClock, what the Microphone does now).
+sample count (voicecoach.hearing.audio.CaptureClock, what the Microphone does now).
 
 Figures:
   ERLE        echo return loss enhancement over the frames where the coach played: how far the
@@ -80,7 +80,7 @@ def record(n_sentences: int, volume: float) -> Recording:
         import sounddevice as sd
 
         from voicecoach.clock import MonotonicClock
-        from voicecoach.tts import Pyttsx3Renderer, SoundDeviceOutput, VoiceSettings
+        from voicecoach.speaking.speaker import Pyttsx3Renderer, SoundDeviceOutput, VoiceSettings
 
         clock = MonotonicClock()
         blocks: list[tuple[np.ndarray, float]] = []
@@ -183,7 +183,7 @@ class NoCanceller:
 
 
 def _per_frame() -> object:
-    from voicecoach.echo import EchoCanceller
+    from voicecoach.hearing.echo import EchoCanceller
 
     return EchoCanceller()
 
@@ -198,14 +198,14 @@ DESIGNS: dict[str, Callable[[], object]] = {
 def stamps(rec: Recording, how: str) -> list[float]:
     if how == "callback":
         return [t for _, t in rec.blocks]
-    from voicecoach.audio import CaptureClock
+    from voicecoach.hearing.audio import CaptureClock
 
     clock = CaptureClock(rate=RATE)
     return [clock.stamp(t, b.size) for b, t in rec.blocks]
 
 
 def reference(rec: Recording):  # type: ignore[no-untyped-def]
-    from voicecoach.tts import EchoReference
+    from voicecoach.speaking.speaker import EchoReference
 
     ref = EchoReference(keep_s=1e9)
     for start, end, samples, text in rec.played:
@@ -215,7 +215,7 @@ def reference(rec: Recording):  # type: ignore[no-untyped-def]
 
 
 def person_voice() -> np.ndarray:
-    from voicecoach.wavio import read_wav
+    from voicecoach.hearing.wavio import read_wav
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "stop.wav"

@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from recognition import BABBLE, _espeak, _mix
 
-from voicecoach.asr.silero import SileroSpeech, SileroVoice
-from voicecoach.echo import EchoCanceller
-from voicecoach.listener import EndpointDetector
+from voicecoach.hearing.asr.silero import SileroSpeech, SileroVoice
+from voicecoach.hearing.echo import EchoCanceller
+from voicecoach.hearing.listener import EndpointDetector
 
 RATE = 16_000
 FRAME = 320

@@ -45,11 +45,11 @@ from typing import Any
 
 import numpy as np
 
-from voicecoach.audio import SAMPLE_RATE
 from voicecoach.errors import VoicecoachError
-from voicecoach.listener import Listener
+from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.listener import Listener
+from voicecoach.hearing.wavio import read_wav
 from voicecoach.messages import Cue, IntentHeard, SessionInput
-from voicecoach.wavio import read_wav
 
 FRAME = 320
 PROSE = [
@@ -149,7 +149,7 @@ class NullOutput:
 def bench_cue_to_first_sample(n: int) -> dict[str, float]:
     from voicecoach.clock import MonotonicClock
     from voicecoach.dialog import Dialog
-    from voicecoach.tts import Pyttsx3Renderer, Speaker, VoiceSettings
+    from voicecoach.speaking.speaker import Pyttsx3Renderer, Speaker, VoiceSettings
 
     dialog = Dialog()
     from voicecoach.routines import RoutineLibrary
@@ -217,7 +217,7 @@ def bench_deadlines(real_seconds: float) -> dict[str, float]:
     from voicecoach.messages import Intent
     from voicecoach.routines import RoutineLibrary
     from voicecoach.session import Session
-    from voicecoach.tts import Pyttsx3Renderer, Speaker
+    from voicecoach.speaking.speaker import Pyttsx3Renderer, Speaker
 
     clock = MonotonicClock()
     events: queue.Queue[SessionInput] = queue.Queue()
@@ -335,11 +335,11 @@ def stream_realtime(listener: Listener, signal: np.ndarray, t0: float) -> None:
 def bench_model(
     model_dir: Path, work: Path, rng: np.random.Generator, prose_minutes: float, rss_hours: float
 ) -> None:
-    from voicecoach.asr.vosk import VoskEngine, load_model
     from voicecoach.dialog import load_prompts
-    from voicecoach.grammar import load_grammar
+    from voicecoach.hearing.asr.vosk import VoskEngine, load_model
+    from voicecoach.hearing.grammar import load_grammar
     from voicecoach.routines import RoutineLibrary
-    from voicecoach.tts import EchoReference, Pyttsx3Renderer, VoiceSettings
+    from voicecoach.speaking.speaker import EchoReference, Pyttsx3Renderer, VoiceSettings
 
     rss0 = rss_mb()
     library = RoutineLibrary.load()
@@ -844,7 +844,8 @@ def _bench_room(
     )
     print(
         f"  start of 'stop' -> the coach's voice lowered at the device (its own stamp, which "
-        f"checked against the room in tests/test_tts.py): p50 {pct(ducked, 50):.0f} ms, p95 "
+        f"checked against the room in tests/speaking/test_speaker.py): "
+        f"p50 {pct(ducked, 50):.0f} ms, p95 "
         f"{pct(ducked, 95):.0f} ms (n={len(ducked)}; lowered before the cut in {len(ducked)} of "
         f"{len(barge_reported)} barge-ins)"
     )
@@ -957,7 +958,7 @@ def main(argv: list[str] | None = None) -> int:
             f"CPU {v['cpu_silence_pct']:.2f}% of one core on silence (Vosk fed "
             f"{v['fed_on_silence_s']:.1f} s of 60 s), {v['cpu_speech_pct']:.2f}% on speech"
         )
-        from voicecoach.asr.vosk import resolve_model_dir
+        from voicecoach.hearing.asr.vosk import resolve_model_dir
 
         try:
             model_dir = resolve_model_dir(args.model)

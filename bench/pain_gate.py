@@ -30,12 +30,12 @@ from typing import Any
 
 import numpy as np
 
-import voicecoach.listener as listener_module
-from voicecoach.audio import SAMPLE_RATE
+import voicecoach.hearing.listener as listener_module
 from voicecoach.demo import ECHO_GAIN
-from voicecoach.listener import GatePolicy, Listener, gate
+from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.listener import GatePolicy, Listener, gate
+from voicecoach.hearing.wavio import read_wav
 from voicecoach.messages import Utterance
-from voicecoach.wavio import read_wav
 
 FRAME = 320
 VOICES = [("en-us", 150, 50), ("en", 170, 40), ("en+f3", 160, 60), ("en-us+m3", 140, 45)]
@@ -137,9 +137,9 @@ def coach_sentences(work: Path) -> list[str]:
 
 
 def run(n_voices: int) -> None:
-    from voicecoach.asr.pocketsphinx import PocketSphinxEngine
-    from voicecoach.grammar import load_grammar
-    from voicecoach.tts import EchoReference, Pyttsx3Renderer, VoiceSettings, resample
+    from voicecoach.hearing.asr.pocketsphinx import PocketSphinxEngine
+    from voicecoach.hearing.grammar import load_grammar
+    from voicecoach.speaking.speaker import EchoReference, Pyttsx3Renderer, VoiceSettings, resample
 
     rng = np.random.default_rng(19)
     grammar = load_grammar()

@@ -37,9 +37,9 @@ from pathlib import Path
 import numpy as np
 
 from voicecoach.errors import VoicecoachError
-from voicecoach.grammar import Grammar, load_grammar
+from voicecoach.hearing.grammar import Grammar, load_grammar
+from voicecoach.hearing.wavio import TARGET_RATE, read_wav
 from voicecoach.messages import Intent
-from voicecoach.wavio import TARGET_RATE, read_wav
 
 VOICES = ["en-us", "en", "en+f3"]
 RATES = [140, 175]
@@ -249,7 +249,7 @@ def build_corpus(
     for name in sorted(by_intent):
         pool = [s for s in by_intent[name] if s[0] not in chosen]
         commands.extend(rng.sample(pool, min(per_intent, len(pool))))
-    from voicecoach.asr.distractors import coach_sentences
+    from voicecoach.hearing.asr.distractors import coach_sentences
 
     coach = coach_sentences(grammar)
     coach = rng.sample(coach, min(coach_n, len(coach)))
@@ -319,9 +319,9 @@ GUIDE = (
 
 def _open(approach: str, model_dir: str | None, grammar: Grammar):  # -> CommandEngine
     if approach.startswith("whisper"):
-        from voicecoach.asr import choose_engine, open_whisper
-        from voicecoach.asr.silero import SileroSpeech
-        from voicecoach.asr.whisper import WhisperEngine, bundled_model
+        from voicecoach.hearing.asr import choose_engine, open_whisper
+        from voicecoach.hearing.asr.silero import SileroSpeech
+        from voicecoach.hearing.asr.whisper import WhisperEngine, bundled_model
 
         if approach == "whisper":
             return open_whisper(choose_engine("whisper"), grammar)
@@ -331,13 +331,13 @@ def _open(approach: str, model_dir: str | None, grammar: Grammar):  # -> Command
             return WhisperEngine(grammar, bundled_model())
         return WhisperEngine(grammar, bundled_model(), speech=SileroSpeech())
     if approach.startswith("vosk"):
-        from voicecoach.asr.vosk import VoskEngine, VoskKeywordBaseline, load_model
+        from voicecoach.hearing.asr.vosk import VoskEngine, VoskKeywordBaseline, load_model
 
         model = load_model(model_dir)
         if approach == "vosk":
             return VoskEngine(model, grammar)
         return VoskKeywordBaseline(model, grammar)
-    from voicecoach.asr.pocketsphinx import (
+    from voicecoach.hearing.asr.pocketsphinx import (
         PocketSphinxBestPathBaseline,
         PocketSphinxEngine,
         PocketSphinxKeywordBaseline,
@@ -451,7 +451,7 @@ def with_bar(
 ) -> list[Intent | None]:
     """A Whisper run's results judged again at another acceptance bar (for COSTLY commands
     `costly_bar`; for a command PocketSphinx kept itself, `agreed_bar`)."""
-    from voicecoach.asr.whisper import NEEDS_WHISPER
+    from voicecoach.hearing.asr.whisper import NEEDS_WHISPER
 
     out: list[Intent | None] = []
     for r in run["results"]:
@@ -487,7 +487,7 @@ def with_bar(
 
 def derived_designs(grammar: Grammar, runs: dict) -> dict[str, list[Intent | None]]:
     """Designs judged from runs already made (same audio, no decode of their own)."""
-    from voicecoach.asr.whisper import MIN_MARGIN, plain_words
+    from voicecoach.hearing.asr.whisper import MIN_MARGIN, plain_words
 
     out: dict[str, list[Intent | None]] = {}
     if "whisper-alone" in runs:
@@ -606,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
         worker(args.worker, args.model, args.data, args.out)
         return 0
 
-    from voicecoach.asr.vosk import resolve_model_dir
+    from voicecoach.hearing.asr.vosk import resolve_model_dir
 
     try:
         if shutil.which("espeak-ng") is None:

@@ -69,8 +69,8 @@ def espeak(tmp_path_factory: pytest.TempPathFactory) -> Espeak:
 
 @pytest.fixture(scope="session")
 def vosk_model_dir() -> Path:
-    """The model the recognizer uses (see voicecoach.asr.vosk.resolve_model_dir)."""
-    from voicecoach.asr.vosk import resolve_model_dir
+    """The model the recognizer uses (see voicecoach.hearing.asr.vosk.resolve_model_dir)."""
+    from voicecoach.hearing.asr.vosk import resolve_model_dir
 
     try:
         return resolve_model_dir(None)
@@ -85,14 +85,14 @@ def vosk_model_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def vosk_model(vosk_model_dir: Path):  # -> vosk.Model
-    from voicecoach.asr.vosk import load_model
+    from voicecoach.hearing.asr.vosk import load_model
 
     return load_model(vosk_model_dir)
 
 
 @pytest.fixture(scope="session")
 def grammar():
-    from voicecoach.grammar import load_grammar
+    from voicecoach.hearing.grammar import load_grammar
 
     return load_grammar()
 
@@ -100,7 +100,7 @@ def grammar():
 @pytest.fixture(scope="session")
 def command_recognizer(vosk_model, grammar):
     """The grammar-restricted recognizer over the real model (shared: reset between uses)."""
-    from voicecoach.asr.vosk import VoskEngine
+    from voicecoach.hearing.asr.vosk import VoskEngine
 
     return VoskEngine(vosk_model, grammar)
 
@@ -108,7 +108,7 @@ def command_recognizer(vosk_model, grammar):
 @pytest.fixture(scope="session")
 def pocketsphinx_engine(grammar):
     """The PocketSphinx CommandEngine on the wheel's real model (shared: reset between uses)."""
-    from voicecoach.asr.pocketsphinx import PocketSphinxEngine
+    from voicecoach.hearing.asr.pocketsphinx import PocketSphinxEngine
 
     try:
         return PocketSphinxEngine(grammar)
@@ -138,7 +138,7 @@ def speech_engine(request: pytest.FixtureRequest):
 def whisper_engine(grammar):
     """The neural engine as the coach opens it (Whisper tiny.en from its wheel, checksum checked,
     with PocketSphinx's hypothesis and Silero VAD): shared, reset between uses."""
-    from voicecoach.asr import choose_engine, open_engine
+    from voicecoach.hearing.asr import choose_engine, open_engine
 
     try:
         return open_engine(choose_engine("whisper"), grammar)
@@ -153,7 +153,7 @@ def speech(espeak):
     either side (a microphone's floor, about 40 dB under the voice), cached for the session."""
     import numpy as np
 
-    from voicecoach.wavio import read_wav
+    from voicecoach.hearing.wavio import read_wav
 
     cache: dict[tuple[str, str, int, int], np.ndarray] = {}
 

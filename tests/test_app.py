@@ -28,7 +28,7 @@ from voicecoach.messages import (
 )
 from voicecoach.routines import RoutineLibrary
 from voicecoach.session import Session
-from voicecoach.tts import VoiceSettings
+from voicecoach.speaking.speaker import VoiceSettings
 
 
 class FakeSpeaker:
@@ -254,7 +254,7 @@ def test_real_time_waiter_returns_queued_events_first() -> None:
 def test_no_input_device_is_one_clear_line_suggesting_the_demo(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    import voicecoach.audio as audio
+    import voicecoach.hearing.audio as audio
 
     monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path))
     monkeypatch.setattr(audio, "list_devices", lambda: [])
@@ -289,7 +289,7 @@ def test_plain_display_when_not_a_terminal() -> None:
     import io
 
     from voicecoach.display import PlainDisplay, make_display
-    from voicecoach.listener import GateDecision, Heard, SpeechSegment
+    from voicecoach.hearing.listener import GateDecision, Heard, SpeechSegment
     from voicecoach.messages import Utterance
 
     out = io.StringIO()
@@ -351,9 +351,9 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
     import numpy as np
 
     import voicecoach.app as app
-    import voicecoach.asr as asr
-    import voicecoach.audio as audio
-    import voicecoach.tts as tts
+    import voicecoach.hearing.asr as asr
+    import voicecoach.hearing.audio as audio
+    import voicecoach.speaking.speaker as tts
     from voicecoach.display import PlainDisplay
     from voicecoach.history import HistoryStore
     from voicecoach.messages import Utterance
@@ -492,7 +492,7 @@ def test_run_live_lets_voicecoach_model_beat_the_config_file(
 ) -> None:
     """--model, then VOICECOACH_MODEL, then config.toml: the config's model is only a fallback."""
     import voicecoach.app as app
-    import voicecoach.audio as audio
+    import voicecoach.hearing.audio as audio
     from voicecoach.errors import VoicecoachError
 
     config_dir = tmp_path / "config"
@@ -545,7 +545,7 @@ def test_the_routine_flag_takes_the_names_the_voice_does(
     name: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 19: "start hips" worked by voice while `start --routine hips` was refused."""
-    import voicecoach.audio as audio
+    import voicecoach.hearing.audio as audio
     from voicecoach.errors import VoicecoachError
 
     monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path))

@@ -67,7 +67,7 @@ def test_an_unknown_engine_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
 
 
 def _vosk_installed() -> bool:
-    from voicecoach.asr import vosk_installed
+    from voicecoach.hearing.asr import vosk_installed
 
     return vosk_installed()
 

@@ -51,8 +51,8 @@ def _lines(result) -> dict[str, str]:
 
 
 def _vosk_installed() -> bool:
-    from voicecoach.asr import choose_engine
     from voicecoach.errors import VoicecoachError
+    from voicecoach.hearing.asr import choose_engine
 
     try:
         choose_engine("vosk")

@@ -11,7 +11,7 @@ import pytest
 
 from voicecoach.errors import VoicecoachError
 from voicecoach.eventlog import EventLog, read_events
-from voicecoach.listener import GateDecision, Heard, SpeechSegment
+from voicecoach.hearing.listener import GateDecision, Heard, SpeechSegment
 from voicecoach.messages import (
     Cue,
     Intent,

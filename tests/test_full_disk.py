@@ -160,9 +160,9 @@ class _Decoder:
 
 
 def _fake_devices(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, spoken: list[str]) -> None:
-    import voicecoach.asr as asr
-    import voicecoach.audio as audio
-    import voicecoach.tts as tts
+    import voicecoach.hearing.asr as asr
+    import voicecoach.hearing.audio as audio
+    import voicecoach.speaking.speaker as tts
 
     class Renderer:
         def render(self, text: str, settings):

@@ -566,7 +566,7 @@ def test_plot_axis_names_the_month_of_every_label(tmp_path: Path) -> None:
     from datetime import date
 
     from voicecoach.history import SessionRecord
-    from voicecoach.plot import plot_history
+    from voicecoach.history.plot import plot_history
 
     def on(day: date) -> SessionRecord:
         started = datetime(day.year, day.month, day.day, 8).astimezone()
@@ -602,7 +602,7 @@ def test_release_only_history_says_no_daily_advice(
 def test_the_plot_counts_only_kneeling_stretch_sessions_towards_the_advice(
     history: Path,
 ) -> None:
-    from voicecoach.plot import daily_totals
+    from voicecoach.history.plot import daily_totals
 
     with HistoryStore.open(history, read_only=True) as store:
         records = store.sessions()
@@ -622,7 +622,7 @@ def test_retries_after_pain_are_stored_as_the_spoken_summary_tells_them(
 
     from voicecoach.clock import FakeClock
     from voicecoach.dialog import Dialog
-    from voicecoach.plot import daily_totals
+    from voicecoach.history.plot import daily_totals
     from voicecoach.session import Session
 
     db = data_dir / "history.sqlite3"

@@ -6,7 +6,7 @@ With PocketSphinx the live coach already heard them (these passed before issue 1
 the demo's virtual microphone lost them, by feeding two lines' frames interleaved. Both are kept
 under test: the demo's in tests/test_demo_scenarios.py, the room's here, on PocketSphinx and on
 auto's engine (Whisper with PocketSphinx). Whisper wrote espeak-ng's "ow" over the cue as "Oh"
-in some runs; a transcript that is only a cry is now pain (voicecoach/asr/whisper.py).
+in some runs; a transcript that is only a cry is now pain (voicecoach/hearing/asr/whisper.py).
 PocketSphinx alone is allowed to need a second try (a known defect of the fallback engine,
 which forced "ouch" over the cue onto "about eight"); the default engine is not."""
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voicecoach import asr, cli
+from voicecoach import cli
+from voicecoach.hearing import asr
+from voicecoach.hearing.wavio import write_wav
 from voicecoach.messages import Intent, Utterance
-from voicecoach.wavio import write_wav
 
 JSON_KEYS = ["file", "text", "intent", "slots", "confidence", "decode_ms", "engine"]
 
@@ -402,7 +403,7 @@ def test_a_huge_file_within_the_seconds_is_refused_by_its_bytes_before_reading(
 def test_a_silent_file_is_found_silent_without_resampling_it(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from voicecoach import wavio
+    from voicecoach.hearing import wavio
 
     rng = np.random.default_rng(0)
     quiet = rng.integers(-1, 2, 192_000 * 5).astype(np.int16)  # 5 s of dither at 192 kHz

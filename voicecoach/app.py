@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from voicecoach.clock import Clock, MonotonicClock
 from voicecoach.display import Display, Status, make_display
-from voicecoach.listener import BARGE_IN, Heard
+from voicecoach.hearing.listener import BARGE_IN, Heard
 from voicecoach.messages import (
     Cue,
     Intent,
@@ -64,9 +64,10 @@ class SessionLike(Protocol):
 DUCK_OVER_SPEECH = False
 """Lower the coach's voice as soon as the person talks over it (Speaker.duck, through the
 listener's on_voice_over_coach), with the 0.15 s output buffer that lets the dip land within
-about 170 ms. Built and tested (tests/test_tts.py: the dip is heard in the room when and as much
-as the output reports), but off: in the room tests, on a loaded machine, pain said over the hold
-cue and a "stop please" after a barge-in were lost with it on, and that is not understood yet."""
+about 170 ms. Built and tested (tests/speaking/test_speaker.py: the dip is heard in the room
+when and as much as the output reports), but off: in the room tests, on a loaded machine, pain
+said over the hold cue and a "stop please" after a barge-in were lost with it on, and that is
+not understood yet."""
 
 
 class SpeakerLike(Protocol):
@@ -416,20 +417,20 @@ def _run_live(
     log: Any,
     ending: _Ending,
 ) -> int:
-    from voicecoach.asr import choose_engine, open_engine
-    from voicecoach.audio import DeviceLost, check_output, open_microphone
     from voicecoach.config import load_config, remember_voice
     from voicecoach.dialog import Dialog
     from voicecoach.errors import VoicecoachError
-    from voicecoach.grammar import load_grammar
+    from voicecoach.hearing.asr import choose_engine, open_engine
+    from voicecoach.hearing.audio import DeviceLost, check_output, open_microphone
+    from voicecoach.hearing.grammar import load_grammar
+    from voicecoach.hearing.listener import Listener
     from voicecoach.history import HistoryStore, HistoryWriteError
-    from voicecoach.listener import Listener
     from voicecoach.paths import data_dir
     from voicecoach.routines import RoutineLibrary
     from voicecoach.scratch import clean_stale
     from voicecoach.session import Session
     from voicecoach.shown import quoted
-    from voicecoach.tts import (
+    from voicecoach.speaking.speaker import (
         GIL_FREE_OUTPUT_LATENCY_S,
         OUTPUT_LATENCY_S,
         Pyttsx3Renderer,

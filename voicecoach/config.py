@@ -23,7 +23,7 @@ _LOGGER = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.toml"
 ENGINE_CHOICES = ("auto", "whisper", "vosk", "pocketsphinx")
-"""What `engine` (and --engine) may say; the engines themselves are voicecoach.asr's."""
+"""What `engine` (and --engine) may say; the engines themselves are voicecoach.hearing.asr's."""
 MIN_VOLUME = 0.1
 """Quietest the coach speaks: `volume = 0` made a silent coach, so it is refused (and "quieter"
 stops here)."""

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
-from voicecoach.listener import Heard
+from voicecoach.hearing.listener import Heard
 from voicecoach.messages import IntentHeard
 from voicecoach.shown import escape
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from voicecoach.errors import VoicecoachError
-from voicecoach.listener import Heard
+from voicecoach.hearing.listener import Heard
 from voicecoach.messages import (
     Cue,
     IntentHeard,

@@ -47,8 +47,8 @@ def test_the_model_path_mixes_the_person_over_the_coach_and_the_listener_hears_i
     """With a model the person's audio goes through the real listener, mixed with the coach's
     voice. Vosk is not installable here, so only the decoder is a stand-in: the mixing, the
     end-of-speech detection over the coach's voice, the gating and the dispatch are real."""
-    import voicecoach.asr as asr
     import voicecoach.demo as demo_module
+    import voicecoach.hearing.asr as asr
 
     monkeypatch.setenv("VOICECOACH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("VOICECOACH_CONFIG_DIR", str(tmp_path / "config"))
@@ -87,8 +87,8 @@ def test_text_mode_gates_a_line_on_what_the_coach_said_while_it_was_spoken(
     barge-in, so acted on once the coach has finished."""
     from voicecoach.clock import FakeClock
     from voicecoach.demo import Line, Person, Scheduler, Timeline, Transcript
-    from voicecoach.grammar import load_grammar
-    from voicecoach.tts import EchoReference
+    from voicecoach.hearing.grammar import load_grammar
+    from voicecoach.speaking.speaker import EchoReference
 
     clock, scheduler, reference = FakeClock(10.0), Scheduler(), EchoReference()
     timeline = Timeline()

@@ -12,11 +12,11 @@ import itertools
 import numpy as np
 import pytest
 
-from voicecoach.asr.baselines import keyword_search, keyword_table
-from voicecoach.asr.vosk import VoskEngine
-from voicecoach.grammar import load_grammar
+from voicecoach.hearing.asr.baselines import keyword_search, keyword_table
+from voicecoach.hearing.asr.vosk import VoskEngine
+from voicecoach.hearing.grammar import load_grammar
+from voicecoach.hearing.wavio import read_wav
 from voicecoach.messages import Intent
-from voicecoach.wavio import read_wav
 
 COMMANDS: list[tuple[str, Intent]] = [
     ("start hip routine", Intent("start_routine", {"routine": "hip"})),
@@ -222,6 +222,6 @@ def test_keyword_baseline_fires_inside_sentences() -> None:
     ],
 )
 def test_british_variants(phones: str, variants: list[str]) -> None:
-    from voicecoach.asr.pocketsphinx import british_variants
+    from voicecoach.hearing.asr.pocketsphinx import british_variants
 
     assert [" ".join(v) for v in british_variants(phones.split())] == variants

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from voicecoach.asr.automaton import minimal_automaton
-from voicecoach.asr.pocketsphinx import command_sentences
-from voicecoach.grammar import load_grammar
+from voicecoach.hearing.asr.automaton import minimal_automaton
+from voicecoach.hearing.asr.pocketsphinx import command_sentences
+from voicecoach.hearing.grammar import load_grammar
 
 
 def test_small_automaton_accepts_exactly_its_sentences() -> None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_asr import COMMANDS
-from voicecoach.asr.distractors import coach_sentences
-from voicecoach.grammar import load_grammar
-from voicecoach.listener import GatePolicy, gate
+from tests.hearing.test_asr import COMMANDS
+from voicecoach.hearing.asr.distractors import coach_sentences
+from voicecoach.hearing.grammar import load_grammar
+from voicecoach.hearing.listener import GatePolicy, gate
 from voicecoach.messages import Intent
 
 VARIANTS = [("en-us", 150, 50), ("en", 130, 30), ("en+m3", 180, 60), ("en+f3", 200, 70)]
@@ -157,8 +157,8 @@ def test_a_fresh_engine_hears_the_same_in_20_ms_frames_as_in_blocks(espeak, seed
     frames) and as `recognize` feeds a file (0.25 s blocks), must give one answer: the decoder's
     CMN took its first estimate from the first block, and fed frame by frame the demo's opening
     "start the hip routine" was heard as "full body routine" while `recognize` heard it right."""
-    from voicecoach.asr.pocketsphinx import PocketSphinxEngine
-    from voicecoach.wavio import read_wav
+    from voicecoach.hearing.asr.pocketsphinx import PocketSphinxEngine
+    from voicecoach.hearing.wavio import read_wav
 
     words = read_wav(espeak("start the hip routine", "en-us", 150, 60)).astype(np.float64)
     x = np.concatenate([np.zeros(3200), words, np.zeros(3200)])  # 0.2 s of room either side
@@ -179,7 +179,7 @@ def test_a_sessions_first_command_is_heard_on_a_fresh_decoder(speech) -> None:
     """Every session starts with a command to a decoder that has heard nothing yet (its cepstral
     mean still the model's generic start): that first command must be heard like later ones. On
     fresh decoders 2 of 34 commands were right before the decoder re-decoded its first seconds."""
-    from voicecoach.asr.pocketsphinx import PocketSphinxEngine
+    from voicecoach.hearing.asr.pocketsphinx import PocketSphinxEngine
 
     grammar = load_grammar()
     cases = [
@@ -203,7 +203,7 @@ def test_the_phone_loop_ratio_rejects_chatter_the_grammar_search_takes(speech) -
     """The same grammar search with and without the likelihood ratio against a free phone
     decode: with it, fewer of the non-commands fire, a rejection says why, and the commands the
     search alone hears right are still heard."""
-    from voicecoach.asr.pocketsphinx import PocketSphinxEngine
+    from voicecoach.hearing.asr.pocketsphinx import PocketSphinxEngine
 
     grammar = load_grammar()
     checked = PocketSphinxEngine(grammar)
@@ -223,7 +223,7 @@ def test_the_phone_loop_ratio_rejects_chatter_the_grammar_search_takes(speech) -
 @pytest.mark.model
 def test_every_grammar_word_has_a_pronunciation(pocketsphinx_engine) -> None:
     """In the CMU dictionary or in grammars/en-pronunciations.dict: never a dropped phrase."""
-    from voicecoach.asr.pocketsphinx import bundled_model, make_decoder, read_pronunciations
+    from voicecoach.hearing.asr.pocketsphinx import bundled_model, make_decoder, read_pronunciations
     from voicecoach.routines import RoutineLibrary
 
     decoder = make_decoder(bundled_model())

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voicecoach.asr import whisper
-from voicecoach.asr.whisper import (
+from voicecoach.errors import VoicecoachError
+from voicecoach.hearing.asr import whisper
+from voicecoach.hearing.asr.whisper import (
     MIN_MARGIN,
     TrigramIndex,
     cut_repeats,
@@ -29,7 +30,6 @@ from voicecoach.asr.whisper import (
     whisper_style,
     window_seconds,
 )
-from voicecoach.errors import VoicecoachError
 from voicecoach.messages import Intent
 
 # --- pure parts -------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ def test_a_repeated_phrase_is_said_once() -> None:
 
 
 def test_a_looping_transcript_is_cut_whatever_its_case() -> None:
-    from voicecoach.asr.whisper import cut_repeated_text
+    from voicecoach.hearing.asr.whisper import cut_repeated_text
 
     looped = "My Mac Third is not my Mac Third is not my Mac Third is not my Mac"
     assert cut_repeated_text(looped) == "My Mac Third is not"
@@ -159,7 +159,7 @@ def test_a_folder_that_is_not_a_whisper_model_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.model
 def test_auto_chooses_whisper_and_a_whisper_folder_is_whispers(tmp_path: Path) -> None:
-    from voicecoach.asr import choose_engine
+    from voicecoach.hearing.asr import choose_engine
 
     assert whisper.packages_present()
     choice = choose_engine("auto")
@@ -178,7 +178,7 @@ def test_auto_chooses_whisper_and_a_whisper_folder_is_whispers(tmp_path: Path) -
 @pytest.fixture(scope="module")
 def alone(grammar):
     """Whisper scoring grammar sentences with Silero VAD first, no helper: GIL-free."""
-    from voicecoach.asr.silero import SileroSpeech
+    from voicecoach.hearing.asr.silero import SileroSpeech
 
     return whisper.WhisperEngine(grammar, speech=SileroSpeech())
 
@@ -186,7 +186,7 @@ def alone(grammar):
 @pytest.fixture(scope="module")
 def fused(grammar):
     """The engine as the coach opens it: Whisper, PocketSphinx's hypothesis, Silero VAD."""
-    from voicecoach.asr import choose_engine, open_engine
+    from voicecoach.hearing.asr import choose_engine, open_engine
 
     return open_engine(choose_engine("whisper"), grammar)
 
@@ -224,7 +224,7 @@ def test_what_is_no_command_is_refused_with_a_reason(fused, speech) -> None:
 def test_silero_counts_speech_as_it_arrives_as_it_would_whole(speech) -> None:
     """The engine counts Silero's speech chunks as the listener feeds it (any chunk size), so
     nothing is left to count at the end of speech: the count is the whole utterance's."""
-    from voicecoach.asr.silero import SileroSpeech
+    from voicecoach.hearing.asr.silero import SileroSpeech
 
     silero = SileroSpeech()
     pcm = np.concatenate([np.zeros(8000, dtype=np.int16), speech("add five minutes")])

@@ -8,14 +8,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from voicecoach.audio import (
+from voicecoach.errors import VoicecoachError
+from voicecoach.hearing.audio import (
     Device,
     Microphone,
     choose_input,
     format_devices,
     resample,
 )
-from voicecoach.errors import VoicecoachError
 
 DEVICES = [
     Device(0, "HDA Intel PCH: ALC257 Analog", 2, 2, 48000.0),
@@ -88,7 +88,7 @@ def test_frames_are_resampled_when_the_device_refuses_16k() -> None:
 def test_a_resampled_stream_has_no_seams_at_block_edges(rate: int, freq: int) -> None:
     """Block by block, as the microphone delivers it, the stream comes out as one signal
     (resampling each 20 ms block on its own buzzed at 50 Hz)."""
-    from voicecoach.audio import SAMPLE_RATE, _lowpass
+    from voicecoach.hearing.audio import SAMPLE_RATE, _lowpass
 
     block = round(rate * 0.02)
     t = np.arange(rate * 2) / rate
@@ -124,7 +124,7 @@ def test_audio_captured_before_listening_began_is_dropped_not_reported_lost(
     for _ in range(50):  # a second of audio while the model loads: the queue overflows
         mic._callback(np.ones(320, dtype=np.int16).tobytes(), 320, None, None)
     frames = mic.frames(timeout=0.01)
-    with caplog.at_level("WARNING", logger="voicecoach.audio"):
+    with caplog.at_level("WARNING", logger="voicecoach.hearing.audio"):
         assert len(next(frames)[0]) == 0  # nothing stale
         mic._callback(np.full(320, 7, dtype=np.int16).tobytes(), 320, None, None)
         frame, _t = next(frames)
@@ -137,7 +137,7 @@ def test_a_stream_that_stops_delivering_is_a_lost_device_not_a_hang() -> None:
     """A running stream delivers a block every 20 ms; silence from it (no callbacks at all) for
     `lost_after_s`, or a stream PortAudio has stopped, means the device or sound server is gone.
     Quiet audio is not silence: blocks of zeros keep it alive."""
-    from voicecoach.audio import DeviceLost
+    from voicecoach.hearing.audio import DeviceLost
 
     mic = Microphone(DEVICES[2])
     mic.lost_after_s = 0.2
@@ -166,7 +166,7 @@ def test_a_stream_that_stops_delivering_is_a_lost_device_not_a_hang() -> None:
 
 
 def test_capture_clock_stamps_blocks_by_sample_count_under_jittered_callbacks() -> None:
-    from voicecoach.audio import CaptureClock
+    from voicecoach.hearing.audio import CaptureClock
 
     rng = np.random.default_rng(1)
     clock = CaptureClock(rate=16000)
@@ -187,7 +187,7 @@ def test_capture_clock_stamps_blocks_by_sample_count_under_jittered_callbacks() 
 
 
 def test_capture_clock_follows_a_slow_device_clock_and_a_smaller_delay() -> None:
-    from voicecoach.audio import CaptureClock
+    from voicecoach.hearing.audio import CaptureClock
 
     clock = CaptureClock(rate=16000)
     # A device whose 320-sample blocks take 20.01 ms of system time (0.05% slow).
@@ -233,7 +233,7 @@ def test_an_output_device_that_cannot_be_opened_is_refused_before_the_session(
     """`output_device = 99999999999999999999999` ran a whole session with no voice."""
     import sounddevice as sd
 
-    import voicecoach.audio as audio
+    import voicecoach.hearing.audio as audio
     from voicecoach import cli
 
     def refuse(**_kw):
@@ -256,7 +256,7 @@ def test_an_output_device_that_cannot_be_opened_is_refused_before_the_session(
 
 
 def test_no_output_device_at_all_is_refused() -> None:
-    from voicecoach.audio import NO_OUTPUT_MESSAGE, choose_output
+    from voicecoach.hearing.audio import NO_OUTPUT_MESSAGE, choose_output
 
     with pytest.raises(VoicecoachError, match="no speakers found"):
         choose_output(None, [d for d in DEVICES if d.outputs == 0])
@@ -264,7 +264,7 @@ def test_no_output_device_at_all_is_refused() -> None:
 
 
 def test_the_default_output_is_the_systems_or_the_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    import voicecoach.audio as audio
+    import voicecoach.hearing.audio as audio
 
     monkeypatch.setattr(audio, "_default_index", lambda which: 1 if which == 1 else None)
     assert audio.choose_output(None, DEVICES).index == 1

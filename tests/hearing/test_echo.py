@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voicecoach.echo import EchoCanceller
+from voicecoach.hearing.echo import EchoCanceller
 
 
 def _run(mic: np.ndarray, ref: np.ndarray, lag: int, frame: int = 320) -> np.ndarray:

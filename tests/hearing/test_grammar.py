@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from voicecoach.errors import VoicecoachError
-from voicecoach.grammar import Grammar, grammar_from_dict, load_grammar
+from voicecoach.hearing.grammar import Grammar, grammar_from_dict, load_grammar
 from voicecoach.messages import Intent
 from voicecoach.session import ALL_INTENTS
 
@@ -278,7 +278,7 @@ def test_a_bare_go_is_not_a_command(g: Grammar) -> None:
 def _coach_sentences() -> set[str]:
     """Every sentence or clause (speech pauses at commas) in the prompts and the built-in
     routines that has no placeholder, as the microphone hears it."""
-    from voicecoach.grammar import normalize_utterance
+    from voicecoach.hearing.grammar import normalize_utterance
     from voicecoach.paths import PACKAGE_DATA
 
     texts: list[str] = []
@@ -448,7 +448,7 @@ def test_every_grammar_word_is_in_the_model_vocabulary(
     g: Grammar, vosk_model, vosk_model_dir
 ) -> None:
     """Vosk silently drops unknown grammar words: catch them here."""
-    from voicecoach.asr.vosk import model_knows
+    from voicecoach.hearing.asr.vosk import model_knows
     from voicecoach.routines import RoutineLibrary
 
     # The built-in routines' spoken names join the grammar at run time: check them too.

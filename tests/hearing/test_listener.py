@@ -8,9 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from voicecoach.asr.vosk import tune_endpoint_conf
-from voicecoach.audio import SAMPLE_RATE
-from voicecoach.listener import (
+from voicecoach.hearing.asr.vosk import tune_endpoint_conf
+from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.listener import (
     EndpointDetector,
     GatePolicy,
     Listener,
@@ -18,7 +18,7 @@ from voicecoach.listener import (
     syllables,
 )
 from voicecoach.messages import Intent, IntentHeard, Utterance
-from voicecoach.tts import EchoReference, Pyttsx3Renderer, VoiceSettings
+from voicecoach.speaking.speaker import EchoReference, Pyttsx3Renderer, VoiceSettings
 
 FRAME = 320  # 20 ms
 POLICY = GatePolicy()
@@ -466,7 +466,7 @@ def test_endpoint_rules_are_shortened_in_a_copy_of_model_conf() -> None:
 def test_real_model_coach_speech_fires_nothing_and_pause_over_it_fires_pause(
     command_recognizer, espeak, coach_speech: np.ndarray
 ) -> None:
-    from voicecoach.wavio import read_wav
+    from voicecoach.hearing.wavio import read_wav
 
     start = 1.0
     ref = _coach_reference(coach_speech, start)
@@ -495,9 +495,9 @@ def test_real_model_coach_speech_fires_nothing_and_pause_over_it_fires_pause(
 
 def test_real_model_a_wav_of_commands_drives_the_session(speech_engine, espeak, tmp_path) -> None:
     command_recognizer = speech_engine
+    from voicecoach.hearing.wavio import read_wav, write_wav
     from voicecoach.routines import RoutineLibrary
     from voicecoach.session import Session
-    from voicecoach.wavio import read_wav, write_wav
 
     lines = ["start hip routine", "pause", "resume", "how long left", "stop"]
     parts = [noise(0.8)]
@@ -541,7 +541,7 @@ class PartialRecognizer(ScriptedRecognizer):
 
 
 def _complete(text: str) -> bool:
-    from voicecoach.grammar import load_grammar
+    from voicecoach.hearing.grammar import load_grammar
 
     return load_grammar().match(text) is not None
 
@@ -630,7 +630,7 @@ def test_a_failing_frame_costs_one_utterance_not_the_listener_thread(
     rec = _FlakyRecognizer(utt("resume"))
     posted: list[object] = []
     listener = Listener(rec, posted.append)
-    with caplog.at_level("WARNING", logger="voicecoach.listener"):
+    with caplog.at_level("WARNING", logger="voicecoach.hearing.listener"):
         listener.run(frames(signal), threading.Event())  # returns; never raises
     assert rec.raised == 1
     assert [e.intent.name for e in posted] == ["resume"]  # the next command is still heard
@@ -638,7 +638,7 @@ def test_a_failing_frame_costs_one_utterance_not_the_listener_thread(
 
 
 def test_what_was_heard_is_kept_bounded_over_a_long_session() -> None:
-    from voicecoach.listener import HEARD_KEPT
+    from voicecoach.hearing.listener import HEARD_KEPT
 
     burst = np.concatenate([tone(0.3), noise(0.4)])
     signal = np.concatenate([noise(0.3), *[burst] * (HEARD_KEPT + 10)])
@@ -765,7 +765,7 @@ def test_the_voice_check_costs_nothing_in_quiet() -> None:
 
 @pytest.mark.model
 def test_silero_tells_a_voice_from_a_fan(speech) -> None:
-    from voicecoach.asr.silero import SileroVoice
+    from voicecoach.hearing.asr.silero import SileroVoice
 
     voice = SileroVoice()
     probabilities = [voice.probability(f) for f, _t in frames(speech("add five minutes"))]

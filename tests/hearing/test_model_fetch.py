@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach import model_fetch
-from voicecoach.asr.vosk import resolve_model_dir
 from voicecoach.errors import VoicecoachError
-from voicecoach.model_fetch import fetch, main, missing_model_parts, read_manifest
+from voicecoach.hearing import model_fetch
+from voicecoach.hearing.asr.vosk import resolve_model_dir
+from voicecoach.hearing.model_fetch import fetch, main, missing_model_parts, read_manifest
 
 MODEL_FILES = {
     "am/final.mdl": b"acoustic model",
@@ -380,7 +380,7 @@ def test_resolution_order(env, monkeypatch, tmp_path: Path) -> None:
 def test_script_runs_without_traceback(env, monkeypatch) -> None:
     monkeypatch.setenv("FAKE_MVN_MODE", "neterror")
     proc = subprocess.run(
-        [sys.executable, "-m", "voicecoach.model_fetch", "--manifest", str(env.manifest)],
+        [sys.executable, "-m", "voicecoach.hearing.model_fetch", "--manifest", str(env.manifest)],
         capture_output=True,
         text=True,
         env=os.environ.copy(),

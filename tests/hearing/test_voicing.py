@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voicecoach.voicing import MIN_VOICED_S, has_voiced_speech, voiced_seconds
-from voicecoach.wavio import read_wav
+from voicecoach.hearing.voicing import MIN_VOICED_S, has_voiced_speech, voiced_seconds
+from voicecoach.hearing.wavio import read_wav
 
 RATE = 16000
 

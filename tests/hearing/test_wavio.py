@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from voicecoach.errors import VoicecoachError
-from voicecoach.wavio import TARGET_RATE, read_wav, resample, write_wav
+from voicecoach.hearing.wavio import TARGET_RATE, read_wav, resample, write_wav
 
 
 def _write(path: Path, samples: np.ndarray, rate: int, width: int) -> Path:
@@ -222,7 +222,7 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("source", "target"), [(44100, 16000), (8000, 16000), (48000, 16000)])
 def test_resampling_in_blocks_is_resampling_at_once(source: int, target: int) -> None:
-    from voicecoach.wavio import Resampler, _weights
+    from voicecoach.hearing.wavio import Resampler, _weights
 
     rng = np.random.default_rng(3)
     x = rng.normal(0, 3000, size=source // 2)
@@ -250,7 +250,7 @@ def test_resampling_in_blocks_is_resampling_at_once(source: int, target: int) ->
 
 def test_a_long_file_is_read_in_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file many blocks long gives the same audio as reading it whole would."""
-    import voicecoach.wavio as wavio
+    import voicecoach.hearing.wavio as wavio
 
     tone = _tone(440, 48000, 3.0)
     stereo = np.stack([tone, tone * 0.5], axis=1)

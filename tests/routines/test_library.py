@@ -190,7 +190,7 @@ def test_check_refuses_a_name_the_session_cannot_take(
     assert code == 1
     assert_one_line(err, f"{path}: names[0]: ", NAMES[name])
     # The session loads the same library: the file is set aside, the built-ins stay sayable.
-    from voicecoach.grammar import load_grammar
+    from voicecoach.hearing.grammar import load_grammar
 
     lib = RoutineLibrary.load()
     assert "mine" not in lib.ids() and set(lib.ids()) >= BUILTIN_IDS

@@ -197,7 +197,7 @@ def test_skipping_the_first_slide_leg_names_the_next_leg_and_the_skip() -> None:
 
 def _commands_in(text: str) -> list[str]:
     """The clauses of something the coach says that the grammar takes for a command."""
-    from voicecoach.grammar import load_grammar, normalize_utterance
+    from voicecoach.hearing.grammar import load_grammar, normalize_utterance
 
     grammar = load_grammar()
     clauses = (normalize_utterance(c) for c in re.split(r"[.!?:;,]", text))

@@ -175,7 +175,7 @@ def test_an_unanswered_or_other_answer_lets_the_question_go() -> None:
 
 def test_help_names_the_voice_commands_and_wait() -> None:
     """Issue 19: help never listed slower, faster, louder, quieter or "wait"."""
-    from voicecoach.grammar import load_grammar
+    from voicecoach.hearing.grammar import load_grammar
 
     grammar = load_grammar()
     coach = Coach(checkins=False)

@@ -78,7 +78,7 @@ def test_the_countdown_says_the_routine_files_own_number_of_seconds(tmp_path: Pa
 
 def test_the_countdown_is_never_heard_as_a_command() -> None:
     """ "Ten more seconds" is the grammar's "add ten seconds": the coach must not say it."""
-    from voicecoach.grammar import load_grammar, normalize_utterance
+    from voicecoach.hearing.grammar import load_grammar, normalize_utterance
 
     grammar = load_grammar()
     dialog = Dialog(seed=0)

@@ -190,7 +190,7 @@ def test_a_session_whose_every_step_was_skipped_is_not_completed() -> None:
 
 
 def test_wait_after_the_nudge_keeps_the_hold_from_starting_until_ready() -> None:
-    from voicecoach.grammar import load_grammar
+    from voicecoach.hearing.grammar import load_grammar
 
     assert load_grammar().match("wait") == Intent("pause")
     coach = Coach(checkins=False)

@@ -103,9 +103,9 @@ def _config() -> tuple[Any, Finding]:
 
 
 def _engine(args: argparse.Namespace) -> Iterator[Finding]:
-    from voicecoach.asr import FETCH_VOSK, open_engine, vosk_installed
     from voicecoach.commands.engine_options import choose
     from voicecoach.commands.recognize import _grammar
+    from voicecoach.hearing.asr import FETCH_VOSK, open_engine, vosk_installed
 
     choice = choose(args)
     grammar = _grammar()
@@ -160,7 +160,7 @@ def _speech(config: Any) -> Iterator[Finding]:
 
 
 def _audio(config: Any, device: str | None) -> Iterator[Finding]:
-    from voicecoach.audio import check_output, choose_input, list_devices
+    from voicecoach.hearing.audio import check_output, choose_input, list_devices
 
     devices = list_devices()
     if not devices:

@@ -1,6 +1,6 @@
 """--engine and --model for every command that listens, and reading them with config.toml.
 
-The choice itself is voicecoach.asr.choose_engine's; this module only gathers what it needs.
+The choice itself is voicecoach.hearing.asr.choose_engine's; this module only gathers what it needs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from voicecoach.config import ENGINE_CHOICES
 
 if TYPE_CHECKING:
-    from voicecoach.asr import EngineChoice
+    from voicecoach.hearing.asr import EngineChoice
 
 MODEL_ENV = "VOICECOACH_MODEL"
 
@@ -41,8 +41,8 @@ def choose(args: argparse.Namespace) -> EngineChoice:
     A Vosk model named by --model or $VOICECOACH_MODEL settles it without config.toml, and
     --engine pocketsphinx needs nothing from it: a broken file never blocks an explicit choice.
     """
-    from voicecoach.asr import AUTO, choose_engine
     from voicecoach.errors import VoicecoachError
+    from voicecoach.hearing.asr import AUTO, choose_engine
     from voicecoach.shown import quoted, unsafe_characters
 
     engine: str | None = getattr(args, "engine", None)

@@ -107,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         if not records:
             raise VoicecoachError(_nothing_recorded(days, path) + ": nothing to plot")
-        from voicecoach.plot import plot_history
+        from voicecoach.history.plot import plot_history
 
         try:
             last = max(today, *(r.started.date() for r in records))

@@ -151,7 +151,7 @@ def demo_speed(text: str) -> float:
 
 
 def _devices(_args: argparse.Namespace) -> int:
-    from voicecoach.audio import format_devices
+    from voicecoach.hearing.audio import format_devices
 
     print(format_devices())
     return 0

@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
     if args.sample is not None:
         _check_sample_text(args.sample)  # before seconds are spent loading the model
 
-    from voicecoach.asr import open_engine
     from voicecoach.commands.engine_options import choose
+    from voicecoach.hearing.asr import open_engine
     from voicecoach.scratch import scratch_dir
 
     with scratch_dir("sample") as tmp:
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _recognize_one(recognizer: Any, name: str, as_json: bool) -> bool:
-    from voicecoach.wavio import read_wav
+    from voicecoach.hearing.wavio import read_wav
 
     try:
         pcm = read_wav(name, max_seconds=COMMAND_SECONDS, max_bytes=COMMAND_BYTES, why=_WHY)
@@ -160,7 +160,7 @@ def no_sound(pcm: Any) -> bool:
 def _synthesize(text: str, path: Path) -> tuple[Path, str]:
     """The WAV espeak-ng writes for `text`, and the phonemes it said (empty if it cannot say);
     text it has no words for (only silence comes out) is one VoicecoachError."""
-    from voicecoach.wavio import read_wav
+    from voicecoach.hearing.wavio import read_wav
 
     binary = shutil.which("espeak-ng")
     if binary is None:
@@ -191,7 +191,7 @@ def _synthesize(text: str, path: Path) -> tuple[Path, str]:
 
 def _grammar() -> Any:
     """The command grammar with the person's routine names, or without them if they fail."""
-    from voicecoach.grammar import load_grammar
+    from voicecoach.hearing.grammar import load_grammar
 
     try:
         from voicecoach.routines import RoutineLibrary

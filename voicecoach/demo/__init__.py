@@ -3,7 +3,6 @@ listener run on a virtual clock with virtual sound (`virtual`) while a scripted 
 (`person`) speaks its lines; out come session.wav, transcript.txt (`transcript`) and the demo's
 own history. `run.run_demo` wires it together."""
 
-from voicecoach.audio import SAMPLE_RATE
 from voicecoach.demo.person import (
     ECHO_GAIN,
     PERSON_VOICE,
@@ -28,6 +27,7 @@ from voicecoach.demo.virtual import (
     VirtualOutput,
     VirtualWaiter,
 )
+from voicecoach.hearing.audio import SAMPLE_RATE
 
 __all__ = [
     "BUILTIN_SCENARIO",

@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from voicecoach.audio import FRAME_S, SAMPLE_RATE
 from voicecoach.clock import FakeClock
 from voicecoach.demo.scenario import Line
 from voicecoach.demo.transcript import Transcript
 from voicecoach.demo.virtual import Scheduler, Timeline
 from voicecoach.errors import VoicecoachError
-from voicecoach.listener import (
+from voicecoach.hearing.audio import FRAME_S, SAMPLE_RATE
+from voicecoach.hearing.listener import (
     EndpointDetector,
     GatePolicy,
     Listener,
@@ -44,7 +44,7 @@ TEXT_MODE_NOTE = "(text, no speech model installed)"
 
 def synthesize_person(text: str, workdir: Path) -> np.ndarray:
     """The person's line as 16 kHz int16 audio, spoken by espeak-ng."""
-    from voicecoach.wavio import read_wav
+    from voicecoach.hearing.wavio import read_wav
 
     binary = shutil.which("espeak-ng")
     if binary is None:

@@ -28,7 +28,7 @@ from voicecoach.demo.scenario import BUILTIN_SCENARIO, Line, load_scenario
 from voicecoach.demo.transcript import Transcript, output_error
 from voicecoach.demo.virtual import MAX_GAP_S, Scheduler, Timeline, VirtualOutput, VirtualWaiter
 from voicecoach.errors import VoicecoachError
-from voicecoach.listener import (
+from voicecoach.hearing.listener import (
     Heard,
     Listener,
 )
@@ -141,7 +141,7 @@ def _ended_by_signal(
 
 def _try_engine(engine: str, model: Path | None, grammar: Any) -> tuple[Any, str]:
     """(the engine that hears the person, or None; what it is, or why there is none)."""
-    from voicecoach.asr import AUTO, choose_engine, open_engine
+    from voicecoach.hearing.asr import AUTO, choose_engine, open_engine
 
     try:
         choice = choose_engine(engine, model)
@@ -164,11 +164,11 @@ def run_demo(
     """Run the scripted session; write session.wav, transcript.txt and the demo's own
     history.sqlite3 into `out_dir`; print the summary."""
     from voicecoach.dialog import Dialog
-    from voicecoach.grammar import load_grammar
+    from voicecoach.hearing.grammar import load_grammar
     from voicecoach.history import HistoryStore
     from voicecoach.routines import RoutineLibrary
     from voicecoach.session import Session
-    from voicecoach.tts import Pyttsx3Renderer, Speaker
+    from voicecoach.speaking.speaker import Pyttsx3Renderer, Speaker
 
     started = time.monotonic()
     clean_stale()  # what killed runs left in the temporary directory

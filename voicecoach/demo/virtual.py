@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from voicecoach.app import Loop
-from voicecoach.audio import SAMPLE_RATE
 from voicecoach.clock import FakeClock
 from voicecoach.errors import VoicecoachError
+from voicecoach.hearing.audio import SAMPLE_RATE
 from voicecoach.messages import (
     SessionInput,
     Tick,

@@ -1,8 +1,9 @@
 """The command grammar: grammars/en.yaml matched, sampled and turned into Vosk's phrase list.
 
-PocketSphinx builds its own search graph from the sampled sentences (voicecoach.asr.automaton).
+PocketSphinx builds its own search graph from the sampled sentences
+(voicecoach.hearing.asr.automaton).
 
-Pure: text in, intents out. Nothing here imports vosk or touches audio (see voicecoach.asr).
+Pure: text in, intents out. Nothing here imports vosk or touches audio (see voicecoach.hearing.asr).
 """
 
 from __future__ import annotations

@@ -33,9 +33,9 @@ from typing import Protocol
 
 import numpy as np
 
-from voicecoach.audio import FRAME_S, SAMPLE_RATE
-from voicecoach.echo import EchoCanceller
-from voicecoach.grammar import normalize_utterance
+from voicecoach.hearing.audio import FRAME_S, SAMPLE_RATE
+from voicecoach.hearing.echo import EchoCanceller
+from voicecoach.hearing.grammar import normalize_utterance
 from voicecoach.messages import IntentHeard, SessionInput, Utterance
 
 _LOGGER = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class GatePolicy:
     after_speech_confidence: float = 0.9
     """Lowest confidence for a command heard over the coach that does not cut it short: it is
     acted on once the coach has finished, so it is held to more than a barge-in. The coach's own
-    voice decoded directly (tests/test_asr_speech.py) gave "let's go" at 0.81 for its "Not
+    voice decoded directly (tests/hearing/test_asr_speech.py) gave "let's go" at 0.81 for its "Not
     now"; the person's "longer" over a cue came at 0.85 to 0.92 in the demo."""
     pain_confidence: float = 0.3
     """Lowest confidence for pain while the coach is quiet."""
@@ -372,7 +372,7 @@ class EndpointDetector:
 
 
 class Recognizer(Protocol):
-    """The part of an engine (voicecoach.asr.base.CommandEngine) the listener uses.
+    """The part of an engine (voicecoach.hearing.asr.base.CommandEngine) the listener uses.
 
     An engine that decodes a whole utterance at once (PocketSphinx) may also have
     `prepare(quiet_s)`: decode what it was fed so far and `quiet_s` of quiet after it."""
@@ -387,7 +387,7 @@ class Recognizer(Protocol):
 
 
 class Reference(Protocol):
-    """The part of voicecoach.tts.EchoReference the listener uses."""
+    """The part of voicecoach.speaking.speaker.EchoReference the listener uses."""
 
     def window(self, t0: float, t1: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray: ...
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from voicecoach import paths
 from voicecoach.errors import VoicecoachError
-from voicecoach.grammar import load_grammar, routine_name_stem
+from voicecoach.hearing.grammar import load_grammar, routine_name_stem
 from voicecoach.routines.checker import load_routine_file
 from voicecoach.routines.model import Exercise, Include, Routine, Step
 from voicecoach.routines.reader import MAX_INCLUDE_DEPTH, MAX_STEPS, brief

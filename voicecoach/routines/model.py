@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from voicecoach.grammar import routine_name_stem
+from voicecoach.hearing.grammar import routine_name_stem
 
 SIDES = ("left", "right")
 """The sides an exercise can be done on; an exercise with no sides is done once."""

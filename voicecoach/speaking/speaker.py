@@ -25,10 +25,10 @@ from typing import Protocol
 
 import numpy as np
 
-from voicecoach.audio import SAMPLE_RATE, resample
 from voicecoach.clock import Clock
 from voicecoach.config import MIN_VOLUME
 from voicecoach.errors import VoicecoachError
+from voicecoach.hearing.audio import SAMPLE_RATE, resample
 from voicecoach.messages import Cue, SessionInput, SpeechAdjust, SpeechFinished, SpeechStarted
 from voicecoach.scratch import scratch_dir
 

@@ -1,12 +1,12 @@
 """Speech recognition behind one interface: which engine listens, and opening it.
 
-Three engines side by side (`whisper`, `vosk`, `pocketsphinx`), each in its own module, all
-offering the `CommandEngine` protocol (voicecoach.asr.base). Choosing one is `choose_engine`, the
+Three engines side by side (`whisper`, `vosk`, `pocketsphinx`), each in its own module, all offering
+the `CommandEngine` protocol (voicecoach.hearing.asr.base). Choosing one is `choose_engine`, the
 only place that knows the order of preference: the fused neural engine (Whisper tiny.en scoring
-grammar sentences, with PocketSphinx's hypothesis as one more candidate) wherever its packages
-are installed (scripts/setup installs them) and no Vosk model is pointed at; a Whisper folder
-pointed at (--model, config.toml) is the same engine on that model; else Vosk wherever a Vosk
-model is installed or pointed at, else PocketSphinx, whose model ships inside its wheel.
+grammar sentences, with PocketSphinx's hypothesis as one more candidate) wherever its packages are
+installed (scripts/setup installs them) and no Vosk model is pointed at; a Whisper folder pointed at
+(--model, config.toml) is the same engine on that model; else Vosk wherever a Vosk model is
+installed or pointed at, else PocketSphinx, whose model ships inside its wheel.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from voicecoach.asr.base import CommandEngine
-from voicecoach.asr.vosk import MODEL_ENV
 from voicecoach.errors import VoicecoachError
-from voicecoach.grammar import Grammar
+from voicecoach.hearing.asr.base import CommandEngine
+from voicecoach.hearing.asr.vosk import MODEL_ENV
+from voicecoach.hearing.grammar import Grammar
 
 ENGINE_NAMES = ("whisper", "vosk", "pocketsphinx")
 """The engines, best first."""
@@ -79,7 +79,7 @@ class EngineChoice:
 
 def vosk_installed() -> bool:
     """Whether a Vosk model is pointed at ($VOICECOACH_MODEL) or fetched into models/."""
-    from voicecoach.asr.vosk import resolve_model_dir
+    from voicecoach.hearing.asr.vosk import resolve_model_dir
 
     try:
         resolve_model_dir(None)
@@ -110,14 +110,14 @@ def choose_engine(
         )
     if name == "pocketsphinx":
         return _pocketsphinx_choice()
-    from voicecoach.asr.vosk import resolve_model_dir
+    from voicecoach.hearing.asr.vosk import resolve_model_dir
 
     pointed_at = model or os.environ.get(MODEL_ENV) or config_model
     if name == "whisper" or (pointed_at and is_whisper_folder(Path(pointed_at).expanduser())):
         return _whisper_choice(model, config_model)
     pointed = bool(pointed_at)
     if name == AUTO and not pointed:
-        from voicecoach.asr.whisper import packages_present
+        from voicecoach.hearing.asr.whisper import packages_present
 
         if packages_present():
             return _whisper_choice(None, None)
@@ -145,7 +145,7 @@ def _vosk_origin(model: str | Path | None, config_model: str | Path | None) -> s
 def is_whisper_folder(path: Path) -> bool:
     """Whether `path` is a CTranslate2 Whisper model folder (model.bin, config.json,
     tokenizer.json), as opposed to a Vosk model."""
-    from voicecoach.asr.whisper import is_whisper_folder as check
+    from voicecoach.hearing.asr.whisper import is_whisper_folder as check
 
     return check(path)
 
@@ -153,7 +153,7 @@ def is_whisper_folder(path: Path) -> bool:
 def _whisper_choice(model: str | Path | None, config_model: str | Path | None) -> EngineChoice:
     """Whisper on the folder pointed at, else on tiny.en from its wheel (checksum unchecked
     here: opening the engine checks it)."""
-    from voicecoach.asr.whisper import bundled_model, check_folder
+    from voicecoach.hearing.asr.whisper import bundled_model, check_folder
 
     pointed = model or os.environ.get(MODEL_ENV) or config_model
     if pointed:
@@ -164,7 +164,7 @@ def _whisper_choice(model: str | Path | None, config_model: str | Path | None) -
 
 
 def _pocketsphinx_choice(why: str = "") -> EngineChoice:
-    from voicecoach.asr.pocketsphinx import bundled_model
+    from voicecoach.hearing.asr.pocketsphinx import bundled_model
 
     return EngineChoice("pocketsphinx", bundled_model().hmm, WHEEL_ORIGIN, why)
 
@@ -177,12 +177,12 @@ def open_engine(
     `tune_dir`: where Vosk may keep a copy of its model's conf with shorter endpoint rules.
     """
     if choice.engine == "pocketsphinx":
-        from voicecoach.asr.pocketsphinx import PocketSphinxEngine
+        from voicecoach.hearing.asr.pocketsphinx import PocketSphinxEngine
 
         return PocketSphinxEngine(grammar)
     if choice.engine == "whisper":
         return open_whisper(choice, grammar)
-    from voicecoach.asr.vosk import VoskEngine, load_model, tuned_model_dir
+    from voicecoach.hearing.asr.vosk import VoskEngine, load_model, tuned_model_dir
 
     model_dir = choice.model_dir
     if tune_dir is not None:
@@ -196,15 +196,15 @@ def open_engine(
 def open_whisper(choice: EngineChoice, grammar: Grammar) -> CommandEngine:
     """The fused engine: Whisper on the chosen model (the wheel's checked against the manifest)
     scoring grammar sentences, PocketSphinx's grammar hypothesis among its candidates."""
-    from voicecoach.asr.pocketsphinx import PocketSphinxEngine
-    from voicecoach.asr.whisper import WhisperEngine, bundled_model, folder_model
+    from voicecoach.hearing.asr.pocketsphinx import PocketSphinxEngine
+    from voicecoach.hearing.asr.whisper import WhisperEngine, bundled_model, folder_model
 
     if choice.origin == WHISPER_WHEEL_ORIGIN:
         model = bundled_model(verify=True)
     else:
         model = folder_model(choice.model_dir, choice.origin)
-    from voicecoach.asr.process import EngineProcess
-    from voicecoach.asr.silero import SileroSpeech
+    from voicecoach.hearing.asr.process import EngineProcess
+    from voicecoach.hearing.asr.silero import SileroSpeech
 
     # PocketSphinx decodes in a child process: its decode holds the GIL for 100-300 ms, which
     # would stall the coach's voice, and there it runs beside Whisper on the other core.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from voicecoach.grammar import Grammar, normalize_utterance
+from voicecoach.hearing.grammar import Grammar, normalize_utterance
 from voicecoach.messages import Intent
 
 

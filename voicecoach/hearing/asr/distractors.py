@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from voicecoach.grammar import Grammar, normalize_utterance
+from voicecoach.hearing.grammar import Grammar, normalize_utterance
 
 MIN_WORDS = 2
 """Shorter stretches ("Paused", "Skipped") are too close to commands to be useful paths."""

@@ -2,12 +2,13 @@
 decoding with a finite-state grammar search built from grammars/en.yaml, with rejection.
 
 The only module (with bench/) that imports pocketsphinx. What listens:
-- the grammar's sentences folded into a minimal word automaton (voicecoach.asr.automaton);
-- beside it, paths that are not commands: the coach's own sentences (voicecoach.asr.distractors),
-  so its voice lands there, not on a command; optionally (LOOP_PROB, off by default) a loop over
-  their other words, which rejects more chatter and costs more commands;
+- the grammar's sentences folded into a minimal word automaton (voicecoach.hearing.asr.automaton);
+- beside it, paths that are not commands: the coach's own sentences
+  (voicecoach.hearing.asr.distractors), so its voice lands there, not on a command; optionally
+  (LOOP_PROB, off by default) a loop over their other words, which rejects more chatter and
+  costs more commands;
 - a whole-utterance check: a hypothesis that did not reach the end of a sentence is no command;
-- a voicing check (voicecoach.voicing): sound with no voiced frames (noise, a rustle) is no
+- a voicing check (voicecoach.hearing.voicing): sound with no voiced frames (noise, a rustle) is no
   command, though the search maps it onto "ow";
 - a likelihood-ratio check: the same audio decoded again as free phones (the wheel's phone
   language model), and a command whose score falls too far below that free decode's is rejected
@@ -31,15 +32,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from voicecoach.asr.automaton import Automaton, minimal_automaton
-from voicecoach.asr.base import decode_whole
-from voicecoach.asr.baselines import keyword_search, keyword_table
 from voicecoach.errors import VoicecoachError
-from voicecoach.grammar import Grammar, normalize_utterance
+from voicecoach.hearing.asr.automaton import Automaton, minimal_automaton
+from voicecoach.hearing.asr.base import decode_whole
+from voicecoach.hearing.asr.baselines import keyword_search, keyword_table
+from voicecoach.hearing.grammar import Grammar, normalize_utterance
+from voicecoach.hearing.voicing import has_voiced_speech
+from voicecoach.hearing.wavio import TARGET_RATE
 from voicecoach.messages import Intent, Utterance, Word
 from voicecoach.paths import PRONUNCIATIONS_FILE
-from voicecoach.voicing import has_voiced_speech
-from voicecoach.wavio import TARGET_RATE
 
 if TYPE_CHECKING:
     import pocketsphinx
@@ -475,8 +476,8 @@ class PocketSphinxEngine(_PocketSphinxStream):
     """Grammar search over the command grammar, with rejection: the PocketSphinx CommandEngine.
 
     `distractors`: sentences that are not commands and compete with them (default: the coach's
-    own, voicecoach.asr.distractors); `loop_prob`: the competing word loop's per-word probability
-    (None: no loop); `british`: add British variants of every word; `min_log_ratio`: the
+    own, voicecoach.hearing.asr.distractors); `loop_prob`: the competing word loop's per-word
+    probability (None: no loop); `british`: add British variants of every word; `min_log_ratio`: the
     likelihood-ratio bar against a free phone decode (None: no such check).
     """
 
@@ -499,7 +500,7 @@ class PocketSphinxEngine(_PocketSphinxStream):
         extra = read_pronunciations() if pronunciations is None else dict(pronunciations)
         self.added_words = add_missing_words(decoder, grammar.words(), extra)
         if distractors is None:
-            from voicecoach.asr.distractors import coach_sentences
+            from voicecoach.hearing.asr.distractors import coach_sentences
 
             distractors = coach_sentences(grammar)
         self.graph = search_graph(

@@ -7,10 +7,10 @@ its hypothesis here instead: `submit` hands the audio over and returns at once, 
 and transcribes meanwhile (on the other core), and `result` collects the hypothesis when the
 candidates are scored.
 
-The child is `python -m voicecoach.asr.process`, a fresh interpreter fed length-prefixed pickles
-on its stdin and answering on its stdout (not multiprocessing: its spawn re-runs the parent's
-main script, and a script without a main guard would start itself again and again). It loads
-its engine while the parent loads Whisper, and it ends when its stdin closes, so it never
+The child is `python -m voicecoach.hearing.asr.process`, a fresh interpreter fed length-prefixed
+pickles on its stdin and answering on its stdout (not multiprocessing: its spawn re-runs the
+parent's main script, and a script without a main guard would start itself again and again). It
+loads its engine while the parent loads Whisper, and it ends when its stdin closes, so it never
 outlives the coach.
 """
 
@@ -109,7 +109,7 @@ class EngineProcess:
     def __init__(self, factory: Callable[[], Any]) -> None:
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "voicecoach.asr.process"],
+                [sys.executable, "-m", "voicecoach.hearing.asr.process"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 bufsize=0,

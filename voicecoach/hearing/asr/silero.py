@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecoach.asr.pinned import MANIFEST_FILE, check_pinned
 from voicecoach.errors import VoicecoachError
+from voicecoach.hearing.asr.pinned import MANIFEST_FILE, check_pinned
 
 SPEECH_PROB = 0.5
 """A 32 ms chunk is speech when Silero's probability is at least this (its own default)."""

@@ -23,18 +23,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from voicecoach.asr.base import FEED_SAMPLES, as_bytes
-from voicecoach.asr.baselines import keyword_search, keyword_table
 from voicecoach.errors import VoicecoachError
-from voicecoach.grammar import UNK, Grammar
-from voicecoach.messages import Intent, Utterance, Word
-from voicecoach.model_fetch import (
+from voicecoach.hearing.asr.base import FEED_SAMPLES, as_bytes
+from voicecoach.hearing.asr.baselines import keyword_search, keyword_table
+from voicecoach.hearing.grammar import UNK, Grammar
+from voicecoach.hearing.model_fetch import (
     UNAVAILABLE_FILE,
     Manifest,
     missing_model_parts,
     read_manifest,
 )
-from voicecoach.wavio import TARGET_RATE
+from voicecoach.hearing.wavio import TARGET_RATE
+from voicecoach.messages import Intent, Utterance, Word
 
 if TYPE_CHECKING:
     import vosk
@@ -261,7 +261,8 @@ class VoskEngine(_VoskStream):
         unknown = sorted(w for w in grammar.words() if not model_knows(model, w))
         if unknown:
             # Vosk would silently drop these words and hear a different phrase: leave such
-            # phrases out entirely (tests/test_grammar.py fails on them when a model is present).
+            # phrases out entirely (tests/hearing/test_grammar.py fails on them when a model is
+            # present).
             _LOGGER.warning(
                 "%d grammar words are not in the model's vocabulary, their phrases are left out: "
                 "%s",

@@ -39,13 +39,13 @@ from typing import Any
 
 import numpy as np
 
-from voicecoach.asr.base import decode_whole
-from voicecoach.asr.pinned import MANIFEST_FILE, check_pinned
 from voicecoach.errors import VoicecoachError
-from voicecoach.grammar import Grammar, normalize_utterance
+from voicecoach.hearing.asr.base import decode_whole
+from voicecoach.hearing.asr.pinned import MANIFEST_FILE, check_pinned
+from voicecoach.hearing.grammar import Grammar, normalize_utterance
+from voicecoach.hearing.voicing import has_voiced_speech
+from voicecoach.hearing.wavio import TARGET_RATE
 from voicecoach.messages import Intent, Utterance, Word
-from voicecoach.voicing import has_voiced_speech
-from voicecoach.wavio import TARGET_RATE
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -434,7 +434,7 @@ class WhisperEngine:
     other core to the coach's voice and the room); `context`: text given to the free transcript
     as what was said before (e.g. the commands), leaning it towards their words; `score_end`:
     score each sentence's end-of-text token too (measured: worse, see the bench notes);
-    `speech`: a speech detector (voicecoach.asr.silero) asked before decoding; `agreed_margin`:
+    `speech`: a speech detector (hearing.asr.silero) asked before decoding; `agreed_margin`:
     the bar for a command the helper kept itself (None: the helper only adds a candidate).
     """
 
