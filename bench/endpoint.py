@@ -37,7 +37,7 @@ from recognition import BABBLE, _espeak, _mix
 
 from voicecoach.hearing.asr.silero import SileroSpeech, SileroVoice
 from voicecoach.hearing.echo import EchoCanceller
-from voicecoach.hearing.listener import EndpointDetector
+from voicecoach.hearing.endpoint import EndpointDetector
 
 RATE = 16_000
 FRAME = 320

@@ -33,7 +33,8 @@ import numpy as np
 import voicecoach.hearing.listener as listener_module
 from voicecoach.demo import ECHO_GAIN
 from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.listener import GatePolicy, Listener, gate
+from voicecoach.hearing.gate import GatePolicy, gate
+from voicecoach.hearing.listener import Listener
 from voicecoach.hearing.wavio import read_wav
 from voicecoach.messages import Utterance
 

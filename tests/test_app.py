@@ -289,7 +289,9 @@ def test_plain_display_when_not_a_terminal() -> None:
     import io
 
     from voicecoach.display import PlainDisplay, make_display
-    from voicecoach.hearing.listener import GateDecision, Heard, SpeechSegment
+    from voicecoach.hearing.endpoint import SpeechSegment
+    from voicecoach.hearing.gate import GateDecision
+    from voicecoach.hearing.listener import Heard
     from voicecoach.messages import Utterance
 
     out = io.StringIO()

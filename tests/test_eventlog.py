@@ -11,7 +11,9 @@ import pytest
 
 from voicecoach.errors import VoicecoachError
 from voicecoach.eventlog import EventLog, read_events
-from voicecoach.hearing.listener import GateDecision, Heard, SpeechSegment
+from voicecoach.hearing.endpoint import SpeechSegment
+from voicecoach.hearing.gate import GateDecision
+from voicecoach.hearing.listener import Heard
 from voicecoach.messages import (
     Cue,
     Intent,

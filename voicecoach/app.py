@@ -22,7 +22,8 @@ from typing import Any, Protocol
 
 from voicecoach.clock import Clock, MonotonicClock
 from voicecoach.display import Display, Status, make_display
-from voicecoach.hearing.listener import BARGE_IN, Heard
+from voicecoach.hearing.gate import BARGE_IN
+from voicecoach.hearing.listener import Heard
 from voicecoach.messages import (
     Cue,
     Intent,

@@ -14,8 +14,8 @@ import pytest
 
 from tests.hearing.test_asr import COMMANDS
 from voicecoach.hearing.asr.distractors import coach_sentences
+from voicecoach.hearing.gate import GatePolicy, gate
 from voicecoach.hearing.grammar import load_grammar
-from voicecoach.hearing.listener import GatePolicy, gate
 from voicecoach.messages import Intent
 
 VARIANTS = [("en-us", 150, 50), ("en", 130, 30), ("en+m3", 180, 60), ("en+f3", 200, 70)]

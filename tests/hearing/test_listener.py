@@ -10,13 +10,9 @@ import pytest
 
 from voicecoach.hearing.asr.vosk import tune_endpoint_conf
 from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.listener import (
-    EndpointDetector,
-    GatePolicy,
-    Listener,
-    gate,
-    syllables,
-)
+from voicecoach.hearing.endpoint import EndpointDetector
+from voicecoach.hearing.gate import GatePolicy, gate, syllables
+from voicecoach.hearing.listener import Listener
 from voicecoach.messages import Intent, IntentHeard, Utterance
 from voicecoach.speaking.speaker import EchoReference, Pyttsx3Renderer, VoiceSettings
 

@@ -18,14 +18,9 @@ from voicecoach.demo.transcript import Transcript
 from voicecoach.demo.virtual import Scheduler, Timeline
 from voicecoach.errors import VoicecoachError
 from voicecoach.hearing.audio import FRAME_S, SAMPLE_RATE
-from voicecoach.hearing.listener import (
-    EndpointDetector,
-    GatePolicy,
-    Listener,
-    SpeechSegment,
-    coach_active,
-    gate,
-)
+from voicecoach.hearing.endpoint import EndpointDetector, SpeechSegment
+from voicecoach.hearing.gate import GatePolicy, gate
+from voicecoach.hearing.listener import Listener, coach_active
 from voicecoach.messages import (
     Cue,
     IntentHeard,
