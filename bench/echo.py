@@ -80,7 +80,8 @@ def record(n_sentences: int, volume: float) -> Recording:
         import sounddevice as sd
 
         from voicecoach.clock import MonotonicClock
-        from voicecoach.speaking.speaker import Pyttsx3Renderer, SoundDeviceOutput, VoiceSettings
+        from voicecoach.speaking.output import SoundDeviceOutput
+        from voicecoach.speaking.render import Pyttsx3Renderer, VoiceSettings
 
         clock = MonotonicClock()
         blocks: list[tuple[np.ndarray, float]] = []
@@ -205,7 +206,7 @@ def stamps(rec: Recording, how: str) -> list[float]:
 
 
 def reference(rec: Recording):  # type: ignore[no-untyped-def]
-    from voicecoach.speaking.speaker import EchoReference
+    from voicecoach.speaking.echo_reference import EchoReference
 
     ref = EchoReference(keep_s=1e9)
     for start, end, samples, text in rec.played:

@@ -149,7 +149,8 @@ class NullOutput:
 def bench_cue_to_first_sample(n: int) -> dict[str, float]:
     from voicecoach.clock import MonotonicClock
     from voicecoach.dialog import Dialog
-    from voicecoach.speaking.speaker import Pyttsx3Renderer, Speaker, VoiceSettings
+    from voicecoach.speaking.render import Pyttsx3Renderer, VoiceSettings
+    from voicecoach.speaking.speaker import Speaker
 
     dialog = Dialog()
     from voicecoach.routines import RoutineLibrary
@@ -217,7 +218,8 @@ def bench_deadlines(real_seconds: float) -> dict[str, float]:
     from voicecoach.messages import Intent
     from voicecoach.routines import RoutineLibrary
     from voicecoach.session import Session
-    from voicecoach.speaking.speaker import Pyttsx3Renderer, Speaker
+    from voicecoach.speaking.render import Pyttsx3Renderer
+    from voicecoach.speaking.speaker import Speaker
 
     clock = MonotonicClock()
     events: queue.Queue[SessionInput] = queue.Queue()
@@ -339,7 +341,8 @@ def bench_model(
     from voicecoach.hearing.asr.vosk import VoskEngine, load_model
     from voicecoach.hearing.grammar import load_grammar
     from voicecoach.routines import RoutineLibrary
-    from voicecoach.speaking.speaker import EchoReference, Pyttsx3Renderer, VoiceSettings
+    from voicecoach.speaking.echo_reference import EchoReference
+    from voicecoach.speaking.render import Pyttsx3Renderer, VoiceSettings
 
     rss0 = rss_mb()
     library = RoutineLibrary.load()

@@ -37,7 +37,7 @@ if code:  # that package, not the editable install's
     sys.path.insert(0, code)
 import numpy as np
 from voicecoach.clock import MonotonicClock
-from voicecoach.speaking.speaker import SoundDeviceOutput
+from voicecoach.speaking.output import SoundDeviceOutput
 
 out = SoundDeviceOutput(MonotonicClock())
 t = np.arange(int(16_000 * 0.6))

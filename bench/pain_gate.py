@@ -139,8 +139,10 @@ def coach_sentences(work: Path) -> list[str]:
 
 def run(n_voices: int) -> None:
     from voicecoach.hearing.asr.pocketsphinx import PocketSphinxEngine
+    from voicecoach.hearing.audio import resample
     from voicecoach.hearing.grammar import load_grammar
-    from voicecoach.speaking.speaker import EchoReference, Pyttsx3Renderer, VoiceSettings, resample
+    from voicecoach.speaking.echo_reference import EchoReference
+    from voicecoach.speaking.render import Pyttsx3Renderer, VoiceSettings
 
     rng = np.random.default_rng(19)
     grammar = load_grammar()

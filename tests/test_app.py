@@ -28,7 +28,7 @@ from voicecoach.messages import (
 )
 from voicecoach.routines import RoutineLibrary
 from voicecoach.session import Session
-from voicecoach.speaking.speaker import VoiceSettings
+from voicecoach.speaking.render import VoiceSettings
 
 
 class FakeSpeaker:
@@ -355,7 +355,8 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
     import voicecoach.app as app
     import voicecoach.hearing.asr as asr
     import voicecoach.hearing.audio as audio
-    import voicecoach.speaking.speaker as tts
+    import voicecoach.speaking.output as playback
+    import voicecoach.speaking.render as rendering
     from voicecoach.display import PlainDisplay
     from voicecoach.history import HistoryStore
     from voicecoach.messages import Utterance
@@ -406,8 +407,8 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
     class ShortRenderer:
         def render(self, text: str, settings):
             if speech == "engine raises":
-                raise tts.TtsError("the speech engine failed to start")
-            return tts.RenderedSpeech(text, np.full(1600, 500, np.int16), 16_000)
+                raise rendering.TtsError("the speech engine failed to start")
+            return rendering.RenderedSpeech(text, np.full(1600, 500, np.int16), 16_000)
 
         def close(self) -> None:
             pass
@@ -439,8 +440,8 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
         asr, "choose_engine", lambda *a, **k: asr.EngineChoice("stub", tmp_path, "the test")
     )
     monkeypatch.setattr(asr, "open_engine", lambda _choice, _grammar, **_k: Decoder(None, None))
-    monkeypatch.setattr(tts, "Pyttsx3Renderer", ShortRenderer)
-    monkeypatch.setattr(tts, "SoundDeviceOutput", Output)
+    monkeypatch.setattr(rendering, "Pyttsx3Renderer", ShortRenderer)
+    monkeypatch.setattr(playback, "SoundDeviceOutput", Output)
     monkeypatch.setattr(app, "make_display", lambda: PlainDisplay(shown))
 
     started = time.monotonic()
@@ -464,7 +465,7 @@ def test_run_live_wires_microphone_listener_session_speaker_and_history(
         sessions = history.sessions()
     assert [s.status for s in sessions] == ["stopped"]
     # The stand-in decoder does not say it decodes without the GIL: the long output buffer.
-    assert latencies == [tts.OUTPUT_LATENCY_S]
+    assert latencies == [playback.OUTPUT_LATENCY_S]
 
 
 def test_session_time_never_runs_backwards(tmp_path: Path) -> None:

@@ -158,7 +158,7 @@ def test_summary_says_the_numbers_and_stays_short() -> None:
 def test_the_spoken_summary_takes_under_twenty_seconds_at_the_default_rate() -> None:
     """Measured, not estimated: the real speech engine renders the summary of a full routine
     with every kind of result at the coach's default rate."""
-    from voicecoach.speaking.speaker import Pyttsx3Renderer, VoiceSettings
+    from voicecoach.speaking.render import Pyttsx3Renderer, VoiceSettings
 
     renderer = Pyttsx3Renderer()
     try:

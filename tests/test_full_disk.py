@@ -162,12 +162,13 @@ class _Decoder:
 def _fake_devices(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, spoken: list[str]) -> None:
     import voicecoach.hearing.asr as asr
     import voicecoach.hearing.audio as audio
-    import voicecoach.speaking.speaker as tts
+    import voicecoach.speaking.output as playback
+    import voicecoach.speaking.render as rendering
 
     class Renderer:
         def render(self, text: str, settings):
             spoken.append(text)
-            return tts.RenderedSpeech(text, np.full(800, 500, np.int16), 16_000)
+            return rendering.RenderedSpeech(text, np.full(800, 500, np.int16), 16_000)
 
         def close(self) -> None:
             pass
@@ -194,8 +195,8 @@ def _fake_devices(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, spoken: list[
         asr, "choose_engine", lambda *a, **k: asr.EngineChoice("stub", tmp_path, "the test")
     )
     monkeypatch.setattr(asr, "open_engine", lambda _choice, _grammar, **_k: _Decoder())
-    monkeypatch.setattr(tts, "Pyttsx3Renderer", Renderer)
-    monkeypatch.setattr(tts, "SoundDeviceOutput", Output)
+    monkeypatch.setattr(rendering, "Pyttsx3Renderer", Renderer)
+    monkeypatch.setattr(playback, "SoundDeviceOutput", Output)
 
 
 def test_a_live_session_on_a_disk_that_fills_says_so_once_and_what_it_says_was_saved_is_true(

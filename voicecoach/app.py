@@ -431,14 +431,13 @@ def _run_live(
     from voicecoach.scratch import clean_stale
     from voicecoach.session import Session
     from voicecoach.shown import quoted
-    from voicecoach.speaking.speaker import (
+    from voicecoach.speaking.output import (
         GIL_FREE_OUTPUT_LATENCY_S,
         OUTPUT_LATENCY_S,
-        Pyttsx3Renderer,
         SoundDeviceOutput,
-        Speaker,
-        VoiceSettings,
     )
+    from voicecoach.speaking.render import Pyttsx3Renderer, VoiceSettings
+    from voicecoach.speaking.speaker import Speaker
 
     config = load_config().with_overrides(input_device=device)
     clean_stale()  # the speech directories of sessions that were killed

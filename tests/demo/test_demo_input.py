@@ -129,7 +129,7 @@ def test_the_coachs_speaker_says_option_like_text_without_any_subprocess(
 ) -> None:
     """The speaker does not shell out: pyttsx3 hands the text to libespeak-ng, so "-w PATH" or
     "--help" in a routine's words are words. Any subprocess it started would fail this test."""
-    from voicecoach.speaking.speaker import Pyttsx3Renderer, VoiceSettings
+    from voicecoach.speaking.render import Pyttsx3Renderer, VoiceSettings
 
     def refuse(*_a, **_k):
         raise AssertionError("the speaker started a subprocess")

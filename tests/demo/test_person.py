@@ -88,7 +88,7 @@ def test_text_mode_gates_a_line_on_what_the_coach_said_while_it_was_spoken(
     from voicecoach.clock import FakeClock
     from voicecoach.demo import Line, Person, Scheduler, Timeline, Transcript
     from voicecoach.hearing.grammar import load_grammar
-    from voicecoach.speaking.speaker import EchoReference
+    from voicecoach.speaking.echo_reference import EchoReference
 
     clock, scheduler, reference = FakeClock(10.0), Scheduler(), EchoReference()
     timeline = Timeline()

@@ -13,7 +13,8 @@ from voicecoach.hearing.endpoint import EndpointDetector
 from voicecoach.hearing.gate import GatePolicy
 from voicecoach.hearing.listener import Listener
 from voicecoach.messages import Intent, IntentHeard, Utterance
-from voicecoach.speaking.speaker import EchoReference, Pyttsx3Renderer, VoiceSettings
+from voicecoach.speaking.echo_reference import EchoReference
+from voicecoach.speaking.render import Pyttsx3Renderer, VoiceSettings
 
 FRAME = 320  # 20 ms
 

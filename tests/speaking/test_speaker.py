@@ -13,16 +13,10 @@ import pytest
 
 from voicecoach.clock import FakeClock
 from voicecoach.messages import Cue, SpeechAdjust, SpeechFinished, SpeechStarted
-from voicecoach.speaking.speaker import (
-    DUCK_GAIN,
-    GIL_FREE_OUTPUT_LATENCY_S,
-    EchoReference,
-    Pyttsx3Renderer,
-    RenderedSpeech,
-    Speaker,
-    TtsError,
-    VoiceSettings,
-)
+from voicecoach.speaking.echo_reference import EchoReference
+from voicecoach.speaking.output import GIL_FREE_OUTPUT_LATENCY_S
+from voicecoach.speaking.render import Pyttsx3Renderer, RenderedSpeech, TtsError, VoiceSettings
+from voicecoach.speaking.speaker import DUCK_GAIN, Speaker
 
 SENTENCE = "Lie on your back with your knees bent and your feet flat on the floor."
 
@@ -403,7 +397,7 @@ def test_an_output_device_that_never_starts_playing_fails_the_sentence_not_the_s
     import sys
     import types
 
-    from voicecoach.speaking.speaker import SoundDeviceOutput
+    from voicecoach.speaking.output import SoundDeviceOutput
 
     closed: list[str] = []
 
@@ -451,7 +445,7 @@ def test_a_stream_that_stalls_mid_sentence_is_closed_and_the_cue_goes_on(
     import time
     import types
 
-    from voicecoach.speaking.speaker import SoundDeviceOutput
+    from voicecoach.speaking.output import SoundDeviceOutput
 
     closed: list[str] = []
 
@@ -564,7 +558,7 @@ def test_a_sentence_that_ends_has_its_stream_stopped_then_closed_never_cancelled
     closed before being stopped, and that thread may still be running Python (the finished
     callback): a sentence's stream is stopped (joined) first, whether it ended or was cut."""
     from voicecoach.clock import MonotonicClock
-    from voicecoach.speaking.speaker import SoundDeviceOutput
+    from voicecoach.speaking.output import SoundDeviceOutput
 
     out = SoundDeviceOutput(MonotonicClock())
     for cut in (False, True):
@@ -589,7 +583,7 @@ def test_a_gain_asked_for_as_a_sentence_is_cut_is_reported_from_the_next_ones_st
     again. The change back must still reach the echo reference (from the next sentence's first
     sample), or the reference would stay at a quarter of what plays and the echo leak through."""
     from voicecoach.clock import MonotonicClock
-    from voicecoach.speaking.speaker import SoundDeviceOutput
+    from voicecoach.speaking.output import SoundDeviceOutput
 
     out = SoundDeviceOutput(MonotonicClock())
     applied: list[float] = []
@@ -615,7 +609,7 @@ def test_closing_the_output_waits_until_the_cut_sentence_is_closed_and_reported(
     be closing on another thread, or the interpreter's exit (sounddevice's atexit Pa_Terminate,
     which closes what is open) races that close: the process hung, or died of SIGABRT."""
     from voicecoach.clock import MonotonicClock
-    from voicecoach.speaking.speaker import SoundDeviceOutput
+    from voicecoach.speaking.output import SoundDeviceOutput
 
     out = SoundDeviceOutput(MonotonicClock())
     ended: list[bool] = []
@@ -643,7 +637,7 @@ _PLAY_CUT_CLOSE = """
 import sys, time
 import numpy as np
 from voicecoach.clock import MonotonicClock
-from voicecoach.speaking.speaker import SoundDeviceOutput
+from voicecoach.speaking.output import SoundDeviceOutput
 
 tone = (3000 * np.sin(np.arange(16_000) * 2 * np.pi * 440 / 16_000)).astype(np.int16)
 for wait_s in (0.0, 0.05, 0.2):
@@ -673,7 +667,7 @@ _PLAY_AND_DUCK = """
 import sys, threading, time
 import numpy as np
 from voicecoach.clock import MonotonicClock
-from voicecoach.speaking.speaker import GIL_FREE_OUTPUT_LATENCY_S, SoundDeviceOutput
+from voicecoach.speaking.output import GIL_FREE_OUTPUT_LATENCY_S, SoundDeviceOutput
 
 clock = MonotonicClock()
 tone = (6000 * np.sin(np.arange(3 * 16_000) * 2 * np.pi * 440 / 16_000)).astype(np.int16)

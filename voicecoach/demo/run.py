@@ -168,7 +168,8 @@ def run_demo(
     from voicecoach.history import HistoryStore
     from voicecoach.routines import RoutineLibrary
     from voicecoach.session import Session
-    from voicecoach.speaking.speaker import Pyttsx3Renderer, Speaker
+    from voicecoach.speaking.render import Pyttsx3Renderer
+    from voicecoach.speaking.speaker import Speaker
 
     started = time.monotonic()
     clean_stale()  # what killed runs left in the temporary directory

@@ -47,7 +47,7 @@ class Recognizer(Protocol):
 
 
 class Reference(Protocol):
-    """The part of voicecoach.speaking.speaker.EchoReference the listener uses."""
+    """The part of voicecoach.speaking.echo_reference.EchoReference the listener uses."""
 
     def window(self, t0: float, t1: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray: ...
 
@@ -241,7 +241,7 @@ class Listener:
             # Not over the coach, for an engine whose decode is one C call holding the GIL
             # (PocketSphinx, 150 to 300 ms): with the output buffer at 0.1 s that ran the
             # coach's playback dry (ALSA underruns in the room test) and pushed its voice later
-            # than its echo reference said; tts.OUTPUT_LATENCY_S (0.4 s) now outlasts it, and
+            # than its echo reference said; output.OUTPUT_LATENCY_S (0.4 s) now outlasts it, and
             # this rule is kept from then, not measured again without it. An engine that
             # decodes without the GIL (Whisper on CTranslate2) leaves the output callback free.
             or (
