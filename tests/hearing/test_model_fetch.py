@@ -22,7 +22,8 @@ import pytest
 from voicecoach.errors import VoicecoachError
 from voicecoach.hearing import model_fetch
 from voicecoach.hearing.asr.vosk import resolve_model_dir
-from voicecoach.hearing.model_fetch import fetch, main, missing_model_parts, read_manifest
+from voicecoach.hearing.model_fetch import fetch, main
+from voicecoach.hearing.model_manifest import missing_model_parts, read_manifest
 
 MODEL_FILES = {
     "am/final.mdl": b"acoustic model",

@@ -5,9 +5,8 @@ carry it, models/UNAVAILABLE records the question and the answer, keyed on the m
 fetch exits 0; later runs read that record instead of asking again until the manifest changes.
 `scripts/fetch-model --vosk` is the person's explicit request: a model already present, else
 Maven, else Alpha Cephei's official archive over HTTPS (never run by setup, never at run time).
-Every download is checked against its pinned SHA-256 before anything is unpacked, and unpacked
-into a temporary directory under models/ that is renamed into place, so an interrupted fetch never
-leaves a half model.
+Every download is checked against its pinned SHA-256 before anything is unpacked
+(model_unpack: all or nothing). What the manifest says is read in model_manifest.
 """
 
 from __future__ import annotations
@@ -26,27 +25,27 @@ import subprocess
 import sys
 import tempfile
 import threading
-import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
-import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from voicecoach.errors import VoicecoachError
-from voicecoach.paths import MODELS_DIR
+from voicecoach.hearing.model_manifest import (
+    HEX64,
+    MANIFEST_FILE,
+    Archive,
+    Manifest,
+    missing_model_parts,
+    read_manifest,
+)
+from voicecoach.hearing.model_unpack import TMP_PREFIX, clean_leftovers, unpack, unpack_model
 
 _LOGGER = logging.getLogger(__name__)
 
-MANIFEST_FILE = MODELS_DIR / "manifest.toml"
 UNAVAILABLE_FILE = "UNAVAILABLE"
 """Written into models/ when the registry does not have the artifact."""
-UNKNOWN_SHA256 = "unknown"
-REQUIRED_PARTS = ("am/final.mdl", "conf/model.conf")
-GRAPH_CHOICES = (("graph/HCLr.fst", "graph/Gr.fst"), ("graph/HCLG.fst",))
-"""A model has either a grammar-capable lookahead graph (HCLr + Gr) or a static HCLG graph."""
 DEFAULT_TIMEOUT_S = 900.0
 _MOST_TIMEOUT_S = 86_400
 
@@ -65,18 +64,14 @@ def _timeout_seconds(text: str) -> float:
     return value
 
 
-DEFAULT_CONNECT_TIMEOUT_S = 5.0
-"""Seconds to reach the archive's host (name lookup, connect, each read) before giving up."""
 MODEL_ENV = "VOICECOACH_MODEL"
 MANIFEST_KEY = "manifest-sha256"
 """The UNAVAILABLE record's line that says which manifest the answer is for."""
-_TMP_PREFIX = ".fetch-"
 # How Maven says "the registry does not have this artifact" (as opposed to "I could not ask").
 _NOT_FOUND = re.compile(
     r"Could not find artifact|Failure to find|status code: 404|\b404\b|Not Found",
     re.IGNORECASE,
 )
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|\[[0-9;]*m(?=\[)")
 _ANSWER_PATTERNS = (
     re.compile(r"(\S+ was not found in \S+)"),
@@ -84,136 +79,6 @@ _ANSWER_PATTERNS = (
     re.compile(r"(Failure to find \S+ in \S+)"),
     re.compile(r"(Could not transfer artifact \S+ from/to \S+ \([^)]*\): status code: 404[^\n]*)"),
 )
-
-
-@dataclass(frozen=True)
-class Archive:
-    """models/manifest.toml [archive]: the model as a zip over HTTPS (for `--vosk` only)."""
-
-    url: str
-    sha256: str
-    """Lower-case hex; always pinned (an archive with no known hash is never unpacked)."""
-    name: str
-    """Directory name under models/."""
-    path_in_archive: str
-    connect_timeout_s: float
-
-    @property
-    def file_name(self) -> str:
-        return PurePosixPath(urllib.parse.urlsplit(self.url).path).name or "model.zip"
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """models/manifest.toml: which artifact holds the model and how to use it."""
-
-    group_id: str
-    artifact_id: str
-    version: str
-    packaging: str
-    sha256: str | None
-    """Lower-case hex, or None while unknown."""
-    name: str
-    path_in_artifact: str
-    min_word_confidence: float
-    path: Path
-    models_dir: Path
-    archive: Archive | None = None
-
-    @property
-    def coordinates(self) -> str:
-        return f"{self.group_id}:{self.artifact_id}:{self.version}:{self.packaging}"
-
-    @property
-    def model_dir(self) -> Path:
-        return self.models_dir / self.name
-
-    @property
-    def artifact_file(self) -> str:
-        return f"{self.artifact_id}-{self.version}.{self.packaging}"
-
-    def model_dirs(self) -> list[Path]:
-        """Where a fetched model may sit under models/: Maven's, then the archive's."""
-        dirs = [self.model_dir]
-        if self.archive is not None:
-            dirs.append(self.models_dir / self.archive.name)
-        return dirs
-
-    def installed_model_dir(self) -> Path | None:
-        """The first complete fetched model under models/, or None."""
-        for model_dir in self.model_dirs():
-            if model_dir.is_dir() and not missing_model_parts(model_dir):
-                return model_dir
-        return None
-
-
-def read_manifest(path: Path | str = MANIFEST_FILE, models_dir: Path | None = None) -> Manifest:
-    """Read and check the manifest; errors name the file and the field."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise VoicecoachError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise VoicecoachError(f"{path} is not valid TOML: {exc}") from exc
-
-    def field(table: str, key: str) -> str:
-        value = data.get(table, {}).get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise VoicecoachError(f"{path}: [{table}] {key} must be a non-empty string")
-        return value.strip()
-
-    sha = field("artifact", "sha256").lower()
-    if sha != UNKNOWN_SHA256 and not _HEX64.match(sha):
-        raise VoicecoachError(f'{path}: [artifact] sha256 must be 64 hex digits or "unknown"')
-    name = field("model", "name")
-    if "/" in name or name.startswith("."):
-        raise VoicecoachError(f"{path}: [model] name must be a plain directory name")
-    threshold = data.get("recognizer", {}).get("min_word_confidence", 0.0)
-    if not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
-        raise VoicecoachError(f"{path}: [recognizer] min_word_confidence must be between 0 and 1")
-    archive = None
-    if "archive" in data:
-        archive_sha = field("archive", "sha256").lower()
-        if not _HEX64.match(archive_sha):
-            raise VoicecoachError(f"{path}: [archive] sha256 must be 64 hex digits")
-        url = field("archive", "url")
-        if urllib.parse.urlsplit(url).scheme not in {"https", "http"}:
-            raise VoicecoachError(f"{path}: [archive] url must be an https:// address")
-        archive_name = field("archive", "name")
-        if "/" in archive_name or archive_name.startswith("."):
-            raise VoicecoachError(f"{path}: [archive] name must be a plain directory name")
-        timeout = data["archive"].get("connect_timeout_s", DEFAULT_CONNECT_TIMEOUT_S)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise VoicecoachError(f"{path}: [archive] connect_timeout_s must be a positive number")
-        archive = Archive(
-            url=url,
-            sha256=archive_sha,
-            name=archive_name,
-            path_in_archive=field("archive", "path_in_archive").strip("/"),
-            connect_timeout_s=float(timeout),
-        )
-    return Manifest(
-        group_id=field("artifact", "group_id"),
-        artifact_id=field("artifact", "artifact_id"),
-        version=field("artifact", "version"),
-        packaging=field("artifact", "packaging"),
-        sha256=None if sha == UNKNOWN_SHA256 else sha,
-        name=name,
-        path_in_artifact=field("model", "path_in_artifact").strip("/"),
-        min_word_confidence=float(threshold),
-        path=path,
-        models_dir=models_dir if models_dir is not None else path.parent,
-        archive=archive,
-    )
-
-
-def missing_model_parts(model_dir: Path) -> list[str]:
-    """What a directory lacks to be a usable Vosk model (empty when it looks complete)."""
-    missing = [part for part in REQUIRED_PARTS if not (model_dir / part).is_file()]
-    if not any(all((model_dir / p).is_file() for p in choice) for choice in GRAPH_CHOICES):
-        missing.append("graph/HCLr.fst+graph/Gr.fst or graph/HCLG.fst")
-    return missing
 
 
 def sha256_of(path: Path) -> str:
@@ -353,109 +218,6 @@ def record_sha256(manifest: Manifest, sha: str) -> None:
     manifest.path.write_text(new_text, encoding="utf-8")
 
 
-def unpack(artifact: Path, manifest: Manifest) -> Path:
-    """Unpack the model directory from the Maven artifact into models/<name>, all or nothing."""
-    return _unpack(artifact, manifest.path_in_artifact, manifest.model_dir, "assets/")
-
-
-def _unpack(artifact: Path, preferred_root: str, target: Path, search_under: str) -> Path:
-    """Unpack the Vosk model inside the zip `artifact` into `target`, all or nothing.
-
-    The model is expected at `preferred_root`; failing that, the one model directory under
-    `search_under` is taken (and the manifest's path named as out of date).
-    """
-    models_dir = target.parent
-    models_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        archive = zipfile.ZipFile(artifact)
-    except (zipfile.BadZipFile, OSError) as exc:
-        artifact.unlink(missing_ok=True)
-        raise VoicecoachError(f"{artifact.name} is not a readable zip ({exc}); deleted it") from exc
-    work = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=models_dir))
-    try:
-        with archive:
-            bad = archive.testzip()
-            if bad is not None:
-                raise VoicecoachError(f"{artifact.name} is corrupt (first bad entry: {bad})")
-            source = _find_model_root(archive, preferred_root, search_under)
-            try:
-                _extract_under(archive, source, work / "model")
-            except OSError as exc:  # a full disk, a read-only models/ ...
-                raise VoicecoachError(
-                    f"cannot unpack {artifact.name} into {models_dir}: {exc.strerror or exc}; "
-                    "nothing was installed"
-                ) from exc
-        model = work / "model"
-        missing = missing_model_parts(model)
-        if missing:
-            raise VoicecoachError(
-                f"{artifact.name}:{source} does not hold a usable Vosk model "
-                f"(missing {', '.join(missing)})"
-            )
-        if target.exists():
-            # An incomplete leftover (a complete one never gets here): move it out of the way.
-            os.replace(target, work / "stale")
-        os.replace(model, target)
-        return target
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _find_model_root(archive: zipfile.ZipFile, preferred_root: str, search_under: str) -> str:
-    names = archive.namelist()
-    preferred = preferred_root.rstrip("/")
-    if f"{preferred}/am/final.mdl" in names:
-        return preferred
-    roots = sorted(
-        name[: -len("/am/final.mdl")]
-        for name in names
-        if name.endswith("/am/final.mdl") and name.startswith(search_under)
-    )
-    key = "path_in_artifact" if search_under == "assets/" else "path_in_archive"
-    if len(roots) == 1:
-        _LOGGER.warning("model found at %s, not at %s as the manifest says", roots[0], preferred)
-        print(
-            f"fetch-model: the model is at {roots[0]} in the artifact, not {preferred}; "
-            f"update {key} in the manifest",
-            file=sys.stderr,
-        )
-        return roots[0]
-    depth = search_under.count("/") + 1
-    top = sorted(
-        {"/".join(n.split("/")[:depth]) for n in names if n.startswith(search_under)} - {""}
-    )
-    raise VoicecoachError(
-        f"the artifact holds no Vosk model under {preferred} "
-        f"({search_under or 'it'} holds: {', '.join(top[:8]) or 'nothing'})"
-    )
-
-
-def _extract_under(archive: zipfile.ZipFile, source: str, dest: Path) -> None:
-    prefix = source.rstrip("/") + "/"
-    dest.mkdir(parents=True)
-    root = dest.resolve()
-    for info in archive.infolist():
-        if not info.filename.startswith(prefix) or info.is_dir():
-            continue
-        relative = PurePosixPath(info.filename[len(prefix) :])
-        target = (dest / relative).resolve()
-        if root not in target.parents:
-            raise VoicecoachError(f"the artifact has an unsafe path: {info.filename}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with archive.open(info) as src, target.open("wb") as out:
-            shutil.copyfileobj(src, out)
-
-
-def _clean_leftovers(models_dir: Path) -> None:
-    """Remove temporary directories an interrupted earlier fetch left behind."""
-    if not models_dir.is_dir():
-        return
-    for leftover in models_dir.glob(f"{_TMP_PREFIX}*"):
-        if leftover.is_dir():
-            _LOGGER.info("removing leftover %s", leftover)
-            shutil.rmtree(leftover, ignore_errors=True)
-
-
 def write_unavailable(manifest: Manifest, answer: str) -> Path:
     """Record that the registry does not have the artifact, for this manifest.
 
@@ -515,11 +277,11 @@ def fetch(
             raise ArtifactUnavailable(recorded[0], recorded=recorded[1])
     if accept_sha256 is not None:
         accept_sha256 = accept_sha256.strip().lower()
-        if not _HEX64.match(accept_sha256):
+        if not HEX64.match(accept_sha256):
             raise VoicecoachError("--accept-sha256 needs the 64 hex digits of a SHA-256")
     manifest.models_dir.mkdir(parents=True, exist_ok=True)
-    _clean_leftovers(manifest.models_dir)
-    download_dir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=manifest.models_dir))
+    clean_leftovers(manifest.models_dir)
+    download_dir = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=manifest.models_dir))
     try:
         artifact = download(manifest, download_dir, timeout_s)
         seen = verify(artifact, manifest, accept_sha256)
@@ -631,12 +393,12 @@ def fetch_archive(manifest: Manifest) -> str:
         raise VoicecoachError(f"{manifest.path} names no [archive] to fetch the model from")
     target = manifest.models_dir / archive.name
     manifest.models_dir.mkdir(parents=True, exist_ok=True)
-    _clean_leftovers(manifest.models_dir)
-    download_dir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=manifest.models_dir))
+    clean_leftovers(manifest.models_dir)
+    download_dir = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=manifest.models_dir))
     try:
         path = download_archive(archive, download_dir)
         _check_sha256(path, archive.sha256, archive.url)
-        _unpack(path, archive.path_in_archive, target, "")
+        unpack_model(path, archive.path_in_archive, target, "")
     finally:
         shutil.rmtree(download_dir, ignore_errors=True)
     return f"model unpacked into {target} from {archive.url} (SHA-256 verified)"

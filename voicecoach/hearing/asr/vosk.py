@@ -27,12 +27,8 @@ from voicecoach.errors import VoicecoachError
 from voicecoach.hearing.asr.base import FEED_SAMPLES, as_bytes
 from voicecoach.hearing.asr.baselines import keyword_search, keyword_table
 from voicecoach.hearing.grammar import UNK, Grammar
-from voicecoach.hearing.model_fetch import (
-    UNAVAILABLE_FILE,
-    Manifest,
-    missing_model_parts,
-    read_manifest,
-)
+from voicecoach.hearing.model_fetch import UNAVAILABLE_FILE
+from voicecoach.hearing.model_manifest import Manifest, missing_model_parts, read_manifest
 from voicecoach.hearing.wavio import TARGET_RATE
 from voicecoach.messages import Intent, Utterance, Word
 
