@@ -212,9 +212,9 @@ exercises:
 
 def bench_deadlines(real_seconds: float) -> dict[str, float]:
     """A real session on the real clock with short holds; speech played on a timer (no device)."""
-    from voicecoach.app import Loop, RealTimeWaiter
     from voicecoach.clock import MonotonicClock
     from voicecoach.dialog import Dialog
+    from voicecoach.loop import Loop, RealTimeWaiter
     from voicecoach.messages import Intent
     from voicecoach.routines import RoutineLibrary
     from voicecoach.session import Session

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from voicecoach.app import Loop, _Ending, exercise_names, what_was_saved
+from voicecoach.app import _Ending, exercise_names, what_was_saved
 from voicecoach.clock import FakeClock
 from voicecoach.demo.person import ECHO_GAIN, TEXT_MODE_NOTE, Person
 from voicecoach.demo.scenario import BUILTIN_SCENARIO, Line, load_scenario
@@ -32,6 +32,7 @@ from voicecoach.hearing.listener import (
     Heard,
     Listener,
 )
+from voicecoach.loop import Loop
 from voicecoach.messages import (
     Cue,
     IntentHeard,

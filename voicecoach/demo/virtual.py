@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecoach.app import Loop
 from voicecoach.clock import FakeClock
 from voicecoach.errors import VoicecoachError
 from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.loop import Loop
 from voicecoach.messages import (
     SessionInput,
     Tick,
