@@ -222,6 +222,6 @@ def test_keyword_baseline_fires_inside_sentences() -> None:
     ],
 )
 def test_british_variants(phones: str, variants: list[str]) -> None:
-    from voicecoach.hearing.asr.pocketsphinx import british_variants
+    from voicecoach.hearing.asr.pronunciations import british_variants
 
     assert [" ".join(v) for v in british_variants(phones.split())] == variants

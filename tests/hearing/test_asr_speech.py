@@ -223,7 +223,8 @@ def test_the_phone_loop_ratio_rejects_chatter_the_grammar_search_takes(speech) -
 @pytest.mark.model
 def test_every_grammar_word_has_a_pronunciation(pocketsphinx_engine) -> None:
     """In the CMU dictionary or in grammars/en-pronunciations.dict: never a dropped phrase."""
-    from voicecoach.hearing.asr.pocketsphinx import bundled_model, make_decoder, read_pronunciations
+    from voicecoach.hearing.asr.pocketsphinx import bundled_model, make_decoder
+    from voicecoach.hearing.asr.pronunciations import read_pronunciations
     from voicecoach.routines import RoutineLibrary
 
     decoder = make_decoder(bundled_model())
