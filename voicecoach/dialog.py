@@ -200,6 +200,41 @@ def load_prompts(path: Path = PROMPTS_FILE) -> dict[str, object]:
     return data
 
 
+def _result_words(name: str, results: list[SideResult]) -> str:
+    """How one exercise's sides went, in a few words ("psoas slide left, skipped")."""
+    if all(r.skipped for r in results):
+        sides = [r.side for r in results if r.side]
+        if len(results) == 1 and sides:
+            return f"{name} {sides[0]}, skipped"
+        return f"{name}, skipped"
+    # A side reached but never held (stopped in its setup) is left out, not "no time at all".
+    results = [r for r in results if r.skipped or r.achieved_s > 0]
+
+    def amount(r: SideResult) -> str:
+        if r.skipped:
+            return "skipped"
+        if r.reps:  # part of a first repetition is said as time, not "zero repetitions"
+            return _unit(r.reps, "repetition")
+        return say_duration(r.achieved_s, about=False)
+
+    if len(results) == 2 and all(r.reps and not r.skipped for r in results):
+        first, second = (number_words(r.reps or 0) for r in results)
+        if first == second:
+            return f"{name} {first} repetitions each side"
+        return f"{name} {first} and {second} repetitions"
+    amounts = [amount(r) for r in results]
+    if len(results) == 1:
+        side = f" {results[0].side}" if results[0].side else ""
+        return f"{name}{side} {amounts[0]}"
+    if len(set(amounts)) == 1 and len(results) == 2:
+        return f"{name} {amounts[0]} each side"
+    return f"{name} " + join_words(
+        # The side first: "thirty seconds left" would sound like time remaining.
+        [f"{r.side} {a}" if r.side else a for a, r in zip(amounts, results, strict=True)],
+        "and",
+    )
+
+
 class Dialog:
     """Words for cues. Deterministic for a given seed; variants rotate without repeating."""
 
@@ -365,39 +400,6 @@ class Dialog:
 
     # --- the summary -------------------------------------------------------------------------
 
-    def _result_words(self, name: str, results: list[SideResult]) -> str:
-        if all(r.skipped for r in results):
-            sides = [r.side for r in results if r.side]
-            if len(results) == 1 and sides:
-                return f"{name} {sides[0]}, skipped"
-            return f"{name}, skipped"
-        # A side reached but never held (stopped in its setup) is left out, not "no time at all".
-        results = [r for r in results if r.skipped or r.achieved_s > 0]
-
-        def amount(r: SideResult) -> str:
-            if r.skipped:
-                return "skipped"
-            if r.reps:  # part of a first repetition is said as time, not "zero repetitions"
-                return _unit(r.reps, "repetition")
-            return say_duration(r.achieved_s, about=False)
-
-        if len(results) == 2 and all(r.reps and not r.skipped for r in results):
-            first, second = (number_words(r.reps or 0) for r in results)
-            if first == second:
-                return f"{name} {first} repetitions each side"
-            return f"{name} {first} and {second} repetitions"
-        amounts = [amount(r) for r in results]
-        if len(results) == 1:
-            side = f" {results[0].side}" if results[0].side else ""
-            return f"{name}{side} {amounts[0]}"
-        if len(set(amounts)) == 1 and len(results) == 2:
-            return f"{name} {amounts[0]} each side"
-        return f"{name} " + join_words(
-            # The side first: "thirty seconds left" would sound like time remaining.
-            [f"{r.side} {a}" if r.side else a for a, r in zip(amounts, results, strict=True)],
-            "and",
-        )
-
     def render_summary(
         self,
         summary: SessionSummary,
@@ -434,7 +436,7 @@ class Dialog:
                 if any(r.skipped or (r.achieved_s > 0 and not r.completed) for r in results)
             }
             phrases = [
-                self._result_words(names.get(ex, ex.replace("_", " ")), results)
+                _result_words(names.get(ex, ex.replace("_", " ")), results)
                 for ex, results in misses.items()
             ]
             in_full = sum(r.completed for r in summary.results)
@@ -446,7 +448,7 @@ class Dialog:
             elif missed > in_full:
                 # Most of it was not done: say what was, never "all in full, except" the most.
                 held = [
-                    self._result_words(
+                    _result_words(
                         names.get(ex, ex.replace("_", " ")),
                         [r for r in results if r.achieved_s > 0],
                     )
@@ -462,7 +464,7 @@ class Dialog:
                 parts.append(self._fill("summary_in_full_except", {"results": shown}))
         else:
             phrases = [
-                self._result_words(names.get(ex, ex.replace("_", " ")), results)
+                _result_words(names.get(ex, ex.replace("_", " ")), results)
                 for ex, results in grouped.items()
                 if any(r.achieved_s > 0 or r.skipped for r in results)
             ]
