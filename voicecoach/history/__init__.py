@@ -1,8 +1,9 @@
 """The session history: SessionEvents go in as they happen (`recording`) and are committed to a
 SQLite file (`schema`, `files`: its lock, privacy and full-disk handling); out come the progress
 the next summary says, where an interrupted session can resume, and the sessions
-`voicecoach history` lists (`reading`, `records`). `store.HistoryStore` is the one object
-callers open."""
+`voicecoach history` lists (`reading`, `records`), and the history as one picture (`plot`,
+imported only by `voicecoach history --plot`). `store.HistoryStore` is the one object callers
+open."""
 
 from voicecoach.history.files import (
     DB_NAME,
