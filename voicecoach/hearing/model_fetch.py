@@ -465,7 +465,7 @@ def fetch_vosk(
     except VoicecoachError as exc:
         why.append(str(exc))
     raise VoicecoachError(
-        f"no Vosk model: {'; '.join(why)}; the coach keeps listening with PocketSphinx"
+        f"no Vosk model: {'; '.join(why)}; the coach keeps listening with its other engines"
     )
 
 
@@ -474,7 +474,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="fetch-model",
         description="Fetch the Vosk model named in models/manifest.toml. Without --vosk (as setup "
         "runs it): from Maven only, and not again once Maven has answered 'not found' for this "
-        "manifest. The coach listens with PocketSphinx without any Vosk model.",
+        "manifest. Without any Vosk model the coach listens with its other engines (auto: Whisper "
+        "tiny.en with PocketSphinx).",
     )
     parser.add_argument(
         "--vosk",
@@ -518,8 +519,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             where, asked = str(write_unavailable(manifest, exc.answer)), "recorded"
         print(
             f"fetch-model: warning: the registry does not have {manifest.coordinates} "
-            f"({exc.answer}); {asked} ({where}); the coach listens with PocketSphinx, "
-            "scripts/fetch-model --vosk tries the better engine's model",
+            f"({exc.answer}); {asked} ({where}); the coach listens with its other engines "
+            "(auto: Whisper tiny.en with PocketSphinx); scripts/fetch-model --vosk tries "
+            "Vosk's model",
             file=sys.stderr,
         )
         return 0
