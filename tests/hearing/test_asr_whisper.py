@@ -254,15 +254,16 @@ def test_a_refusal_by_silero_still_collects_nothing_stale(fused, speech) -> None
 def test_a_long_pain_sentence_needs_the_common_bar_unless_both_engines_heard_pain(alone) -> None:
     import math
 
-    alone._vote = (None, -math.inf)
-    assert alone._pain_bar("ouch") == whisper.PAIN_MARGIN
-    assert alone._pain_bar("my back hurts") == whisper.PAIN_MARGIN
-    assert alone._pain_bar("i've got a pain in my ankle") == whisper.MIN_MARGIN
-    alone._vote = ("i've got a cramp in my leg", -math.inf)
-    assert alone._pain_bar("i've got a pain in my ankle") == whisper.PAIN_MARGIN
-    alone._vote = ("start hip routine", -math.inf)
-    assert alone._pain_bar("i've got a pain in my ankle") == whisper.MIN_MARGIN
-    alone._vote = (None, -math.inf)
+    judge = alone.judge
+    judge._vote = (None, -math.inf)
+    assert judge._pain_bar("ouch") == whisper.PAIN_MARGIN
+    assert judge._pain_bar("my back hurts") == whisper.PAIN_MARGIN
+    assert judge._pain_bar("i've got a pain in my ankle") == whisper.MIN_MARGIN
+    judge._vote = ("i've got a cramp in my leg", -math.inf)
+    assert judge._pain_bar("i've got a pain in my ankle") == whisper.PAIN_MARGIN
+    judge._vote = ("start hip routine", -math.inf)
+    assert judge._pain_bar("i've got a pain in my ankle") == whisper.MIN_MARGIN
+    judge._vote = (None, -math.inf)
 
 
 @pytest.mark.model
@@ -272,12 +273,12 @@ def test_one_syllable_written_as_a_cry_and_more_is_a_cry(alone, speech) -> None:
     alone.speech.reset()
     alone.speech.feed(speech("ow"))
     assert alone.speech.seconds <= whisper.CRY_S
-    assert alone._is_cry("oh its")
+    assert alone.judge._is_cry("oh its")
     alone.speech.reset()
     alone.speech.feed(speech("oh it's fine, thank you"))
     assert alone.speech.seconds > whisper.CRY_S
-    assert not alone._is_cry("oh its fine thank you")
-    assert alone._is_cry("oh")  # a cry alone, however long
+    assert not alone.judge._is_cry("oh its fine thank you")
+    assert alone.judge._is_cry("oh")  # a cry alone, however long
     alone.speech.reset()
 
 

