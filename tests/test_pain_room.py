@@ -46,7 +46,15 @@ def _session_event(coach: Coach, kind: str, since: float, timeout: float = 5.0) 
         if found:
             return found[0]
         if time.monotonic() > deadline:
-            raise AssertionError(f"no session event {kind!r} since {since:.2f}")
+            sessions = [
+                f"{e['t']:.2f} {e['event']} {e.get('data')}"
+                for e in coach.events()
+                if e["kind"] == "session"
+            ]
+            raise AssertionError(
+                f"no session event {kind!r} since {since:.2f}:\n{_timeline(coach)}\n"
+                "session events:\n" + "\n".join(sessions[-8:])
+            )
         time.sleep(0.05)
 
 
