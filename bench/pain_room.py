@@ -7,7 +7,7 @@ with the coach's timeline for each first try lost; this counts those warnings, s
 the share of pain said over the cue that the coach heard the first time. Each run takes about
 three minutes (three sessions); keep the machine otherwise quiet, as a person's room would be.
 
-Run: .venv/bin/python bench/pain_room.py [--runs 4] [--engine auto|pocketsphinx] [--show]
+Run: .venv/bin/python bench/pain_room.py [--runs 4] [--engine auto|pocketsphinx]
 """
 
 from __future__ import annotations
@@ -60,7 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--engine", choices=["auto", "pocketsphinx"], default="auto")
-    parser.add_argument("--show", action="store_true", help="print each run's pytest summary")
     args = parser.parse_args(argv)
     said = lost_n = failed_n = 0
     for i in range(args.runs):
@@ -69,8 +68,6 @@ def main(argv: list[str] | None = None) -> int:
         lost_n += len(lost)
         failed_n += failed
         print(f"run {i + 1}: first tries lost {len(lost)} ({', '.join(lost) or 'none'}); {last}")
-        if args.show:
-            print(f"  {last}")
     heard = said - lost_n
     print(
         f"{args.engine}: pain over the hold cue heard at the first try {heard} of {said} "
