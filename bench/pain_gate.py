@@ -77,6 +77,7 @@ PERMISSIVE = GatePolicy(
     pain_confidence=0.0,
     pain_barge_in_confidence=0.0,
     min_s=0.0,
+    pain_min_over_coach_s=0.0,
     max_base_s=1e9,
     pain_max_base_s=1e9,
 )
@@ -85,6 +86,7 @@ OLD = replace(
     pain_confidence=GatePolicy().min_confidence,
     pain_barge_in_confidence=GatePolicy().barge_in_confidence,
     pain_min_s=GatePolicy().min_s,
+    pain_min_over_coach_s=GatePolicy().min_s,
     pain_max_base_s=GatePolicy().max_base_s,
 )
 POLICIES = {

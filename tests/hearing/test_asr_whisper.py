@@ -283,6 +283,18 @@ def test_one_syllable_written_as_a_cry_and_more_is_a_cry(alone, speech) -> None:
 
 
 @pytest.mark.model
+def test_no_words_from_whisper_and_no_vote_is_nothing_said(alone, speech, monkeypatch) -> None:
+    """A 60 ms burst of the hold cue's echo was "." to Whisper, and "it hurts" at -1.43 to that
+    empty transcript ended a hold. With no word written, and no command nor pain from the
+    helper (`alone` has none), it is refused before any sentence is judged."""
+    audio = speech("it hurts")
+    assert alone.decode(audio).intent == Intent("pain")
+    monkeypatch.setattr(alone.scorer, "transcribe", lambda encoded: ["."])
+    refused = alone.decode(audio)
+    assert (refused.intent, refused.rejected) == (None, "no words")
+
+
+@pytest.mark.model
 def test_the_fused_engine_never_holds_the_gil(fused, alone) -> None:
     """PocketSphinx decodes in a child process, so neither engine holds the GIL in ours."""
     assert fused.decodes_without_gil

@@ -59,6 +59,12 @@ def test_every_gate_rule_leans_towards_pain() -> None:
         assert gate(replace(unsure, confidence=0.65), coach_active=True, policy=POLICY).accept is (
             taken
         )
+    # The shortest bursts of the coach's echo (three and four frames) are not pain over it.
+    for burst_s in (0.06, 0.08):
+        assert not gate(
+            utt("pain", 0.95), coach_active=True, policy=POLICY, duration_s=burst_s
+        ).accept
+        assert gate(utt("pain", 0.95), coach_active=False, policy=POLICY, duration_s=burst_s).accept
     # Chatter is still chatter: pain fitted over 4 s of talk is refused.
     assert not gate(utt("pain"), coach_active=False, policy=POLICY, duration_s=4.0).accept
 

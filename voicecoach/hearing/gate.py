@@ -63,8 +63,13 @@ class GatePolicy:
     0.76 to 0.78; with Whisper, "ouch" right after "ready", over the hold cue, at 0.65, and
     Whisper's pain is kept from 0.5 (its own bar)."""
     pain_min_s: float = 0.0
-    """Pain is never refused for being short: "ow" said fast, or clipped by the detector
-    where it overlaps the coach's voice. An echo burst taken for pain costs a "say ready"."""
+    """Pain in quiet is never refused for being short: "ow" said fast."""
+    pain_min_over_coach_s: float = 0.09
+    """Pain over the coach is refused only in the shortest bursts the detector can make (60 and
+    80 ms: three and four frames): in the room such bursts of the coach's own echo were heard
+    as "it hurts" and "it's aching", and one ended a hold a moment before the person's real
+    "ow" (which then found no hold to end). "ouch" clipped where it overlapped the coach lasted
+    0.12 s, and passes."""
     pain_max_base_s: float = 1.6
     """`max_base_s` for pain: "ow" may take 2.0 s (drawn out, or in a groan), still under the
     2.8 s of the shortest chatter the live bench heard as a command."""
@@ -115,7 +120,10 @@ def gate(
         return GateDecision(False, "not a command")
     name = utterance.intent.name
     pain = name == "pain"
-    min_s = policy.pain_min_s if pain else policy.min_s
+    if pain:
+        min_s = policy.pain_min_over_coach_s if coach_active else policy.pain_min_s
+    else:
+        min_s = policy.min_s
     if duration_s is not None and duration_s < min_s:
         return GateDecision(
             False,

@@ -70,12 +70,14 @@ on festival's voices, which it was not tuned on; see the bench's figures in the 
 
 PAIN_SOUNDS = frozenset({"oh", "ow", "ah", "aw", "owe", "ouch", "aah", "oww"})
 """Whole transcripts that are a cry: taken as pain ("ow")."""
-CRY_S = 0.4
-"""Speech (by Silero VAD) this short is one syllable, so a transcript that starts with a cry is
-the cry, whatever Whisper wrote after it. In the room "ow" said 0.3 s into the hold cue (0.32 s
-of sound) was written "Oh, it's...", its best sentence "it's one" at -2.89, PocketSphinx's "go
-on" agreed at -3.82: a resume, and the pain lost. espeak-ng's "ow" and "ouch" are 0.22 to 0.35 s
-of Silero speech; "oh no" 0.42 to 0.51 s, "oh it's fine" 0.51 to 0.86 s."""
+CRY_S = 0.5
+"""Speech (by Silero VAD) this short is a syllable or two, so a transcript that starts with a cry
+is the cry, whatever Whisper wrote after it (from the coach's voice under it). In the room "ow"
+said 0.3 s into the hold cue was written "Oh, it's..." (0.32 s of sound; best "it's one" at
+-2.89, PocketSphinx's "go on" agreed at -3.82: a resume) and "Oh, okay." (0.40 s; best "okay
+i'm ready" at -1.97, refused over the coach): the pain lost. espeak-ng's "ow" and "ouch" are
+0.22 to 0.35 s of Silero speech, "oh no" 0.42 to 0.51 s (pain too, then: biased on purpose), "oh
+well" 0.51 to 0.54 s, "oh it's fine" 0.51 to 0.86 s."""
 PAIN_PREFERENCE = 1.0
 """A pain sentence is taken over a better-fitting other candidate when its mean log-prob per
 token is within this of the best's: a wrong pain costs a few seconds, a lost one (or a pain
@@ -203,6 +205,11 @@ class Judge:
         and of each candidate in turn; `seconds`, the utterance's length, ends its words."""
         if not candidates:
             return Utterance(plain, None, 0.0, engine=ENGINE, rejected="no command near it")
+        if not plain and self._vote[0] is None:
+            # Whisper wrote no word (".") and the helper kept no command nor heard pain: nothing
+            # was said. In the room a 60 ms burst of the hold cue's echo was ".", and "it hurts"
+            # at -1.43 to it (any sentence fits an empty transcript) ended the hold.
+            return Utterance("", None, 0.0, engine=ENGINE, rejected="no words")
         free = scores[0]
         best = int(np.argmax(scores[1:]))
         pains = [i for i, c in enumerate(candidates) if self._sentences[c].name == "pain"]
@@ -243,13 +250,14 @@ class Judge:
         heard = plain or sentence
         _LOGGER.info(
             "whisper: transcript %r; best %r at margin %.2f; helper kept %r at margin %.2f; "
-            "best pain at %.2f",
+            "best pain at %.2f; %.2f s of speech",
             transcript,
             sentence,
             margin,
             voted,
             vote_margin,
             self.last_pain,
+            self.speech.seconds if self.speech is not None else math.nan,
         )
         agreed = (
             voted is not None
