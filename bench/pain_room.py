@@ -57,6 +57,9 @@ def one_run(engine: str) -> tuple[int, list[str], list[str], str]:
     false = [f"{m[1]!r} at {m[2]} s" for m in FALSE.findall(out) if m[0] == engine]
     failed = re.search(r"(\d+) failed", out)
     last = out.strip().splitlines()[-1] if out.strip() else "(no output)"
+    for line in out.splitlines():
+        if line.startswith("FAILED"):
+            print(f"  {line[:400]}")
     return (int(failed[1]) if failed else 0), lost, false, last
 
 
@@ -80,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     heard = said - lost_n
     print(
         f"{args.engine}: pain over the hold cue heard at the first try {heard} of {said} "
+        "(a failed case stops at its failure: its later lines count as heard) "
         f"({heard / max(1, said):.1%}); holds ended by a false pain before the line {false_n}; "
         f"cases failed (lost twice, or another fault) {failed_n} of {CASES * args.runs}"
     )
