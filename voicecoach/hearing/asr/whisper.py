@@ -298,8 +298,8 @@ class Judge:
         return Utterance(sentence, intent, confidence, words=words, engine=ENGINE)
 
     def _is_cry(self, plain: str) -> bool:
-        """Whether the transcript `plain` is a cry: a cry alone, or one syllable of speech that
-        Whisper wrote as a cry and more (see CRY_S)."""
+        """Whether the transcript `plain` is a cry: a cry alone, or a syllable or two of speech
+        that Whisper wrote as a cry and more (see CRY_S)."""
         if plain in PAIN_SOUNDS:
             return True
         words = plain.split()
