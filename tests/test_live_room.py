@@ -144,9 +144,12 @@ def test_a_session_run_by_voice_through_the_room(coach: Coach, espeak) -> None:
     said = ["repeat", "ready", "extend", "time_left", "pause", "resume", "skip", "skip", "skip"]
 
     # Nothing fired that the person did not say, though the coach heard itself all along.
-    assert _intents(coach) == ["start_routine", *said]  # start_routine: the --routine flag
+    intents = _intents(coach)
+    assert intents == ["start_routine", *said], _timeline(
+        coach
+    )  # start_routine: the --routine flag
     accepted = [e for e in coach.events() if e["kind"] == "heard" and e["accepted"]]
-    assert [e["intent"] for e in accepted] == said
+    assert [e["intent"] for e in accepted] == said, _timeline(coach)
 
     cues = _cues(coach)
     assert _in_order(
