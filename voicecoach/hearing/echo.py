@@ -20,6 +20,18 @@ their voice could pull a full search to a wrong delay (a pitch period of the coa
 matched against theirs), so only the few delays beside the last one are tried, and the gain is
 held. Just after the coach starts a sentence the delay may have jumped, so a weaker match is
 enough to move it.
+
+The gain is the room's, so one frame's fit that is far from it is not believed. In the room,
+frames at a sentence's start where the microphone was still nearly silent while the reference
+already sounded were "explained" by a near-silent stretch of the reference, at gains of -8 to
+0.1 against a learned 1.0. The gain then took about 100 ms to come back, and meanwhile the
+coach's voice was left in (or doubled): 60 to 140 ms bursts that started "the person's"
+utterances at the coach's sentence starts, merged with a pain word said just after, or were
+heard as words themselves (bench/echo_onsets.py). A fit more than `gain_band` times away from
+the learned gain, or of the other sign, moves neither the delay nor the gain, unless strong fits
+say so for `relearn_frames` frames in a row (the speaker's volume was changed). And a frame is
+never made louder: where subtracting the echo at the delay held would add energy, that echo is
+not in the frame (the sentence's echo has not arrived yet), and the frame is left as it is.
 """
 
 from __future__ import annotations
@@ -54,7 +66,12 @@ class EchoCanceller:
     """Where in the reference the echo of the frame starts (None: not found yet)."""
     gain: float = 0.0
     """Current estimate of the echo's gain (microphone level per reference level)."""
+    gain_band: float = 3.0
+    """A frame's fit more than this factor from the learned gain (or below zero) is not believed."""
+    relearn_frames: int = 10
+    """...unless this many strong fits in a row (200 ms of the coach alone) say the gain changed."""
     _since_onset: int = 1 << 30
+    _doubted: int = 0
 
     def process(self, mic: np.ndarray, ref: np.ndarray | None) -> np.ndarray:
         """The frame with the coach's echo subtracted, as int16."""
@@ -80,15 +97,15 @@ class EchoCanceller:
         best = int(np.argmax(explained))
         share = float(explained[best]) / frame_energy if frame_energy > 0 else 0.0
         fresh = self._since_onset <= self.fresh_frames
+        g = float(corr[best] / energy[best]) if energy[best] > 0 else 0.0
+        believed = self._believed(g, share)
         if (
             self.offset is None
             or self.offset > span
-            or share >= self.relock
-            or (fresh and share >= self.fresh_relock)
+            or (believed and (share >= self.relock or (fresh and share >= self.fresh_relock)))
         ):
             self.offset = best
-            if share >= self.fresh_relock or self.gain == 0.0:
-                g = float(corr[best] / energy[best]) if energy[best] > 0 else 0.0
+            if believed and (share >= self.fresh_relock or self.gain == 0.0):
                 m = self.gain_memory if self.gain != 0.0 else 0.0
                 self.gain = m * self.gain + (1 - m) * g
         else:
@@ -97,4 +114,25 @@ class EchoCanceller:
             self.offset = lo + int(np.argmax(explained[lo : hi + 1]))
         s = self.offset
         cleaned = x - self.gain * r[s : s + n]
+        if float(cleaned @ cleaned) > frame_energy:
+            # The echo at this delay is not in the frame (a sentence whose echo has not arrived
+            # yet, its delay not found): subtracting it would put the coach's voice in.
+            return mic
         return np.clip(np.rint(cleaned), -32768, 32767).astype(np.int16)
+
+    def _believed(self, g: float, share: float) -> bool:
+        """Whether a frame's fitted gain `g` (of its best delay, explaining `share` of the
+        frame) may move the delay and the gain."""
+        if self.gain == 0.0:
+            return True  # nothing learned yet
+        if 1.0 / self.gain_band <= g / self.gain <= self.gain_band:
+            self._doubted = 0
+            return True
+        if share < self.relock:
+            return False
+        self._doubted += 1
+        if self._doubted < self.relearn_frames:
+            return False
+        self._doubted = 0
+        self.gain = 0.0  # learned afresh from this fit
+        return True
